@@ -1,0 +1,21 @@
+package io.devicelogin.operator.api.v1alpha1;
+
+/** Names from the API contract that more than one package uses. */
+public final class Constants {
+  public static final String GROUP = "devicelogin.io";
+  public static final String VERSION = "v1alpha1";
+
+  public static final String MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
+  public static final String MANAGED_BY = "devicelogin-operator";
+  public static final String USERNAME_LABEL = GROUP + "/username";
+  public static final String USERNAME_ANNOTATION = GROUP + "/username";
+  public static final String SUBJECT_ANNOTATION = GROUP + "/subject";
+  public static final String DEVICELOGIN_ANNOTATION = GROUP + "/devicelogin";
+
+  public static final String TOKEN_SECRET_TYPE = GROUP + "/oidc-tokens";
+
+  /** Condition type present on every resource. */
+  public static final String READY = "Ready";
+
+  private Constants() {}
+}

@@ -1,0 +1,28 @@
+package io.devicelogin.operator.api.v1alpha1;
+
+import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn;
+import io.fabric8.kubernetes.api.model.Namespaced;
+import io.fabric8.kubernetes.client.CustomResource;
+import io.fabric8.kubernetes.model.annotation.Group;
+import io.fabric8.kubernetes.model.annotation.ShortNames;
+import io.fabric8.kubernetes.model.annotation.Version;
+
+/** A request for one person's OIDC login via the device authorization grant (RFC 8628). */
+@Group(Constants.GROUP)
+@Version(Constants.VERSION)
+@ShortNames("dl")
+@AdditionalPrinterColumn(name = "Phase", jsonPath = ".status.phase", type = AdditionalPrinterColumn.Type.STRING)
+@AdditionalPrinterColumn(name = "User Code", jsonPath = ".status.userCode", type = AdditionalPrinterColumn.Type.STRING)
+@AdditionalPrinterColumn(
+    name = "Verification URI",
+    jsonPath = ".status.verificationUri",
+    type = AdditionalPrinterColumn.Type.STRING)
+@AdditionalPrinterColumn(name = "Secret", jsonPath = ".status.secretName", type = AdditionalPrinterColumn.Type.STRING)
+@AdditionalPrinterColumn(name = "Age", jsonPath = ".metadata.creationTimestamp", type = AdditionalPrinterColumn.Type.DATE)
+public class DeviceLogin extends CustomResource<DeviceLoginSpec, DeviceLoginStatus> implements Namespaced {
+
+  @Override
+  protected DeviceLoginStatus initStatus() {
+    return new DeviceLoginStatus();
+  }
+}

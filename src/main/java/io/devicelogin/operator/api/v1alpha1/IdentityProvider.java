@@ -1,0 +1,32 @@
+package io.devicelogin.operator.api.v1alpha1;
+
+import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn;
+import io.fabric8.kubernetes.api.model.Namespaced;
+import io.fabric8.kubernetes.client.CustomResource;
+import io.fabric8.kubernetes.model.annotation.Group;
+import io.fabric8.kubernetes.model.annotation.ShortNames;
+import io.fabric8.kubernetes.model.annotation.Version;
+
+/** An OIDC client at an identity provider, usable by DeviceLogins in the same namespace. */
+@Group(Constants.GROUP)
+@Version(Constants.VERSION)
+@ShortNames("idp")
+@AdditionalPrinterColumn(name = "Issuer", jsonPath = ".spec.issuerUrl", type = AdditionalPrinterColumn.Type.STRING)
+@AdditionalPrinterColumn(name = "Client", jsonPath = ".spec.clientId", type = AdditionalPrinterColumn.Type.STRING)
+@AdditionalPrinterColumn(
+    name = "Ready",
+    jsonPath = ".status.conditions[?(@.type==\"Ready\")].status",
+    type = AdditionalPrinterColumn.Type.STRING)
+@AdditionalPrinterColumn(
+    name = "Reason",
+    jsonPath = ".status.conditions[?(@.type==\"Ready\")].reason",
+    type = AdditionalPrinterColumn.Type.STRING)
+@AdditionalPrinterColumn(name = "Age", jsonPath = ".metadata.creationTimestamp", type = AdditionalPrinterColumn.Type.DATE)
+public class IdentityProvider extends CustomResource<IdentityProviderSpec, IdentityProviderStatus>
+    implements Namespaced, ProviderResource {
+
+  @Override
+  protected IdentityProviderStatus initStatus() {
+    return new IdentityProviderStatus();
+  }
+}

@@ -1,0 +1,16 @@
+package io.devicelogin.operator.api.v1alpha1;
+
+/** Reasons on a DeviceLogin's Ready condition, exactly as the API contract names them. */
+public enum Reason {
+  AuthorizationPending,
+  Issued,
+  Refreshed,
+  AccessDenied,
+  ExpiredToken,
+  IdentityMismatch,
+  GroupNotAllowed,
+  ProviderNotReady,
+  IdPUnavailable,
+  InvalidTokenResponse,
+  RefreshFailed
+}
