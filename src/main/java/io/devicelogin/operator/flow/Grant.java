@@ -1,0 +1,51 @@
+package io.devicelogin.operator.flow;
+
+import io.devicelogin.operator.idp.DeviceAuthorization;
+import java.net.URI;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.UUID;
+
+/**
+ * A started device grant, as persisted in the operator's internal Secret before its user code is published.
+ *
+ * @param id random id of this grant; the token Secret it produces carries it, so a restart can tell it finished
+ * @param generation the DeviceLogin generation the grant was started for
+ * @param deviceCode secret: never in status, events or logs
+ * @param verificationUriComplete may be null
+ * @param interval the current poll interval (grows on slow_down)
+ */
+public record Grant(
+    String id,
+    long generation,
+    String deviceCode,
+    String userCode,
+    URI verificationUri,
+    URI verificationUriComplete,
+    Instant expiresAt,
+    Duration interval) {
+
+  public static Grant start(DeviceAuthorization authorization, long generation) {
+    return new Grant(
+        UUID.randomUUID().toString(),
+        generation,
+        authorization.deviceCode(),
+        authorization.userCode(),
+        authorization.verificationUri(),
+        authorization.verificationUriComplete(),
+        authorization.expiresAt(),
+        authorization.interval());
+  }
+
+  public Grant withInterval(Duration newInterval) {
+    return new Grant(
+        id, generation, deviceCode, userCode, verificationUri, verificationUriComplete, expiresAt, newInterval);
+  }
+
+  /** Never shows the device code. */
+  @Override
+  public String toString() {
+    return "Grant[id=" + id + ", generation=" + generation + ", userCode=" + userCode + ", expiresAt=" + expiresAt
+        + ", interval=" + interval + "]";
+  }
+}

@@ -1,0 +1,63 @@
+package io.devicelogin.operator.flow;
+
+import io.devicelogin.operator.api.v1alpha1.Identity;
+import io.devicelogin.operator.api.v1alpha1.Reason;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+
+/** Reads who logged in from validated ID token claims and decides whether they may have the Secret. */
+public final class IdentityPolicy {
+
+  /** The outcome: an accepted identity or the reason it was refused. */
+  public sealed interface Decision {
+    record Accepted(Identity identity) implements Decision {}
+
+    record Refused(Reason reason, String message) implements Decision {}
+  }
+
+  private IdentityPolicy() {}
+
+  /**
+   * @param expectedUser spec.user, or null to accept anyone
+   * @param allowedGroups the provider's allowedGroups, or null/empty to accept any group
+   */
+  public static Decision decide(
+      Map<String, Object> claims, String usernameClaim, String groupsClaim, String expectedUser,
+      List<String> allowedGroups) {
+    Object rawUsername = claims.get(usernameClaim);
+    if (!(rawUsername instanceof String username) || username.isBlank()) {
+      return new Decision.Refused(
+          Reason.InvalidTokenResponse,
+          "The ID token has no string claim '" + usernameClaim + "' to name the user; set the provider's "
+              + "usernameClaim to a claim the IdP sends (for example email, preferred_username or sub) or add the "
+              + "scope that carries it. No Secret was written.");
+    }
+    List<String> groups = groups(claims.get(groupsClaim));
+    Identity identity = new Identity(
+        username, (String) claims.get("sub"), claims.get("email") instanceof String e ? e : null, groups);
+    if (expectedUser != null && !expectedUser.equals(username)) {
+      return new Decision.Refused(
+          Reason.IdentityMismatch,
+          "The login was approved by '" + username + "' but spec.user is '" + expectedUser
+              + "'; only that user may complete it. No Secret was written.");
+    }
+    if (allowedGroups != null && !allowedGroups.isEmpty() && groups.stream().noneMatch(allowedGroups::contains)) {
+      return new Decision.Refused(
+          Reason.GroupNotAllowed,
+          "User '" + username + "' is in none of the provider's allowedGroups " + allowedGroups
+              + ". No Secret was written.");
+    }
+    return new Decision.Accepted(identity);
+  }
+
+  private static List<String> groups(Object claim) {
+    if (claim instanceof Collection<?> values) {
+      return values.stream().filter(String.class::isInstance).map(String.class::cast).toList();
+    }
+    if (claim instanceof String single && !single.isBlank()) {
+      return List.of(single);
+    }
+    return List.of();
+  }
+}

@@ -1,0 +1,26 @@
+package io.devicelogin.operator.idp;
+
+/** What one poll of the token endpoint with a device code gave (RFC 8628 section 3.5). */
+public sealed interface TokenPollResult {
+
+  /** {@code authorization_pending}: the person has not approved yet. */
+  record Pending() implements TokenPollResult {}
+
+  /** {@code slow_down}: keep polling, 5 seconds slower from now on. */
+  record SlowDown() implements TokenPollResult {}
+
+  /** {@code access_denied}: the person refused. */
+  record AccessDenied() implements TokenPollResult {}
+
+  /** {@code expired_token}: the device code expired before approval. */
+  record ExpiredToken() implements TokenPollResult {}
+
+  /** Tokens whose ID token validated. */
+  record Issued(IssuedTokens tokens) implements TokenPollResult {}
+
+  /** The IdP could not be reached or answered with a server error; the login is still alive. */
+  record Unavailable(String message) implements TokenPollResult {}
+
+  /** The IdP answered in a way that ends the login (a bad token, an unexpected error code). */
+  record Invalid(String message) implements TokenPollResult {}
+}

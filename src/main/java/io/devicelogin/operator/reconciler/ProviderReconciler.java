@@ -1,0 +1,80 @@
+package io.devicelogin.operator.reconciler;
+
+import io.devicelogin.operator.api.v1alpha1.Constants;
+import io.devicelogin.operator.api.v1alpha1.IdentityProviderSpec;
+import io.devicelogin.operator.api.v1alpha1.IdentityProviderStatus;
+import io.devicelogin.operator.api.v1alpha1.ProviderResource;
+import io.devicelogin.operator.status.Conditions;
+import io.fabric8.kubernetes.client.CustomResource;
+import io.fabric8.kubernetes.client.utils.Serialization;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
+import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import java.time.Clock;
+import java.time.Duration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Checks an IdentityProvider or ClusterIdentityProvider: discovery, device endpoint, client secret. Re-checks
+ * periodically so the Ready condition follows the IdP.
+ */
+public abstract class ProviderReconciler<P extends CustomResource<IdentityProviderSpec, IdentityProviderStatus>>
+    implements Reconciler<P> {
+
+  /** How often a ready provider is checked again. */
+  public static final Duration RECHECK_READY = Duration.ofMinutes(10);
+
+  /** How soon an unreachable IdP is tried again. */
+  public static final Duration RECHECK_UNAVAILABLE = Duration.ofSeconds(30);
+
+  /** How soon a misconfigured provider is checked again (a missing Secret may appear). */
+  public static final Duration RECHECK_MISCONFIGURED = Duration.ofMinutes(2);
+
+  private static final Logger LOG = LoggerFactory.getLogger(ProviderReconciler.class);
+
+  private final ProviderResolver resolver;
+  private final Clock clock;
+
+  protected ProviderReconciler(ProviderResolver resolver, Clock clock) {
+    this.resolver = resolver;
+    this.clock = clock;
+  }
+
+  @Override
+  public UpdateControl<P> reconcile(P provider, Context<P> context) {
+    ProviderResolution resolution = resolver.resolve((ProviderResource) provider, true);
+    IdentityProviderStatus current = provider.getStatus() == null ? new IdentityProviderStatus() : provider.getStatus();
+    IdentityProviderStatus next = new IdentityProviderStatus();
+    Long generation = provider.getMetadata().getGeneration();
+    next.setObservedGeneration(generation);
+    Duration recheck;
+    if (resolution instanceof ProviderResolution.Ready ready) {
+      next.setDeviceAuthorizationEndpoint(ready.endpoints().deviceAuthorizationEndpoint().toString());
+      next.setTokenEndpoint(ready.endpoints().tokenEndpoint().toString());
+      next.setConditions(Conditions.set(
+          current.getConditions(), Constants.READY, true, ProviderResolver.DISCOVERED,
+          "Discovery worked; the IdP advertises a device authorization endpoint", generation, clock.instant()));
+      recheck = RECHECK_READY;
+    } else {
+      ProviderResolution.NotReady notReady = (ProviderResolution.NotReady) resolution;
+      next.setConditions(Conditions.set(
+          current.getConditions(), Constants.READY, false, notReady.reason(), notReady.message(), generation,
+          clock.instant()));
+      recheck = notReady.retryable() ? RECHECK_UNAVAILABLE : RECHECK_MISCONFIGURED;
+    }
+    if (sameStatus(current, next)) {
+      return UpdateControl.<P>noUpdate().rescheduleAfter(recheck);
+    }
+    LOG.info("{} {}/{}: Ready={} ({})", provider.getKind(), provider.getMetadata().getNamespace(),
+        provider.getMetadata().getName(), resolution instanceof ProviderResolution.Ready,
+        Conditions.find(next.getConditions(), Constants.READY).getReason());
+    provider.setStatus(next);
+    return UpdateControl.patchStatus(provider).rescheduleAfter(recheck);
+  }
+
+  /** Compares two status objects by their JSON form. */
+  static boolean sameStatus(Object current, Object next) {
+    return Serialization.jsonMapper().valueToTree(current).equals(Serialization.jsonMapper().valueToTree(next));
+  }
+}

@@ -1,0 +1,116 @@
+package io.devicelogin.operator.reconciler;
+
+import io.devicelogin.operator.api.v1alpha1.IdentityProviderSpec;
+import io.devicelogin.operator.api.v1alpha1.ProviderResource;
+import io.devicelogin.operator.api.v1alpha1.SecretKeyReference;
+import io.devicelogin.operator.idp.IdentityProviderClient;
+import io.devicelogin.operator.idp.IdpException;
+import io.devicelogin.operator.idp.ProviderConfig;
+import io.devicelogin.operator.idp.ProviderEndpoints;
+import io.fabric8.kubernetes.api.model.Namespaced;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+
+/**
+ * Turns a provider resource into a usable {@link ProviderConfig}: checks the issuer URL, reads the client secret and
+ * runs (cached) OIDC discovery. Shared by the provider reconcilers (which report it as the Ready condition) and the
+ * DeviceLogin reconciler (which needs the config), so both judge a provider the same way.
+ */
+public final class ProviderResolver {
+
+  public static final String DISCOVERED = "Discovered";
+  public static final String INVALID_ISSUER_URL = "InvalidIssuerUrl";
+  public static final String INSECURE_ISSUER = "InsecureIssuer";
+  public static final String CLIENT_SECRET_MISSING = "ClientSecretMissing";
+  public static final String DISCOVERY_FAILED = "DiscoveryFailed";
+  public static final String IDP_UNAVAILABLE = "IdPUnavailable";
+
+  private final KubernetesClient client;
+  private final IdentityProviderClient idp;
+  private final String operatorNamespace;
+
+  public ProviderResolver(KubernetesClient client, IdentityProviderClient idp, String operatorNamespace) {
+    this.client = client;
+    this.idp = idp;
+    this.operatorNamespace = operatorNamespace;
+  }
+
+  /**
+   * @param freshDiscovery fetch the discovery document even if a cached one is still valid
+   */
+  public ProviderResolution resolve(ProviderResource provider, boolean freshDiscovery) {
+    IdentityProviderSpec spec = provider.getSpec();
+    if (spec == null || spec.getIssuerUrl() == null || spec.getClientId() == null) {
+      return new ProviderResolution.NotReady(
+          INVALID_ISSUER_URL, "spec.issuerUrl and spec.clientId are required", false);
+    }
+    URI issuer;
+    try {
+      issuer = new URI(spec.getIssuerUrl());
+    } catch (java.net.URISyntaxException e) {
+      return new ProviderResolution.NotReady(
+          INVALID_ISSUER_URL, "spec.issuerUrl is not a valid URL: " + e.getMessage(), false);
+    }
+    String scheme = issuer.getScheme() == null ? "" : issuer.getScheme().toLowerCase(java.util.Locale.ROOT);
+    if (issuer.getHost() == null || !(scheme.equals("https") || scheme.equals("http"))) {
+      return new ProviderResolution.NotReady(
+          INVALID_ISSUER_URL, "spec.issuerUrl must be an absolute https:// URL, got '" + spec.getIssuerUrl() + "'",
+          false);
+    }
+    if (scheme.equals("http") && !spec.insecureHttpAllowed()) {
+      return new ProviderResolution.NotReady(
+          INSECURE_ISSUER,
+          "spec.issuerUrl uses http://, which would send tokens unencrypted; use https:// or, for local "
+              + "development only, set spec.allowInsecureHttp: true",
+          false);
+    }
+    String clientSecret = null;
+    SecretKeyReference ref = spec.getClientSecretRef();
+    if (ref != null) {
+      String namespace = provider instanceof Namespaced ? provider.getMetadata().getNamespace() : operatorNamespace;
+      Secret secret = client.secrets().inNamespace(namespace).withName(ref.getName()).get();
+      if (secret == null) {
+        return new ProviderResolution.NotReady(
+            CLIENT_SECRET_MISSING,
+            "Secret " + namespace + "/" + ref.getName() + " named by spec.clientSecretRef does not exist", false);
+      }
+      clientSecret = secretValue(secret, ref.getKey());
+      if (clientSecret == null || clientSecret.isEmpty()) {
+        return new ProviderResolution.NotReady(
+            CLIENT_SECRET_MISSING,
+            "Secret " + namespace + "/" + ref.getName() + " has no non-empty key '" + ref.getKey()
+                + "' named by spec.clientSecretRef",
+            false);
+      }
+    }
+    ProviderConfig config =
+        new ProviderConfig(issuer, spec.getClientId(), clientSecret, spec.getCaBundle(), spec.effectiveScopes());
+    try {
+      ProviderEndpoints endpoints = idp.discover(config, freshDiscovery);
+      return new ProviderResolution.Ready(config, endpoints);
+    } catch (IdpException e) {
+      return e.kind() == IdpException.Kind.UNAVAILABLE
+          ? new ProviderResolution.NotReady(IDP_UNAVAILABLE, capitalize(e.getMessage()), true)
+          : new ProviderResolution.NotReady(DISCOVERY_FAILED, capitalize(e.getMessage()), false);
+    }
+  }
+
+  private static String secretValue(Secret secret, String key) {
+    if (secret.getData() != null && secret.getData().get(key) != null) {
+      return new String(Base64.getDecoder().decode(secret.getData().get(key)), StandardCharsets.UTF_8).trim();
+    }
+    if (secret.getStringData() != null) {
+      return secret.getStringData().get(key);
+    }
+    return null;
+  }
+
+  static String capitalize(String message) {
+    return message == null || message.isEmpty()
+        ? message
+        : Character.toUpperCase(message.charAt(0)) + message.substring(1);
+  }
+}

@@ -1,0 +1,110 @@
+package io.devicelogin.operator.secret;
+
+import io.devicelogin.operator.api.v1alpha1.Constants;
+import io.devicelogin.operator.api.v1alpha1.DeviceLogin;
+import io.devicelogin.operator.api.v1alpha1.DeviceLoginSpec;
+import io.devicelogin.operator.api.v1alpha1.Identity;
+import io.devicelogin.operator.idp.IssuedTokens;
+import io.devicelogin.operator.idp.ProviderConfig;
+import io.devicelogin.operator.status.Rfc3339;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.NonDeletingOperation;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The per-user Secret of the API contract: type {@code devicelogin.io/oidc-tokens}, keys as kubectl's oidc
+ * auth-provider names them, written with updates (no server-side apply).
+ */
+public final class TokenSecrets {
+
+  /** Annotation naming the grant whose tokens the Secret holds, so a restart can tell that a login finished. */
+  public static final String GRANT_ANNOTATION = Constants.GROUP + "/grant-id";
+
+  public static final String ID_TOKEN = "id-token";
+  public static final String REFRESH_TOKEN = "refresh-token";
+  public static final String ACCESS_TOKEN = "access-token";
+  public static final String EXPIRY = "expiry";
+  public static final String ISSUER_URL = "idp-issuer-url";
+  public static final String CLIENT_ID = "client-id";
+  public static final String CA_DATA = "idp-certificate-authority-data";
+
+  private final KubernetesClient client;
+
+  public TokenSecrets(KubernetesClient client) {
+    this.client = client;
+  }
+
+  /** spec.secretName, or "oidc-" + the username made a valid DNS-1123 name. */
+  public static String secretName(DeviceLogin login, String username) {
+    String explicit = login.getSpec().getSecretName();
+    return explicit != null ? explicit : Names.prefixed("oidc-", username);
+  }
+
+  /** The Secret exactly as the contract describes it. */
+  public static Secret build(
+      DeviceLogin login, String secretName, ProviderConfig provider, Identity identity, IssuedTokens tokens,
+      String grantId) {
+    Map<String, String> data = new LinkedHashMap<>();
+    data.put(ID_TOKEN, GrantStore.encode(tokens.idToken()));
+    if (tokens.refreshToken() != null) {
+      data.put(REFRESH_TOKEN, GrantStore.encode(tokens.refreshToken()));
+    }
+    data.put(ACCESS_TOKEN, GrantStore.encode(tokens.accessToken()));
+    data.put(EXPIRY, GrantStore.encode(Rfc3339.format(tokens.idTokenExpiry())));
+    data.put(ISSUER_URL, GrantStore.encode(provider.issuer().toString()));
+    data.put(CLIENT_ID, GrantStore.encode(provider.clientId()));
+    if (provider.caBundle() != null) {
+      data.put(CA_DATA, GrantStore.encode(Base64.getEncoder().encodeToString(
+          provider.caBundle().getBytes(StandardCharsets.UTF_8))));
+    }
+    SecretBuilder builder = new SecretBuilder()
+        .withNewMetadata()
+        .withName(secretName)
+        .withNamespace(login.getMetadata().getNamespace())
+        .addToLabels(Constants.MANAGED_BY_LABEL, Constants.MANAGED_BY)
+        .addToLabels(Constants.USERNAME_LABEL, Names.dnsSafe(identity.getUsername(), Names.MAX_LABEL_VALUE))
+        .addToAnnotations(Constants.USERNAME_ANNOTATION, identity.getUsername())
+        .addToAnnotations(Constants.SUBJECT_ANNOTATION, identity.getSubject())
+        .addToAnnotations(Constants.DEVICELOGIN_ANNOTATION, login.getMetadata().getName())
+        .addToAnnotations(GRANT_ANNOTATION, grantId)
+        .endMetadata()
+        .withType(Constants.TOKEN_SECRET_TYPE)
+        .withData(data);
+    if (login.getSpec().effectiveDeletionPolicy() == DeviceLoginSpec.DeletionPolicy.Delete) {
+      builder.editMetadata().withOwnerReferences(OwnerReferences.controller(login)).endMetadata();
+    }
+    return builder.build();
+  }
+
+  /** Creates the Secret, or replaces an existing one of that name (the newest login owns it). */
+  public void write(Secret secret) {
+    client.secrets().inNamespace(secret.getMetadata().getNamespace()).resource(secret)
+        .createOr(NonDeletingOperation::update);
+  }
+
+  /** The token Secret {@code login} wrote for grant {@code grantId}, if it exists. */
+  public Optional<Secret> findWrittenFor(DeviceLogin login, String grantId) {
+    return client.secrets()
+        .inNamespace(login.getMetadata().getNamespace())
+        .withLabel(Constants.MANAGED_BY_LABEL, Constants.MANAGED_BY)
+        .list()
+        .getItems()
+        .stream()
+        .filter(s -> Constants.TOKEN_SECRET_TYPE.equals(s.getType()))
+        .filter(s -> s.getMetadata().getAnnotations() != null
+            && grantId.equals(s.getMetadata().getAnnotations().get(GRANT_ANNOTATION))
+            && login.getMetadata().getName().equals(s.getMetadata().getAnnotations().get(Constants.DEVICELOGIN_ANNOTATION)))
+        .findFirst();
+  }
+
+  /** The value of one key of a Secret's data, decoded. */
+  public static String value(Secret secret, String key) {
+    return secret.getData() == null ? null : GrantStore.decode(secret.getData().get(key));
+  }
+}
