@@ -1,7 +1,6 @@
 package io.devicelogin.operator.status;
 
-import io.fabric8.kubernetes.api.model.Condition;
-import io.fabric8.kubernetes.api.model.ConditionBuilder;
+import io.devicelogin.operator.api.v1alpha1.Condition;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
@@ -30,14 +29,7 @@ public final class Conditions {
         }
       }
     }
-    result.add(new ConditionBuilder()
-        .withType(type)
-        .withStatus(value)
-        .withReason(reason)
-        .withMessage(message)
-        .withObservedGeneration(generation)
-        .withLastTransitionTime(transition)
-        .build());
+    result.add(new Condition(type, value, reason, message, transition, generation));
     return result;
   }
 

@@ -1,5 +1,6 @@
 package io.devicelogin.operator.api.v1alpha1;
 
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn;
 import io.fabric8.kubernetes.api.model.Namespaced;
 import io.fabric8.kubernetes.client.CustomResource;
@@ -24,5 +25,17 @@ public class DeviceLogin extends CustomResource<DeviceLoginSpec, DeviceLoginStat
   @Override
   protected DeviceLoginStatus initStatus() {
     return new DeviceLoginStatus();
+  }
+
+  @Override
+  @JsonPropertyDescription("What login is wanted; changing it starts a fresh login.")
+  public DeviceLoginSpec getSpec() {
+    return super.getSpec();
+  }
+
+  @Override
+  @JsonPropertyDescription("Where the login is: what the person must do, who logged in, where the tokens are. Never a token.")
+  public DeviceLoginStatus getStatus() {
+    return super.getStatus();
   }
 }

@@ -1,5 +1,6 @@
 package io.devicelogin.operator.api.v1alpha1;
 
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn;
 import io.fabric8.kubernetes.api.model.Namespaced;
 import io.fabric8.kubernetes.client.CustomResource;
@@ -28,5 +29,17 @@ public class IdentityProvider extends CustomResource<IdentityProviderSpec, Ident
   @Override
   protected IdentityProviderStatus initStatus() {
     return new IdentityProviderStatus();
+  }
+
+  @Override
+  @JsonPropertyDescription("The OIDC client at the IdP.")
+  public IdentityProviderSpec getSpec() {
+    return super.getSpec();
+  }
+
+  @Override
+  @JsonPropertyDescription("Whether the provider can be used, and the endpoints discovery found.")
+  public IdentityProviderStatus getStatus() {
+    return super.getStatus();
   }
 }
