@@ -1,0 +1,69 @@
+package io.devicelogin.operator.testing;
+
+import io.devicelogin.operator.DeviceLoginOperator;
+import io.devicelogin.operator.OperatorSettings;
+import io.devicelogin.operator.idp.IdentityProviderClient;
+import io.devicelogin.operator.idp.NimbusIdentityProviderClient;
+import io.devicelogin.operator.metrics.OperatorMetrics;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Set;
+import java.util.function.Function;
+
+/** The real operator in-process against a {@link MockCluster}, with its own client; stopped by close(). */
+public final class RunningOperator implements AutoCloseable {
+
+  private final KubernetesClient client;
+  private final DeviceLoginOperator operator;
+  private final OperatorMetrics metrics;
+
+  private RunningOperator(KubernetesClient client, DeviceLoginOperator operator, OperatorMetrics metrics) {
+    this.client = client;
+    this.operator = operator;
+    this.metrics = metrics;
+  }
+
+  /** With the Nimbus IdP client (real HTTP to the IdP). */
+  public static RunningOperator start(MockCluster cluster) {
+    return start(cluster, metrics -> new NimbusIdentityProviderClient(
+        Duration.ofSeconds(2), Duration.ofSeconds(3), metrics, Clock.systemUTC()));
+  }
+
+  /** With an IdP client built from the operator's metrics. */
+  public static RunningOperator start(MockCluster cluster, Function<OperatorMetrics, IdentityProviderClient> idp) {
+    KubernetesClient client = cluster.newClient();
+    OperatorMetrics metrics = new OperatorMetrics(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
+    OperatorSettings settings = new OperatorSettings(
+        Set.of(), "devicelogin-system", 0, Duration.ofSeconds(2), Duration.ofSeconds(3));
+    DeviceLoginOperator operator =
+        DeviceLoginOperator.create(client, settings, idp.apply(metrics), metrics, Clock.systemUTC());
+    try {
+      operator.start();
+    } catch (Exception e) {
+      client.close();
+      throw new IllegalStateException("operator did not start: " + e.getMessage(), e);
+    }
+    return new RunningOperator(client, operator, metrics);
+  }
+
+  public String scrapeMetrics() {
+    return operator.registry().scrape();
+  }
+
+  public int httpPort() {
+    return operator.httpPort();
+  }
+
+  public OperatorMetrics metrics() {
+    return metrics;
+  }
+
+  @Override
+  public void close() {
+    operator.close();
+    client.close();
+  }
+}

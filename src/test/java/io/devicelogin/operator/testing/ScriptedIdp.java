@@ -1,0 +1,83 @@
+package io.devicelogin.operator.testing;
+
+import io.devicelogin.operator.idp.DeviceAuthorization;
+import io.devicelogin.operator.idp.IdentityProviderClient;
+import io.devicelogin.operator.idp.IdpException;
+import io.devicelogin.operator.idp.ProviderConfig;
+import io.devicelogin.operator.idp.ProviderEndpoints;
+import io.devicelogin.operator.idp.TokenPollResult;
+import com.nimbusds.jose.JWSAlgorithm;
+import java.net.URI;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Queue;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * An in-memory test double of {@link IdentityProviderClient}: each started grant answers polls from a script
+ * (default: pending). For reconciler-level tests; protocol-level tests use a real HTTP fake IdP.
+ */
+public final class ScriptedIdp implements IdentityProviderClient {
+
+  private final Clock clock;
+  private final Duration interval;
+  private final AtomicInteger started = new AtomicInteger();
+  private final List<String> deviceCodes = new CopyOnWriteArrayList<>();
+  private final Map<String, Queue<TokenPollResult>> scripts = new ConcurrentHashMap<>();
+  private final Map<String, List<java.time.Instant>> polls = new ConcurrentHashMap<>();
+
+  public ScriptedIdp(Clock clock, Duration interval) {
+    this.clock = clock;
+    this.interval = interval;
+  }
+
+  @Override
+  public ProviderEndpoints discover(ProviderConfig provider, boolean forceRefresh) {
+    URI issuer = provider.issuer();
+    return new ProviderEndpoints(
+        issuer, issuer.resolve("device"), issuer.resolve("token"), issuer.resolve("jwks"), null,
+        Set.of(JWSAlgorithm.RS256), false);
+  }
+
+  @Override
+  public DeviceAuthorization startDeviceAuthorization(ProviderConfig provider) throws IdpException {
+    int n = started.incrementAndGet();
+    String deviceCode = "device-code-" + n + "-" + java.util.UUID.randomUUID();
+    deviceCodes.add(deviceCode);
+    scripts.put(deviceCode, new ConcurrentLinkedQueue<>());
+    polls.put(deviceCode, new CopyOnWriteArrayList<>());
+    return new DeviceAuthorization(
+        deviceCode, String.format("CODE-%04d", n), URI.create(provider.issuer() + "/device"),
+        URI.create(provider.issuer() + "/device?user_code=CODE-" + n), clock.instant().plusSeconds(600), interval);
+  }
+
+  @Override
+  public TokenPollResult pollToken(ProviderConfig provider, String deviceCode) {
+    polls.get(deviceCode).add(clock.instant());
+    TokenPollResult next = scripts.get(deviceCode).poll();
+    return next == null ? new TokenPollResult.Pending() : next;
+  }
+
+  /** Queues what the next polls of grant number {@code n} (1-based) return. */
+  public void script(int n, TokenPollResult... results) {
+    scripts.get(deviceCodes.get(n - 1)).addAll(List.of(results));
+  }
+
+  public int grantsStarted() {
+    return started.get();
+  }
+
+  public List<String> deviceCodes() {
+    return List.copyOf(deviceCodes);
+  }
+
+  public List<java.time.Instant> pollTimes(int n) {
+    return List.copyOf(polls.get(deviceCodes.get(n - 1)));
+  }
+}
