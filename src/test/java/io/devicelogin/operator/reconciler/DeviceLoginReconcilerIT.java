@@ -5,11 +5,16 @@ import static org.awaitility.Awaitility.await;
 
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.PlainJWT;
+import io.devicelogin.operator.api.v1alpha1.Condition;
 import io.devicelogin.operator.api.v1alpha1.DeviceLogin;
 import io.devicelogin.operator.api.v1alpha1.IdentityProvider;
 import io.devicelogin.operator.api.v1alpha1.Phase;
+import io.devicelogin.operator.idp.IdpException;
 import io.devicelogin.operator.idp.IssuedTokens;
 import io.devicelogin.operator.idp.TokenPollResult;
+import io.devicelogin.operator.status.Conditions;
+import io.devicelogin.operator.testing.LeakScanner;
+import io.devicelogin.operator.testing.LogCapture;
 import io.devicelogin.operator.testing.MockCluster;
 import io.devicelogin.operator.testing.Resources;
 import io.devicelogin.operator.testing.RunningOperator;
@@ -19,68 +24,304 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
+import java.util.function.Predicate;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** The DeviceLogin reconciler against the mock API server with a scripted IdP double. */
+/**
+ * The DeviceLogin reconciler against the mock API server with an in-memory IdP double: the orchestration, crash
+ * safety and status writes. Protocol details are covered against a real HTTP IdP elsewhere.
+ */
 class DeviceLoginReconcilerIT {
 
   private static final String NS = "team-a";
+  private static final Duration INTERVAL = Duration.ofSeconds(1);
 
   private MockCluster cluster;
   private KubernetesClient client;
   private ScriptedIdp idp;
   private RunningOperator operator;
+  private LogCapture logs;
+  private final List<String> issuedSecrets = new ArrayList<>();
 
   @BeforeEach
   void start() {
+    logs = LogCapture.attach();
     cluster = MockCluster.start();
     client = cluster.client();
-    idp = new ScriptedIdp(Clock.systemUTC(), Duration.ofSeconds(1));
+    idp = new ScriptedIdp(Clock.systemUTC(), INTERVAL);
     operator = RunningOperator.start(cluster, metrics -> idp);
     client.resource(Resources.identityProvider(NS, "corp", "http://127.0.0.1:1/realms/x", "cli")).create();
   }
 
   @AfterEach
   void stop() {
-    if (operator != null) {
+    try {
+      new LeakScanner().secretsFromCluster(client).secrets(idp.deviceCodes()).secrets(issuedSecrets)
+          .assertNoLeaks(client, logs, operator.scrapeMetrics());
+    } finally {
       operator.close();
+      cluster.close();
+      logs.close();
     }
-    cluster.close();
   }
 
   @Test
   void loginGoesFromAwaitingUserToReadyAndWritesTheSecret() {
     client.resource(Resources.deviceLogin(NS, "alice", "corp")).create();
-    DeviceLogin awaiting = awaitPhase("alice", Phase.AwaitingUser);
+    DeviceLogin awaiting = awaitLogin("alice", phase(Phase.AwaitingUser));
     assertThat(awaiting.getStatus().getUserCode()).isEqualTo("CODE-0001");
+    assertThat(awaiting.getStatus().getVerificationUri()).isEqualTo("http://127.0.0.1:1/realms/x/device");
+    assertThat(awaiting.getStatus().getPollInterval()).isEqualTo(1);
+    assertThat(ready(awaiting).getReason()).isEqualTo("AuthorizationPending");
+    assertThat(client.secrets().inNamespace(NS).withName("devicelogin-grant-alice").get())
+        .as("the device code is stored before the user code is published").isNotNull();
 
-    idp.script(1, new TokenPollResult.Issued(tokens("alice@example.com")));
-    DeviceLogin ready = awaitPhase("alice", Phase.Ready);
-    assertThat(ready.getStatus().getUserCode()).isNull();
-    assertThat(ready.getStatus().getSecretName()).isEqualTo("oidc-alice-example-com");
+    idp.script(1, issued("alice@example.com", "developers"));
+    DeviceLogin done = awaitLogin("alice", phase(Phase.Ready));
+    assertThat(done.getStatus().getUserCode()).isNull();
+    assertThat(done.getStatus().getVerificationUri()).isNull();
+    assertThat(done.getStatus().getSecretName()).isEqualTo("oidc-alice-example-com");
+    assertThat(done.getStatus().getIdentity().getUsername()).isEqualTo("alice@example.com");
+    assertThat(done.getStatus().getIdentity().getGroups()).containsExactly("developers");
+    assertThat(done.getStatus().getTokenExpiresAt()).isNotNull();
+    assertThat(ready(done).getStatus()).isEqualTo("True");
+    assertThat(ready(done).getReason()).isEqualTo("Issued");
     Secret secret = client.secrets().inNamespace(NS).withName("oidc-alice-example-com").get();
     assertThat(secret.getType()).isEqualTo("devicelogin.io/oidc-tokens");
-    await().atMost(Duration.ofSeconds(10)).until(() -> client.secrets().inNamespace(NS)
-        .withName("devicelogin-grant-alice").get() == null);
+    assertThat(secret.getData()).containsKeys("id-token", "access-token", "refresh-token", "expiry",
+        "idp-issuer-url", "client-id");
+    await().atMost(Duration.ofSeconds(10))
+        .until(() -> client.secrets().inNamespace(NS).withName("devicelogin-grant-alice").get() == null);
+    assertThat(idp.grantsStarted()).isEqualTo(1);
+    assertThat(client.v1().events().inNamespace(NS).list().getItems())
+        .extracting(e -> e.getReason()).contains("LoginStarted", "LoginSucceeded");
+    assertThat(operator.scrapeMetrics()).contains("devicelogin_logins_total{result=\"Ready\"} 1.0");
+  }
+
+  @Test
+  void operatorRestartedWhileALoginWaitsContinuesTheSameGrant() {
+    client.resource(Resources.deviceLogin(NS, "alice", "corp")).create();
+    String userCode = awaitLogin("alice", phase(Phase.AwaitingUser)).getStatus().getUserCode();
+    await().atMost(Duration.ofSeconds(10)).until(() -> idp.pollTimes(1).size() >= 2);
+
+    operator.close();
+    Instant restarted = Instant.now();
+    operator = RunningOperator.start(cluster, metrics -> idp);
+
+    await().atMost(Duration.ofSeconds(10)).until(() -> idp.pollTimes(1).stream().anyMatch(restarted::isBefore));
+    Instant firstAfterRestart = idp.pollTimes(1).stream().filter(restarted::isBefore).findFirst().orElseThrow();
+    assertThat(Duration.between(restarted, firstAfterRestart))
+        .as("after a restart the first poll still waits a full interval").isGreaterThanOrEqualTo(INTERVAL);
+    idp.script(1, issued("alice@example.com", "developers"));
+    DeviceLogin done = awaitLogin("alice", phase(Phase.Ready));
+    assertThat(done.getStatus().getSecretName()).isEqualTo("oidc-alice-example-com");
+    assertThat(idp.grantsStarted()).as("no second device grant").isEqualTo(1);
+    assertThat(userCode).isEqualTo("CODE-0001");
+  }
+
+  @Test
+  void tokensWrittenBeforeACrashAreRecordedAfterRestartWithoutPollingAgain() {
+    client.resource(Resources.deviceLogin(NS, "alice", "corp")).create();
+    awaitLogin("alice", phase(Phase.AwaitingUser));
+    operator.close();
+    // Simulate a crash after the token Secret write and before the status write: write the Secret as the operator
+    // would have, naming the grant it came from.
+    DeviceLogin login = client.resources(DeviceLogin.class).inNamespace(NS).withName("alice").get();
+    String grantId = new io.devicelogin.operator.secret.GrantStore(client).find(login).orElseThrow().id();
+    IssuedTokens tokens = tokens("alice@example.com", "developers");
+    issuedSecrets.addAll(List.of(tokens.idToken(), tokens.accessToken(), tokens.refreshToken()));
+    var config = new io.devicelogin.operator.idp.ProviderConfig(
+        java.net.URI.create("http://127.0.0.1:1/realms/x"), "cli", null, null, List.of("openid"));
+    var identity = new io.devicelogin.operator.api.v1alpha1.Identity(
+        "alice@example.com", "sub-alice@example.com", "alice@example.com", List.of("developers"));
+    new io.devicelogin.operator.secret.TokenSecrets(client).write(io.devicelogin.operator.secret.TokenSecrets.build(
+        login, "oidc-alice-example-com", config, identity, tokens, grantId));
+    int pollsBefore = idp.pollTimes(1).size();
+
+    operator = RunningOperator.start(cluster, metrics -> idp);
+    DeviceLogin done = awaitLogin("alice", phase(Phase.Ready));
+    assertThat(done.getStatus().getIdentity().getUsername()).isEqualTo("alice@example.com");
+    assertThat(idp.pollTimes(1)).as("the used device code is not polled again").hasSize(pollsBefore);
     assertThat(idp.grantsStarted()).isEqualTo(1);
   }
 
-  private DeviceLogin awaitPhase(String name, Phase phase) {
-    return await().atMost(Duration.ofSeconds(15)).until(
-        () -> client.resources(DeviceLogin.class).inNamespace(NS).withName(name).get(),
-        dl -> dl != null && dl.getStatus() != null && dl.getStatus().getPhase() == phase);
+  @Test
+  void slowDownAddsFiveSecondsAndSurvivesARestart() {
+    client.resource(Resources.deviceLogin(NS, "alice", "corp")).create();
+    awaitLogin("alice", phase(Phase.AwaitingUser));
+    idp.script(1, new TokenPollResult.SlowDown());
+    awaitLogin("alice", dl -> Integer.valueOf(6).equals(dl.getStatus().getPollInterval()));
+    operator.close();
+    operator = RunningOperator.start(cluster, metrics -> idp);
+    idp.script(1, new TokenPollResult.Pending());
+    await().atMost(Duration.ofSeconds(20)).until(() -> idp.pollTimes(1).size() >= 4);
+    List<Instant> polls = idp.pollTimes(1);
+    int slowDownAt = 1; // the poll that got slow_down
+    for (int i = slowDownAt; i + 1 < polls.size(); i++) {
+      assertThat(Duration.between(polls.get(i), polls.get(i + 1)))
+          .as("poll %d→%d after slow_down", i, i + 1).isGreaterThanOrEqualTo(Duration.ofSeconds(6));
+    }
+    assertThat(client.resources(DeviceLogin.class).inNamespace(NS).withName("alice").get().getStatus()
+        .getPollInterval()).isEqualTo(6);
   }
 
-  static IssuedTokens tokens(String email) {
+  @Test
+  void deniedExpiredAndFailedLoginsEndWithoutASecret() {
+    client.resource(Resources.deviceLogin(NS, "denied", "corp")).create();
+    awaitLogin("denied", phase(Phase.AwaitingUser));
+    idp.script(1, new TokenPollResult.AccessDenied());
+    assertThat(ready(awaitLogin("denied", phase(Phase.Denied))).getReason()).isEqualTo("AccessDenied");
+
+    client.resource(Resources.deviceLogin(NS, "expired", "corp")).create();
+    awaitLogin("expired", phase(Phase.AwaitingUser));
+    idp.script(2, new TokenPollResult.ExpiredToken());
+    assertThat(ready(awaitLogin("expired", phase(Phase.Expired))).getReason()).isEqualTo("ExpiredToken");
+
+    DeviceLogin mismatch = Resources.deviceLogin(NS, "mismatch", "corp");
+    mismatch.getSpec().setUser("bob@example.com");
+    client.resource(mismatch).create();
+    awaitLogin("mismatch", phase(Phase.AwaitingUser));
+    idp.script(3, issued("alice@example.com", "developers"));
+    DeviceLogin failed = awaitLogin("mismatch", phase(Phase.Failed));
+    assertThat(ready(failed).getReason()).isEqualTo("IdentityMismatch");
+    assertThat(ready(failed).getMessage()).contains("alice@example.com").contains("bob@example.com");
+
+    client.resource(Resources.deviceLogin(NS, "invalid", "corp")).create();
+    awaitLogin("invalid", phase(Phase.AwaitingUser));
+    idp.script(4, new TokenPollResult.Invalid("the ID token was rejected: bad signature"));
+    assertThat(ready(awaitLogin("invalid", phase(Phase.Failed))).getReason()).isEqualTo("InvalidTokenResponse");
+
+    for (String name : List.of("denied", "expired", "mismatch", "invalid")) {
+      DeviceLogin ended = client.resources(DeviceLogin.class).inNamespace(NS).withName(name).get();
+      assertThat(ended.getStatus().getUserCode()).as(name).isNull();
+      assertThat(ended.getStatus().getSecretName()).as(name).isNull();
+      await().atMost(Duration.ofSeconds(10))
+          .until(() -> client.secrets().inNamespace(NS).withName("devicelogin-grant-" + name).get() == null);
+    }
+    assertThat(client.secrets().inNamespace(NS).withLabel("devicelogin.io/username").list().getItems())
+        .as("no token Secret for any of them").isEmpty();
+    assertThat(idp.grantsStarted()).isEqualTo(4);
+  }
+
+  @Test
+  void userCodeThatPassesExpiresAtEndsExpiredWithoutAskingTheIdp() {
+    idp.lifetime(Duration.ofSeconds(3));
+    client.resource(Resources.deviceLogin(NS, "alice", "corp")).create();
+    awaitLogin("alice", phase(Phase.AwaitingUser));
+    DeviceLogin expired = awaitLogin("alice", phase(Phase.Expired));
+    assertThat(ready(expired).getReason()).isEqualTo("ExpiredToken");
+    assertThat(expired.getStatus().getUserCode()).isNull();
+  }
+
+  @Test
+  void groupNotInAllowedGroupsFails() {
+    IdentityProvider restricted = Resources.identityProvider(NS, "restricted", "http://127.0.0.1:1/realms/x", "cli");
+    restricted.getSpec().setAllowedGroups(List.of("admins"));
+    client.resource(restricted).create();
+    client.resource(Resources.deviceLogin(NS, "alice", "restricted")).create();
+    awaitLogin("alice", phase(Phase.AwaitingUser));
+    idp.script(1, issued("alice@example.com", "developers"));
+    DeviceLogin failed = awaitLogin("alice", phase(Phase.Failed));
+    assertThat(ready(failed).getReason()).isEqualTo("GroupNotAllowed");
+    assertThat(client.secrets().inNamespace(NS).withName("oidc-alice-example-com").get()).isNull();
+  }
+
+  @Test
+  void missingProviderIsReportedAndTheLoginStartsOnceItExists() {
+    client.resource(Resources.deviceLogin(NS, "alice", "later")).create();
+    DeviceLogin pending = awaitLogin("alice", phase(Phase.Pending));
+    assertThat(ready(pending).getReason()).isEqualTo("ProviderNotReady");
+    assertThat(ready(pending).getMessage()).contains("IdentityProvider later in namespace team-a does not exist");
+    client.resource(Resources.identityProvider(NS, "later", "http://127.0.0.1:1/realms/x", "cli")).create();
+    await().atMost(Duration.ofSeconds(20)).until(() -> phaseOf("alice") == Phase.AwaitingUser);
+  }
+
+  @Test
+  void idpUnavailableWhenStartingKeepsTheLoginPendingAndRetries() {
+    idp.failStarts(new IdpException(IdpException.Kind.UNAVAILABLE, "cannot reach device_authorization endpoint"));
+    client.resource(Resources.deviceLogin(NS, "alice", "corp")).create();
+    DeviceLogin pending = awaitLogin("alice", phase(Phase.Pending));
+    assertThat(ready(pending).getReason()).isEqualTo("IdPUnavailable");
+    idp.failStarts(null);
+    awaitLogin("alice", phase(Phase.AwaitingUser));
+    assertThat(idp.grantsStarted()).isEqualTo(1);
+  }
+
+  @Test
+  void idpUnavailableWhilePollingKeepsTheLoginAndRecovers() {
+    client.resource(Resources.deviceLogin(NS, "alice", "corp")).create();
+    awaitLogin("alice", phase(Phase.AwaitingUser));
+    idp.script(1, new TokenPollResult.Unavailable("token endpoint answered HTTP 503"));
+    DeviceLogin degraded = awaitLogin("alice", dl -> "IdPUnavailable".equals(ready(dl).getReason()));
+    assertThat(degraded.getStatus().getPhase()).isEqualTo(Phase.AwaitingUser);
+    assertThat(degraded.getStatus().getUserCode()).isEqualTo("CODE-0001");
+    awaitLogin("alice", dl -> "AuthorizationPending".equals(ready(dl).getReason()));
+    idp.script(1, issued("alice@example.com", "developers"));
+    awaitLogin("alice", phase(Phase.Ready));
+  }
+
+  @Test
+  void pendingPollsDoNotWriteStatus() {
+    client.resource(Resources.deviceLogin(NS, "alice", "corp")).create();
+    awaitLogin("alice", phase(Phase.AwaitingUser));
+    int polls = idp.pollTimes(1).size();
+    String version = client.resources(DeviceLogin.class).inNamespace(NS).withName("alice").get()
+        .getMetadata().getResourceVersion();
+    await().atMost(Duration.ofSeconds(10)).until(() -> idp.pollTimes(1).size() >= polls + 3);
+    assertThat(client.resources(DeviceLogin.class).inNamespace(NS).withName("alice").get()
+        .getMetadata().getResourceVersion()).isEqualTo(version);
+  }
+
+  @Test
+  void specChangeStartsAFreshLogin() {
+    client.resource(Resources.deviceLogin(NS, "alice", "corp")).create();
+    awaitLogin("alice", phase(Phase.AwaitingUser));
+    DeviceLogin login = client.resources(DeviceLogin.class).inNamespace(NS).withName("alice").get();
+    login.getSpec().setUser("alice@example.com");
+    client.resource(login).update();
+    DeviceLogin fresh = awaitLogin("alice", dl -> "CODE-0002".equals(dl.getStatus().getUserCode()));
+    assertThat(fresh.getStatus().getObservedGeneration()).isEqualTo(fresh.getMetadata().getGeneration());
+    idp.script(2, issued("alice@example.com", "developers"));
+    awaitLogin("alice", phase(Phase.Ready));
+    assertThat(idp.grantsStarted()).isEqualTo(2);
+  }
+
+  private Phase phaseOf(String name) {
+    DeviceLogin login = client.resources(DeviceLogin.class).inNamespace(NS).withName(name).get();
+    return login == null || login.getStatus() == null ? null : login.getStatus().getPhase();
+  }
+
+  private static Predicate<DeviceLogin> phase(Phase phase) {
+    return dl -> dl.getStatus().getPhase() == phase;
+  }
+
+  private DeviceLogin awaitLogin(String name, Predicate<DeviceLogin> condition) {
+    return await().atMost(Duration.ofSeconds(20)).until(
+        () -> client.resources(DeviceLogin.class).inNamespace(NS).withName(name).get(),
+        dl -> dl != null && dl.getStatus() != null && dl.getStatus().getPhase() != null && condition.test(dl));
+  }
+
+  private static Condition ready(DeviceLogin login) {
+    return Conditions.find(login.getStatus().getConditions(), "Ready");
+  }
+
+  private TokenPollResult issued(String email, String group) {
+    IssuedTokens tokens = tokens(email, group);
+    issuedSecrets.addAll(List.of(tokens.idToken(), tokens.accessToken(), tokens.refreshToken()));
+    return new TokenPollResult.Issued(tokens);
+  }
+
+  static IssuedTokens tokens(String email, String group) {
     Instant now = Instant.now();
     JWTClaimsSet claims = new JWTClaimsSet.Builder().subject("sub-" + email).claim("email", email)
-        .claim("groups", List.of("developers")).issueTime(java.util.Date.from(now))
+        .claim("groups", List.of(group)).issueTime(java.util.Date.from(now))
         .expirationTime(java.util.Date.from(now.plusSeconds(300))).build();
-    return new IssuedTokens(new PlainJWT(claims).serialize(), "access-" + now.toEpochMilli(),
-        "refresh-" + now.toEpochMilli(), now.plusSeconds(300), now, claims.toJSONObject());
+    String unique = java.util.UUID.randomUUID().toString();
+    return new IssuedTokens(new PlainJWT(claims).serialize(), "access-" + unique, "refresh-" + unique,
+        now.plusSeconds(300), now, claims.toJSONObject());
   }
 }

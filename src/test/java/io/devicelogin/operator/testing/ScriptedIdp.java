@@ -28,6 +28,8 @@ public final class ScriptedIdp implements IdentityProviderClient {
   private final Clock clock;
   private final Duration interval;
   private final AtomicInteger started = new AtomicInteger();
+  private volatile Duration lifetime = Duration.ofMinutes(10);
+  private volatile IdpException startFailure;
   private final List<String> deviceCodes = new CopyOnWriteArrayList<>();
   private final Map<String, Queue<TokenPollResult>> scripts = new ConcurrentHashMap<>();
   private final Map<String, List<java.time.Instant>> polls = new ConcurrentHashMap<>();
@@ -47,6 +49,9 @@ public final class ScriptedIdp implements IdentityProviderClient {
 
   @Override
   public DeviceAuthorization startDeviceAuthorization(ProviderConfig provider) throws IdpException {
+    if (startFailure != null) {
+      throw startFailure;
+    }
     int n = started.incrementAndGet();
     String deviceCode = "device-code-" + n + "-" + java.util.UUID.randomUUID();
     deviceCodes.add(deviceCode);
@@ -54,7 +59,7 @@ public final class ScriptedIdp implements IdentityProviderClient {
     polls.put(deviceCode, new CopyOnWriteArrayList<>());
     return new DeviceAuthorization(
         deviceCode, String.format("CODE-%04d", n), URI.create(provider.issuer() + "/device"),
-        URI.create(provider.issuer() + "/device?user_code=CODE-" + n), clock.instant().plusSeconds(600), interval);
+        URI.create(provider.issuer() + "/device?user_code=CODE-" + n), clock.instant().plus(lifetime), interval);
   }
 
   @Override
@@ -62,6 +67,16 @@ public final class ScriptedIdp implements IdentityProviderClient {
     polls.get(deviceCode).add(clock.instant());
     TokenPollResult next = scripts.get(deviceCode).poll();
     return next == null ? new TokenPollResult.Pending() : next;
+  }
+
+  /** How long the user codes of grants started from now on live. */
+  public void lifetime(Duration newLifetime) {
+    lifetime = newLifetime;
+  }
+
+  /** Makes starting a grant fail with {@code failure} (null: succeed again). */
+  public void failStarts(IdpException failure) {
+    startFailure = failure;
   }
 
   /** Queues what the next polls of grant number {@code n} (1-based) return. */
