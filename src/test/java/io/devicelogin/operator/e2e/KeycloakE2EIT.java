@@ -1,0 +1,178 @@
+package io.devicelogin.operator.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.nimbusds.jwt.JWTParser;
+import io.devicelogin.operator.api.v1alpha1.Condition;
+import io.devicelogin.operator.api.v1alpha1.DeviceLogin;
+import io.devicelogin.operator.api.v1alpha1.IdentityProvider;
+import io.devicelogin.operator.api.v1alpha1.Phase;
+import io.devicelogin.operator.api.v1alpha1.SecretKeyReference;
+import io.devicelogin.operator.keycloak.KeycloakBrowser;
+import io.devicelogin.operator.keycloak.KeycloakServer;
+import io.devicelogin.operator.secret.TokenSecrets;
+import io.devicelogin.operator.status.Conditions;
+import io.devicelogin.operator.testing.LeakScanner;
+import io.devicelogin.operator.testing.LogCapture;
+import io.devicelogin.operator.testing.MockCluster;
+import io.devicelogin.operator.testing.Resources;
+import io.devicelogin.operator.testing.RunningOperator;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Predicate;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The operator against a real Keycloak (started by the suite) and the mock API server, driven like kubectl. */
+class KeycloakE2EIT {
+
+  private static final String NS = "e2e";
+
+  private KeycloakServer keycloak;
+  private MockCluster cluster;
+  private KubernetesClient client;
+  private RunningOperator operator;
+  private LogCapture logs;
+  private final List<String> deviceCodes = new ArrayList<>();
+  private double deviceAuthorizationsBeforeRestart;
+
+  @BeforeEach
+  void start() {
+    keycloak = KeycloakServer.shared();
+    logs = LogCapture.attach();
+    cluster = MockCluster.start();
+    client = cluster.client();
+    operator = RunningOperator.start(cluster);
+    client.resource(provider("keycloak", "devicelogin-cli")).create();
+    client.resource(provider("keycloak-short", "devicelogin-short")).create();
+  }
+
+  @AfterEach
+  void stop() {
+    try {
+      new LeakScanner().secretsFromCluster(client).secrets(deviceCodes).secrets("demo-client-secret")
+          .assertNoLeaks(client, logs, operator.scrapeMetrics());
+    } finally {
+      operator.close();
+      cluster.close();
+      logs.close();
+    }
+  }
+
+  @Test
+  void approvedLoginWritesValidatedTokensToThePerUserSecret() throws Exception {
+    DeviceLogin awaiting = create("alice", "keycloak", "alice@example.com");
+    KeycloakBrowser.approve(awaiting.getStatus().getVerificationUriComplete(), "alice", "alice-password");
+
+    DeviceLogin ready = awaitLogin("alice", phase(Phase.Ready));
+    assertThat(ready.getStatus().getIdentity().getUsername()).isEqualTo("alice@example.com");
+    assertThat(ready.getStatus().getIdentity().getGroups()).containsExactly("developers");
+    Secret secret = client.secrets().inNamespace(NS).withName(ready.getStatus().getSecretName()).get();
+    assertThat(secret.getMetadata().getName()).isEqualTo("oidc-alice-example-com");
+    var claims = JWTParser.parse(TokenSecrets.value(secret, "id-token")).getJWTClaimsSet();
+    assertThat(claims.getIssuer()).isEqualTo(keycloak.issuerUrl().toString());
+    assertThat(claims.getAudience()).contains("devicelogin-cli");
+    assertThat(TokenSecrets.value(secret, "refresh-token")).isNotBlank();
+    assertThat(TokenSecrets.value(secret, "idp-issuer-url")).isEqualTo(keycloak.issuerUrl().toString());
+    assertThat(ready.getStatus().getTokenExpiresAt()).isEqualTo(TokenSecrets.value(secret, "expiry"));
+  }
+
+  @Test
+  void confidentialClientLogsIn() {
+    client.resource(new SecretBuilder().withNewMetadata().withName("kc-client").withNamespace(NS).endMetadata()
+        .addToStringData("secret", "demo-client-secret").build()).create();
+    IdentityProvider confidential = provider("keycloak-confidential", "devicelogin-confidential");
+    confidential.getSpec().setClientSecretRef(new SecretKeyReference("kc-client", "secret"));
+    client.resource(confidential).create();
+    DeviceLogin awaiting = create("bob", "keycloak-confidential", null);
+    KeycloakBrowser.approve(awaiting.getStatus().getVerificationUriComplete(), "bob", "bob-password");
+    assertThat(awaitLogin("bob", phase(Phase.Ready)).getStatus().getSecretName()).isEqualTo("oidc-bob-example-com");
+  }
+
+  @Test
+  void deniedLoginEndsDenied() {
+    DeviceLogin awaiting = create("alice", "keycloak", null);
+    KeycloakBrowser.deny(awaiting.getStatus().getVerificationUriComplete(), "alice", "alice-password");
+    DeviceLogin denied = awaitLogin("alice", phase(Phase.Denied));
+    assertThat(ready(denied).getReason()).isEqualTo("AccessDenied");
+    assertThat(denied.getStatus().getUserCode()).isNull();
+    assertThat(client.secrets().inNamespace(NS).withName("oidc-alice-example-com").get()).isNull();
+  }
+
+  @Test
+  void unapprovedCodeExpires() {
+    create("alice", "keycloak-short", null);
+    DeviceLogin expired = await().atMost(Duration.ofSeconds(40)).until(() -> get("alice"),
+        dl -> dl.getStatus() != null && dl.getStatus().getPhase() == Phase.Expired);
+    assertThat(ready(expired).getReason()).isEqualTo("ExpiredToken");
+  }
+
+  @Test
+  void loginApprovedByTheWrongUserFailsWithoutASecret() {
+    DeviceLogin awaiting = create("alice", "keycloak", "alice@example.com");
+    KeycloakBrowser.approve(awaiting.getStatus().getVerificationUriComplete(), "bob", "bob-password");
+    DeviceLogin failed = awaitLogin("alice", phase(Phase.Failed));
+    assertThat(ready(failed).getReason()).isEqualTo("IdentityMismatch");
+    assertThat(client.secrets().inNamespace(NS).withLabel("devicelogin.io/username").list().getItems()).isEmpty();
+  }
+
+  @Test
+  void operatorKilledWhileALoginWaitsCompletesTheSameCodeAfterRestart() {
+    DeviceLogin awaiting = create("alice", "keycloak", "alice@example.com");
+    String userCode = awaiting.getStatus().getUserCode();
+    deviceAuthorizationsBeforeRestart = deviceAuthorizations(operator);
+    assertThat(deviceAuthorizationsBeforeRestart).isEqualTo(1.0);
+    operator.close();
+
+    operator = RunningOperator.start(cluster);
+    KeycloakBrowser.approve(awaiting.getStatus().getVerificationUriComplete(), "alice", "alice-password");
+    DeviceLogin ready = awaitLogin("alice", phase(Phase.Ready));
+    assertThat(ready.getStatus().getIdentity().getUsername()).isEqualTo("alice@example.com");
+    assertThat(deviceAuthorizations(operator)).as("the restarted operator started no second grant").isZero();
+    assertThat(userCode).isNotBlank();
+  }
+
+  private static double deviceAuthorizations(RunningOperator operator) {
+    var counter = operator.metrics().registry().find("devicelogin.idp.requests")
+        .tag("endpoint", "device_authorization").counters();
+    return counter.stream().mapToDouble(c -> c.count()).sum();
+  }
+
+  private IdentityProvider provider(String name, String clientId) {
+    return Resources.identityProvider(NS, name, keycloak.issuerUrl().toString(), clientId);
+  }
+
+  private DeviceLogin create(String name, String provider, String user) {
+    DeviceLogin login = Resources.deviceLogin(NS, name, provider);
+    login.getSpec().setUser(user);
+    client.resource(login).create();
+    DeviceLogin awaiting = awaitLogin(name, phase(Phase.AwaitingUser));
+    assertThat(awaiting.getStatus().getVerificationUriComplete()).startsWith(keycloak.issuerUrl().toString());
+    Secret grant = client.secrets().inNamespace(NS).withName("devicelogin-grant-" + name).get();
+    deviceCodes.add(TokenSecrets.value(grant, "device-code"));
+    return awaiting;
+  }
+
+  private DeviceLogin get(String name) {
+    return client.resources(DeviceLogin.class).inNamespace(NS).withName(name).get();
+  }
+
+  private static Predicate<DeviceLogin> phase(Phase phase) {
+    return dl -> dl.getStatus().getPhase() == phase;
+  }
+
+  private DeviceLogin awaitLogin(String name, Predicate<DeviceLogin> condition) {
+    return await().atMost(Duration.ofSeconds(30)).until(() -> get(name),
+        dl -> dl != null && dl.getStatus() != null && dl.getStatus().getPhase() != null && condition.test(dl));
+  }
+
+  private static Condition ready(DeviceLogin login) {
+    return Conditions.find(login.getStatus().getConditions(), "Ready");
+  }
+}
