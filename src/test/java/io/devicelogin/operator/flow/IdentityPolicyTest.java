@@ -1,0 +1,174 @@
+package io.devicelogin.operator.flow;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.devicelogin.operator.api.v1alpha1.Identity;
+import io.devicelogin.operator.api.v1alpha1.Reason;
+import io.devicelogin.operator.flow.IdentityPolicy.Decision;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class IdentityPolicyTest {
+
+  private static Map<String, Object> claims(Object... keyValues) {
+    Map<String, Object> claims = new HashMap<>();
+    for (int i = 0; i < keyValues.length; i += 2) {
+      claims.put((String) keyValues[i], keyValues[i + 1]);
+    }
+    return claims;
+  }
+
+  private static Identity accepted(Decision decision) {
+    assertThat(decision).isInstanceOf(Decision.Accepted.class);
+    return ((Decision.Accepted) decision).identity();
+  }
+
+  private static Decision.Refused refused(Decision decision) {
+    assertThat(decision).isInstanceOf(Decision.Refused.class);
+    return (Decision.Refused) decision;
+  }
+
+  @Test
+  void usernameComesFromTheConfiguredClaim() {
+    Map<String, Object> c = claims(
+        "sub", "f81d4fae", "email", "alice@example.com", "preferred_username", "alice", "groups", List.of("dev"));
+    assertThat(accepted(IdentityPolicy.decide(c, "email", "groups", null, null)))
+        .isEqualTo(new Identity("alice@example.com", "f81d4fae", "alice@example.com", List.of("dev")));
+    assertThat(accepted(IdentityPolicy.decide(c, "preferred_username", "groups", null, null)).getUsername())
+        .isEqualTo("alice");
+    assertThat(accepted(IdentityPolicy.decide(c, "sub", "groups", null, null)).getUsername())
+        .isEqualTo("f81d4fae");
+  }
+
+  @Test
+  void missingUsernameClaimIsRefusedAsInvalidTokenResponse() {
+    Decision.Refused r = refused(IdentityPolicy.decide(
+        claims("sub", "s", "email", "a@b.c"), "preferred_username", "groups", null, null));
+    assertThat(r.reason()).isEqualTo(Reason.InvalidTokenResponse);
+    assertThat(r.message()).contains("'preferred_username'", "No Secret was written");
+  }
+
+  @Test
+  void nonStringOrBlankUsernameClaimIsRefused() {
+    for (Object bad : new Object[] {42, List.of("alice"), Map.of("a", "b"), true, "", "   "}) {
+      Decision.Refused r = refused(IdentityPolicy.decide(
+          claims("sub", "s", "username", bad), "username", "groups", null, null));
+      assertThat(r.reason()).as("claim value %s", bad).isEqualTo(Reason.InvalidTokenResponse);
+    }
+  }
+
+  @Test
+  void usernameIsCheckedBeforeSpecUserAndGroups() {
+    Decision.Refused r = refused(IdentityPolicy.decide(
+        claims("sub", "s", "groups", List.of("x")), "email", "groups", "alice@example.com", List.of("admins")));
+    assertThat(r.reason()).isEqualTo(Reason.InvalidTokenResponse);
+  }
+
+  @Test
+  void specUserMatchingIsAccepted() {
+    Identity id = accepted(IdentityPolicy.decide(
+        claims("sub", "s", "email", "alice@example.com"), "email", "groups", "alice@example.com", null));
+    assertThat(id.getUsername()).isEqualTo("alice@example.com");
+  }
+
+  @Test
+  void specUserMismatchIsRefused() {
+    Decision.Refused r = refused(IdentityPolicy.decide(
+        claims("sub", "s", "email", "mallory@example.com"), "email", "groups", "alice@example.com", null));
+    assertThat(r.reason()).isEqualTo(Reason.IdentityMismatch);
+    assertThat(r.message()).contains("mallory@example.com", "alice@example.com", "No Secret was written");
+  }
+
+  @Test
+  void specUserComparisonIsExact() {
+    Decision.Refused r = refused(IdentityPolicy.decide(
+        claims("sub", "s", "email", "Alice@example.com"), "email", "groups", "alice@example.com", null));
+    assertThat(r.reason()).isEqualTo(Reason.IdentityMismatch);
+  }
+
+  @Test
+  void identityMismatchIsReportedBeforeGroups() {
+    Decision.Refused r = refused(IdentityPolicy.decide(
+        claims("sub", "s", "email", "bob@example.com", "groups", List.of("none")), "email", "groups",
+        "alice@example.com", List.of("admins")));
+    assertThat(r.reason()).isEqualTo(Reason.IdentityMismatch);
+  }
+
+  @Test
+  void allowedGroupsWithoutOverlapIsRefused() {
+    Decision.Refused r = refused(IdentityPolicy.decide(
+        claims("sub", "s", "email", "alice@example.com", "groups", List.of("dev", "ops")), "email", "groups", null,
+        List.of("admins", "sre")));
+    assertThat(r.reason()).isEqualTo(Reason.GroupNotAllowed);
+    assertThat(r.message()).contains("alice@example.com", "admins", "sre", "No Secret was written");
+  }
+
+  @Test
+  void allowedGroupsWithOverlapIsAccepted() {
+    Identity id = accepted(IdentityPolicy.decide(
+        claims("sub", "s", "email", "alice@example.com", "groups", List.of("dev", "sre")), "email", "groups", null,
+        List.of("admins", "sre")));
+    assertThat(id.getGroups()).containsExactly("dev", "sre");
+  }
+
+  @Test
+  void emptyOrNullAllowedGroupsAcceptsAnyGroupsIncludingNone() {
+    assertThat(accepted(IdentityPolicy.decide(claims("sub", "s", "email", "a@b.c"), "email", "groups", null,
+        List.of())).getGroups()).isEmpty();
+    assertThat(accepted(IdentityPolicy.decide(claims("sub", "s", "email", "a@b.c"), "email", "groups", null,
+        null)).getGroups()).isEmpty();
+  }
+
+  @Test
+  void groupsClaimAsSingleString() {
+    Identity id = accepted(IdentityPolicy.decide(
+        claims("sub", "s", "email", "a@b.c", "roles", "sre"), "email", "roles", null, List.of("sre")));
+    assertThat(id.getGroups()).containsExactly("sre");
+  }
+
+  @Test
+  void groupsClaimAsListSkipsNonStrings() {
+    Identity id = accepted(IdentityPolicy.decide(
+        claims("sub", "s", "email", "a@b.c", "groups", Arrays.asList("dev", 7, null, "ops")), "email", "groups",
+        null, null));
+    assertThat(id.getGroups()).containsExactly("dev", "ops");
+  }
+
+  @Test
+  void absentGroupsClaimMeansNoGroupsAndFailsAllowedGroups() {
+    Map<String, Object> c = claims("sub", "s", "email", "a@b.c", "groups", List.of("sre"));
+    // the provider reads a different claim than the one the IdP sends
+    assertThat(accepted(IdentityPolicy.decide(c, "email", "roles", null, null)).getGroups()).isEmpty();
+    assertThat(refused(IdentityPolicy.decide(c, "email", "roles", null, List.of("sre"))).reason())
+        .isEqualTo(Reason.GroupNotAllowed);
+  }
+
+  @Test
+  void blankOrNonStringGroupsClaimMeansNoGroups() {
+    assertThat(accepted(IdentityPolicy.decide(claims("sub", "s", "email", "a@b.c", "groups", " "), "email",
+        "groups", null, null)).getGroups()).isEmpty();
+    assertThat(accepted(IdentityPolicy.decide(claims("sub", "s", "email", "a@b.c", "groups", 12), "email",
+        "groups", null, null)).getGroups()).isEmpty();
+  }
+
+  @Test
+  void emailIsOptionalAndOnlyTakenWhenAString() {
+    Identity noEmail = accepted(IdentityPolicy.decide(
+        claims("sub", "s", "preferred_username", "alice"), "preferred_username", "groups", null, null));
+    assertThat(noEmail.getEmail()).isNull();
+    assertThat(noEmail.getSubject()).isEqualTo("s");
+
+    Identity badEmail = accepted(IdentityPolicy.decide(
+        claims("sub", "s", "preferred_username", "alice", "email", List.of("x@y.z")), "preferred_username",
+        "groups", null, null));
+    assertThat(badEmail.getEmail()).isNull();
+
+    Identity withEmail = accepted(IdentityPolicy.decide(
+        claims("sub", "s", "preferred_username", "alice", "email", "alice@example.com"), "preferred_username",
+        "groups", null, null));
+    assertThat(withEmail.getEmail()).isEqualTo("alice@example.com");
+  }
+}
