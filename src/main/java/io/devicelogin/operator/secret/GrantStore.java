@@ -9,12 +9,14 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.NonDeletingOperation;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
+import java.time.DateTimeException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -37,6 +39,8 @@ public final class GrantStore {
   private static final String VERIFICATION_URI_COMPLETE = "verification-uri-complete";
   private static final String EXPIRES_AT = "expires-at";
   private static final String INTERVAL = "interval-seconds";
+  private static final Set<String> REQUIRED =
+      Set.of(ID, GENERATION, DEVICE_CODE, USER_CODE, VERIFICATION_URI, EXPIRES_AT, INTERVAL);
 
   private final KubernetesClient client;
   private final Map<String, Grant> byLoginUid = new ConcurrentHashMap<>();
@@ -59,12 +63,12 @@ public final class GrantStore {
         .inNamespace(login.getMetadata().getNamespace())
         .withName(secretName(login))
         .get();
-    if (secret == null || !ownedBy(secret, login) || secret.getData() == null) {
+    if (secret == null || !ownedBy(secret, login)) {
       return Optional.empty();
     }
-    Grant grant = fromData(secret.getData());
-    byLoginUid.put(login.getMetadata().getUid(), grant);
-    return Optional.of(grant);
+    Optional<Grant> grant = fromData(secret.getData());
+    grant.ifPresent(g -> byLoginUid.put(login.getMetadata().getUid(), g));
+    return grant;
   }
 
   /** Creates or updates the grant's Secret; returns only once the API server has it. */
@@ -117,17 +121,25 @@ public final class GrantStore {
     return data;
   }
 
-  private static Grant fromData(Map<String, String> data) {
-    String complete = decode(data.get(VERIFICATION_URI_COMPLETE));
-    return new Grant(
-        decode(data.get(ID)),
-        Long.parseLong(decode(data.get(GENERATION))),
-        decode(data.get(DEVICE_CODE)),
-        decode(data.get(USER_CODE)),
-        URI.create(decode(data.get(VERIFICATION_URI))),
-        complete == null ? null : URI.create(complete),
-        Instant.parse(decode(data.get(EXPIRES_AT))),
-        Duration.ofSeconds(Long.parseLong(decode(data.get(INTERVAL)))));
+  /** The stored grant, or empty when the data is incomplete or unreadable (then a fresh grant replaces it). */
+  private static Optional<Grant> fromData(Map<String, String> data) {
+    if (data == null || !data.keySet().containsAll(REQUIRED)) {
+      return Optional.empty();
+    }
+    try {
+      String complete = decode(data.get(VERIFICATION_URI_COMPLETE));
+      return Optional.of(new Grant(
+          decode(data.get(ID)),
+          Long.parseLong(decode(data.get(GENERATION))),
+          decode(data.get(DEVICE_CODE)),
+          decode(data.get(USER_CODE)),
+          URI.create(decode(data.get(VERIFICATION_URI))),
+          complete == null ? null : URI.create(complete),
+          Instant.parse(decode(data.get(EXPIRES_AT))),
+          Duration.ofSeconds(Long.parseLong(decode(data.get(INTERVAL))))));
+    } catch (IllegalArgumentException | DateTimeException e) {
+      return Optional.empty();
+    }
   }
 
   static String encode(String value) {
