@@ -1,0 +1,97 @@
+package io.devicelogin.operator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class OperatorSettingsTest {
+
+  static Map<String, String> env(String... keyValues) {
+    java.util.HashMap<String, String> env = new java.util.HashMap<>();
+    env.put("OPERATOR_NAMESPACE", "devicelogin-system");
+    for (int i = 0; i < keyValues.length; i += 2) {
+      env.put(keyValues[i], keyValues[i + 1]);
+    }
+    return env;
+  }
+
+  @Test
+  void defaultsWatchAllNamespacesOnPort8080() {
+    OperatorSettings s = OperatorSettings.fromEnvironment(env());
+    assertThat(s.watchNamespaces()).isEmpty();
+    assertThat(s.httpPort()).isEqualTo(8080);
+    assertThat(s.operatorNamespace()).isEqualTo("devicelogin-system");
+    assertThat(s.idpConnectTimeout()).isEqualTo(Duration.ofSeconds(5));
+    assertThat(s.idpReadTimeout()).isEqualTo(Duration.ofSeconds(10));
+    assertThat(s).isEqualTo(OperatorSettings.defaults("devicelogin-system"));
+  }
+
+  @Test
+  void watchNamespacesIsACommaList() {
+    assertThat(OperatorSettings.fromEnvironment(env("WATCH_NAMESPACES", "team-a")).watchNamespaces())
+        .containsExactly("team-a");
+    assertThat(OperatorSettings.fromEnvironment(env("WATCH_NAMESPACES", " team-a , team-b,,team-c ,team-a"))
+        .watchNamespaces()).containsExactlyInAnyOrder("team-a", "team-b", "team-c");
+  }
+
+  @Test
+  void emptyOrBlankWatchNamespacesMeansAll() {
+    for (String value : new String[] {"", " ", ",", " , ,"}) {
+      assertThat(OperatorSettings.fromEnvironment(env("WATCH_NAMESPACES", value)).watchNamespaces())
+          .as("WATCH_NAMESPACES='%s'", value).isEmpty();
+    }
+  }
+
+  @Test
+  void httpPortIsRead() {
+    assertThat(OperatorSettings.fromEnvironment(env("HTTP_PORT", "9090")).httpPort()).isEqualTo(9090);
+    assertThat(OperatorSettings.fromEnvironment(env("HTTP_PORT", " 8443 ")).httpPort()).isEqualTo(8443);
+    assertThat(OperatorSettings.fromEnvironment(env("HTTP_PORT", "0")).httpPort()).isZero();
+    assertThat(OperatorSettings.fromEnvironment(env("HTTP_PORT", "65535")).httpPort()).isEqualTo(65535);
+  }
+
+  @Test
+  void nonNumericPortIsRefusedWithAClearMessage() {
+    assertThatThrownBy(() -> OperatorSettings.fromEnvironment(env("HTTP_PORT", "http")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("HTTP_PORT")
+        .hasMessageContaining("'http'");
+    assertThatThrownBy(() -> OperatorSettings.fromEnvironment(env("HTTP_PORT", "80.5")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("HTTP_PORT");
+  }
+
+  @Test
+  void outOfRangePortIsRefusedWithAClearMessage() {
+    for (String port : new String[] {"-1", "65536", "99999999999"}) {
+      assertThatThrownBy(() -> OperatorSettings.fromEnvironment(env("HTTP_PORT", port)))
+          .as("HTTP_PORT=%s", port)
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("HTTP_PORT")
+          .hasMessageContaining(port);
+    }
+  }
+
+  @Test
+  void operatorNamespaceFallsBackToTheServiceAccountNamespaceOrDefault() {
+    Map<String, String> env = Map.of("OPERATOR_NAMESPACE", "  ");
+    String expected = Files.isReadable(OperatorSettings.SERVICE_ACCOUNT_NAMESPACE) ? null : "default";
+    OperatorSettings s = OperatorSettings.fromEnvironment(env);
+    if (expected != null) {
+      assertThat(s.operatorNamespace()).isEqualTo(expected);
+    } else {
+      assertThat(s.operatorNamespace()).isNotBlank();
+    }
+    assertThat(OperatorSettings.fromEnvironment(Map.of()).operatorNamespace()).isEqualTo(s.operatorNamespace());
+  }
+
+  @Test
+  void watchNamespacesIsImmutable() {
+    OperatorSettings s = OperatorSettings.fromEnvironment(env("WATCH_NAMESPACES", "a,b"));
+    assertThatThrownBy(() -> s.watchNamespaces().add("c")).isInstanceOf(UnsupportedOperationException.class);
+  }
+}

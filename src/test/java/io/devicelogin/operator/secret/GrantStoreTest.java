@@ -1,0 +1,199 @@
+package io.devicelogin.operator.secret;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.devicelogin.operator.api.v1alpha1.DeviceLogin;
+import io.devicelogin.operator.api.v1alpha1.DeviceLoginSpec;
+import io.devicelogin.operator.flow.Grant;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.fabric8.kubernetes.client.jdkhttp.JdkHttpClientFactory;
+import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
+import io.fabric8.kubernetes.client.utils.Serialization;
+import java.net.URI;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.function.Consumer;
+import org.junit.jupiter.api.Test;
+
+@EnableKubernetesMockClient(crud = true, kubernetesClientBuilderCustomizer = GrantStoreTest.JdkHttp.class)
+class GrantStoreTest {
+
+  /**
+   * Both the JDK and the Vert.x HTTP client are on the classpath and fabric8 picks one at random; the extension
+   * also builds a client (and mock server) before every test. Pinning the JDK client keeps this class fast and
+   * deterministic.
+   */
+  public static class JdkHttp implements Consumer<KubernetesClientBuilder> {
+    @Override
+    public void accept(KubernetesClientBuilder builder) {
+      builder.withHttpClientFactory(new JdkHttpClientFactory());
+    }
+  }
+
+  static KubernetesClient client;
+
+  static final Instant EXPIRES = Instant.parse("2025-03-01T10:10:00Z");
+  static final String DEVICE_CODE = "GmRhmhcxhwAzkoEqiMEg_DnyEysNkuNhszIySk9eS";
+
+  /** Each test gets its own namespace: the mock server's state is shared by the class. */
+  static DeviceLogin login(String namespace, String name, String uid) {
+    DeviceLogin login = new DeviceLogin();
+    login.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(namespace).withUid(uid)
+        .withGeneration(2L).build());
+    login.setSpec(new DeviceLoginSpec());
+    return login;
+  }
+
+  static DeviceLogin login() {
+    return login("ns-" + UUID.randomUUID().toString().substring(0, 8), "alice", UUID.randomUUID().toString());
+  }
+
+  static Grant grant(URI complete) {
+    return new Grant("grant-42", 2, DEVICE_CODE, "WDJB-MJHT", URI.create("https://idp.example/device"), complete,
+        EXPIRES, Duration.ofSeconds(5));
+  }
+
+  Secret stored(DeviceLogin login) {
+    return client.secrets().inNamespace(login.getMetadata().getNamespace())
+        .withName(GrantStore.secretName(login)).get();
+  }
+
+  // Few, scenario-sized tests: the extension starts a mock server for every test method.
+
+  @Test
+  void aFreshStoreFindsTheSavedGrantAfterARestart() {
+    DeviceLogin login = login();
+    Grant grant = grant(URI.create("https://idp.example/device?user_code=WDJB-MJHT"));
+    GrantStore store = new GrantStore(client);
+    assertThat(store.find(login)).as("nothing stored yet").isEmpty();
+    store.save(login, grant);
+
+    assertThat(new GrantStore(client).find(login)).as("after restart").contains(grant);
+
+    // saving again (slow_down made the interval longer) updates the Secret
+    Grant slower = grant.withInterval(Duration.ofSeconds(15));
+    store.save(login, slower);
+    assertThat(store.find(login)).contains(slower);
+    assertThat(new GrantStore(client).find(login)).as("after restart").contains(slower);
+
+    // a grant without verification_uri_complete
+    DeviceLogin other = login(login.getMetadata().getNamespace(), "bob", UUID.randomUUID().toString());
+    new GrantStore(client).save(other, grant(null));
+    assertThat(new GrantStore(client).find(other)).contains(grant(null));
+    assertThat(stored(other).getData()).doesNotContainKey("verification-uri-complete");
+
+    // very long DeviceLogin names still give a valid Secret name
+    DeviceLogin longName = login(login.getMetadata().getNamespace(), "a".repeat(253), UUID.randomUUID().toString());
+    assertThat(GrantStore.secretName(longName))
+        .hasSizeLessThanOrEqualTo(253).matches(NamesTest.DNS1123_SUBDOMAIN);
+    new GrantStore(client).save(longName, grant(null));
+    assertThat(new GrantStore(client).find(longName)).contains(grant(null));
+  }
+
+  @Test
+  void onlyASecretOwnedByThisVeryDeviceLoginIsPickedUp() {
+    DeviceLogin old = login();
+    new GrantStore(client).save(old, grant(null));
+    // same namespace and name, new object (deleted and re-created): a different uid
+    DeviceLogin recreated = login(old.getMetadata().getNamespace(), "alice", UUID.randomUUID().toString());
+    assertThat(new GrantStore(client).find(recreated)).isEmpty();
+    assertThat(new GrantStore(client).find(old)).isPresent();
+
+    // a Secret of that name that nobody owns, or that has no data
+    DeviceLogin planted = login();
+    String namespace = planted.getMetadata().getNamespace();
+    client.secrets().inNamespace(namespace).resource(new SecretBuilder()
+        .withNewMetadata().withName(GrantStore.secretName(planted)).endMetadata()
+        .addToData("device-code", Base64.getEncoder().encodeToString("planted".getBytes()))
+        .build()).create();
+    assertThat(new GrantStore(client).find(planted)).isEmpty();
+    DeviceLogin empty = login(namespace, "carol", UUID.randomUUID().toString());
+    client.secrets().inNamespace(namespace).resource(new SecretBuilder()
+        .withNewMetadata().withName(GrantStore.secretName(empty))
+        .addNewOwnerReference().withApiVersion("devicelogin.io/v1alpha1").withKind("DeviceLogin").withName("carol")
+        .withUid(empty.getMetadata().getUid()).endOwnerReference().endMetadata()
+        .build()).create();
+    assertThat(new GrantStore(client).find(empty)).isEmpty();
+  }
+
+  @Test
+  void anOwnedButUnreadableGrantSecretReadsAsNoGrantAndIsReplacedByTheNextSave() {
+    DeviceLogin login = login();
+    GrantStore store = new GrantStore(client);
+    store.save(login, grant(null));
+    String namespace = login.getMetadata().getNamespace();
+    Secret good = stored(login);
+
+    Map<String, String> badExpiry = new java.util.HashMap<>(good.getData());
+    badExpiry.put("expires-at", Base64.getEncoder().encodeToString("next tuesday".getBytes()));
+    Map<String, String> missingKey = new java.util.HashMap<>(good.getData());
+    missingKey.remove("interval-seconds");
+    Map<String, String> notBase64 = new java.util.HashMap<>(good.getData());
+    notBase64.put("generation", "%%%");
+    for (Map<String, String> data : List.of(Map.<String, String>of(), badExpiry, missingKey, notBase64)) {
+      client.secrets().inNamespace(namespace).resource(new SecretBuilder(good).editMetadata()
+          .withResourceVersion(null).endMetadata().withData(data).build()).update();
+      assertThat(new GrantStore(client).find(login)).as("data %s", data.keySet()).isEmpty();
+    }
+
+    Grant fresh = grant(null).withInterval(Duration.ofSeconds(7));
+    new GrantStore(client).save(login, fresh);
+    assertThat(new GrantStore(client).find(login)).contains(fresh);
+  }
+
+  @Test
+  void deleteRemovesTheSecretAndTheCachedCopyAndForgetOnlyTheCachedCopy() {
+    DeviceLogin login = login();
+    GrantStore store = new GrantStore(client);
+    store.save(login, grant(null));
+
+    store.forget(login);
+    assertThat(stored(login)).isNotNull();
+    assertThat(store.find(login)).contains(grant(null));
+
+    store.delete(login);
+    assertThat(stored(login)).isNull();
+    assertThat(store.find(login)).isEmpty();
+    assertThat(new GrantStore(client).find(login)).isEmpty();
+    store.delete(login); // idempotent
+  }
+
+  @Test
+  void theSecretIsOwnedByTheDeviceLoginAndHoldsTheDeviceCodeOnlyInItsData() {
+    DeviceLogin login = login();
+    new GrantStore(client).save(login, grant(URI.create("https://idp.example/device?user_code=WDJB-MJHT")));
+    Secret secret = stored(login);
+
+    assertThat(secret.getMetadata().getName()).isEqualTo("devicelogin-grant-alice");
+    assertThat(secret.getType()).isEqualTo("devicelogin.io/device-grant");
+    assertThat(secret.getMetadata().getLabels())
+        .containsEntry("app.kubernetes.io/managed-by", "devicelogin-operator")
+        .containsEntry("devicelogin.io/component", "device-grant");
+    assertThat(secret.getMetadata().getOwnerReferences()).singleElement().satisfies(ref -> {
+      assertThat(ref.getUid()).isEqualTo(login.getMetadata().getUid());
+      assertThat(ref.getKind()).isEqualTo("DeviceLogin");
+      assertThat(ref.getApiVersion()).isEqualTo("devicelogin.io/v1alpha1");
+      assertThat(ref.getName()).isEqualTo("alice");
+      assertThat(ref.getController()).isTrue();
+    });
+    assertThat(new String(Base64.getDecoder().decode(secret.getData().get("device-code"))))
+        .isEqualTo(DEVICE_CODE);
+
+    // nowhere else: not in metadata, not in plain text anywhere in the object
+    assertThat(Serialization.asJson(secret.getMetadata())).doesNotContain(DEVICE_CODE);
+    assertThat(Serialization.asJson(secret)).doesNotContain(DEVICE_CODE);
+    assertThat(secret.getStringData()).isNullOrEmpty();
+    Secret withoutData = new SecretBuilder(secret).withData(Map.of()).build();
+    assertThat(Serialization.asJson(withoutData))
+        .doesNotContain(DEVICE_CODE)
+        .doesNotContain(Base64.getEncoder().encodeToString(DEVICE_CODE.getBytes()));
+  }
+}

@@ -1,0 +1,149 @@
+package io.devicelogin.operator.secret;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.devicelogin.operator.api.v1alpha1.DeviceLogin;
+import io.devicelogin.operator.api.v1alpha1.DeviceLoginSpec;
+import io.devicelogin.operator.api.v1alpha1.Identity;
+import io.devicelogin.operator.idp.IssuedTokens;
+import io.devicelogin.operator.idp.ProviderConfig;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.OwnerReference;
+import io.fabric8.kubernetes.api.model.Secret;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class TokenSecretsTest {
+
+  static final Instant NOW = Instant.parse("2025-03-01T10:00:00Z");
+  static final String PEM = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----\n";
+  static final Identity ALICE =
+      new Identity("Alice.Smith@Example.com", "f81d4fae-7dec", "Alice.Smith@Example.com", List.of("dev"));
+
+  static DeviceLogin login(DeviceLoginSpec.DeletionPolicy policy, String secretName) {
+    DeviceLogin login = new DeviceLogin();
+    login.setMetadata(new ObjectMetaBuilder().withName("alice-login").withNamespace("team-a").withUid("uid-123")
+        .withGeneration(1L).build());
+    DeviceLoginSpec spec = new DeviceLoginSpec();
+    spec.setDeletionPolicy(policy);
+    spec.setSecretName(secretName);
+    login.setSpec(spec);
+    return login;
+  }
+
+  static IssuedTokens tokens(String refreshToken) {
+    return new IssuedTokens("eyJhbGciOi.id.token", "access-token-value", refreshToken,
+        Instant.parse("2025-03-01T11:00:00.123Z"), NOW, Map.of("sub", "f81d4fae-7dec"));
+  }
+
+  static ProviderConfig provider(String caBundle) {
+    return new ProviderConfig(URI.create("https://idp.example/realms/corp"), "kubectl", "client-s3cret", caBundle,
+        List.of("openid"));
+  }
+
+  static String decoded(Secret secret, String key) {
+    return new String(Base64.getDecoder().decode(secret.getData().get(key)), StandardCharsets.UTF_8);
+  }
+
+  @Test
+  void buildsTheContractSecret() {
+    DeviceLogin login = login(null, null);
+    String name = TokenSecrets.secretName(login, ALICE.getUsername());
+    Secret s = TokenSecrets.build(login, name, provider(null), ALICE, tokens("refresh-token-value"), "grant-7");
+
+    assertThat(name).isEqualTo("oidc-alice-smith-example-com");
+    assertThat(s.getMetadata().getName()).isEqualTo("oidc-alice-smith-example-com");
+    assertThat(s.getMetadata().getNamespace()).isEqualTo("team-a");
+    assertThat(s.getType()).isEqualTo("devicelogin.io/oidc-tokens");
+    assertThat(s.getData()).containsOnlyKeys(
+        "id-token", "refresh-token", "access-token", "expiry", "idp-issuer-url", "client-id");
+    assertThat(decoded(s, "id-token")).isEqualTo("eyJhbGciOi.id.token");
+    assertThat(decoded(s, "refresh-token")).isEqualTo("refresh-token-value");
+    assertThat(decoded(s, "access-token")).isEqualTo("access-token-value");
+    assertThat(decoded(s, "expiry")).isEqualTo("2025-03-01T11:00:00Z");
+    assertThat(decoded(s, "idp-issuer-url")).isEqualTo("https://idp.example/realms/corp");
+    assertThat(decoded(s, "client-id")).isEqualTo("kubectl");
+    assertThat(TokenSecrets.value(s, "client-id")).isEqualTo("kubectl");
+    assertThat(TokenSecrets.value(s, "idp-certificate-authority-data")).isNull();
+    assertThat(s.getStringData()).isNullOrEmpty();
+
+    assertThat(s.getMetadata().getLabels()).containsExactlyInAnyOrderEntriesOf(Map.of(
+        "app.kubernetes.io/managed-by", "devicelogin-operator",
+        "devicelogin.io/username", "alice-smith-example-com"));
+    assertThat(s.getMetadata().getAnnotations())
+        .containsEntry("devicelogin.io/username", "Alice.Smith@Example.com")
+        .containsEntry("devicelogin.io/subject", "f81d4fae-7dec")
+        .containsEntry("devicelogin.io/devicelogin", "alice-login")
+        .containsEntry(TokenSecrets.GRANT_ANNOTATION, "grant-7");
+    // the client secret never goes into the user's Secret
+    assertThat(s.toString()).doesNotContain("client-s3cret");
+    assertThat(s.getData().values()).noneMatch(v -> decoded(v).contains("client-s3cret"));
+  }
+
+  private static String decoded(String base64) {
+    return new String(Base64.getDecoder().decode(base64), StandardCharsets.UTF_8);
+  }
+
+  @Test
+  void caDataIsTheBase64PemOnlyWhenTheProviderHasACaBundle() {
+    Secret s = TokenSecrets.build(login(null, null), "oidc-a", provider(PEM), ALICE, tokens("r"), "g");
+    String value = decoded(s, "idp-certificate-authority-data");
+    assertThat(value).isEqualTo(Base64.getEncoder().encodeToString(PEM.getBytes(StandardCharsets.UTF_8)));
+    assertThat(new String(Base64.getDecoder().decode(value), StandardCharsets.UTF_8)).isEqualTo(PEM);
+    assertThat(s.getData()).hasSize(7);
+  }
+
+  @Test
+  void noRefreshTokenKeyWhenNoneWasIssued() {
+    Secret s = TokenSecrets.build(login(null, null), "oidc-a", provider(null), ALICE, tokens(null), "g");
+    assertThat(s.getData()).doesNotContainKey("refresh-token").containsKeys("id-token", "access-token");
+  }
+
+  @Test
+  void ownerReferenceOnlyForDeletionPolicyDelete() {
+    for (DeviceLoginSpec.DeletionPolicy policy :
+        new DeviceLoginSpec.DeletionPolicy[] {null, DeviceLoginSpec.DeletionPolicy.Delete}) {
+      Secret s = TokenSecrets.build(login(policy, null), "oidc-a", provider(null), ALICE, tokens("r"), "g");
+      assertThat(s.getMetadata().getOwnerReferences()).as("policy %s", policy).singleElement()
+          .satisfies(TokenSecretsTest::referencesTheLogin);
+    }
+    Secret retained = TokenSecrets.build(
+        login(DeviceLoginSpec.DeletionPolicy.Retain, null), "oidc-a", provider(null), ALICE, tokens("r"), "g");
+    assertThat(retained.getMetadata().getOwnerReferences()).isNullOrEmpty();
+  }
+
+  static void referencesTheLogin(OwnerReference ref) {
+    assertThat(ref.getApiVersion()).isEqualTo("devicelogin.io/v1alpha1");
+    assertThat(ref.getKind()).isEqualTo("DeviceLogin");
+    assertThat(ref.getName()).isEqualTo("alice-login");
+    assertThat(ref.getUid()).isEqualTo("uid-123");
+    assertThat(ref.getController()).isTrue();
+  }
+
+  @Test
+  void specSecretNameWinsOverTheDefault() {
+    assertThat(TokenSecrets.secretName(login(null, "my-kubeconfig-tokens"), "alice@example.com"))
+        .isEqualTo("my-kubeconfig-tokens");
+    assertThat(TokenSecrets.secretName(login(null, null), "alice@example.com"))
+        .isEqualTo("oidc-alice-example-com");
+  }
+
+  @Test
+  void usernameLabelIsDnsSafeWithin63Characters() {
+    Identity longName = new Identity("x".repeat(300) + "@example.com", "s", null, List.of());
+    Secret s = TokenSecrets.build(login(null, null), "oidc-a", provider(null), longName, tokens("r"), "g");
+    assertThat(s.getMetadata().getLabels().get("devicelogin.io/username"))
+        .hasSizeLessThanOrEqualTo(63).matches(NamesTest.LABEL_VALUE);
+    assertThat(s.getMetadata().getAnnotations().get("devicelogin.io/username")).isEqualTo(longName.getUsername());
+  }
+
+  @Test
+  void valueOfMissingDataIsNull() {
+    assertThat(TokenSecrets.value(new Secret(), "id-token")).isNull();
+  }
+}
