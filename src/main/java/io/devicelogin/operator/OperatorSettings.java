@@ -43,7 +43,10 @@ public record OperatorSettings(
       operatorNamespace = inClusterNamespace();
     }
     int port;
-    String rawPort = env.getOrDefault("HTTP_PORT", "8080").trim();
+    String rawPort = env.getOrDefault("HTTP_PORT", "").trim();
+    if (rawPort.isEmpty()) {
+      rawPort = "8080";
+    }
     try {
       port = Integer.parseInt(rawPort);
     } catch (NumberFormatException e) {

@@ -5,7 +5,9 @@ import io.devicelogin.operator.api.v1alpha1.DeviceLogin;
 import io.devicelogin.operator.api.v1alpha1.IdentityProvider;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.ListOptionsBuilder;
+import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import java.util.List;
 import java.util.Set;
@@ -22,7 +24,16 @@ public final class StartupCheck {
 
   private StartupCheck() {}
 
-  static void verify(KubernetesClient client, Set<String> watchNamespaces) throws StartupException {
+  static void verify(KubernetesClient operatorClient, Set<String> watchNamespaces) throws StartupException {
+    // A client that gives up after two retries: an unreachable cluster should be reported in seconds, not minutes.
+    try (KubernetesClient client = new KubernetesClientBuilder()
+        .withConfig(new ConfigBuilder(operatorClient.getConfiguration()).withRequestRetryBackoffLimit(2).build())
+        .build()) {
+      verifyWith(client, watchNamespaces);
+    }
+  }
+
+  private static void verifyWith(KubernetesClient client, Set<String> watchNamespaces) throws StartupException {
     String namespace = watchNamespaces.isEmpty() ? null : watchNamespaces.iterator().next();
     for (Class<? extends HasMetadata> type :
         List.of(DeviceLogin.class, IdentityProvider.class, ClusterIdentityProvider.class)) {

@@ -52,6 +52,8 @@ class OperatorSettingsTest {
     assertThat(OperatorSettings.fromEnvironment(env("HTTP_PORT", " 8443 ")).httpPort()).isEqualTo(8443);
     assertThat(OperatorSettings.fromEnvironment(env("HTTP_PORT", "0")).httpPort()).isZero();
     assertThat(OperatorSettings.fromEnvironment(env("HTTP_PORT", "65535")).httpPort()).isEqualTo(65535);
+    assertThat(OperatorSettings.fromEnvironment(env("HTTP_PORT", " ")).httpPort())
+        .as("an empty HTTP_PORT means the default, like an unset one").isEqualTo(8080);
   }
 
   @Test

@@ -35,7 +35,7 @@ public final class IdentityPolicy {
     }
     List<String> groups = groups(claims.get(groupsClaim));
     Identity identity = new Identity(
-        username, (String) claims.get("sub"), claims.get("email") instanceof String e ? e : null, groups);
+        username, stringClaim(claims, "sub"), stringClaim(claims, "email"), groups);
     if (expectedUser != null && !expectedUser.equals(username)) {
       return new Decision.Refused(
           Reason.IdentityMismatch,
@@ -49,6 +49,10 @@ public final class IdentityPolicy {
               + ". No Secret was written.");
     }
     return new Decision.Accepted(identity);
+  }
+
+  private static String stringClaim(Map<String, Object> claims, String name) {
+    return claims.get(name) instanceof String value ? value : null;
   }
 
   private static List<String> groups(Object claim) {

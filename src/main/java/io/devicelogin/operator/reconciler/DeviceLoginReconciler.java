@@ -32,6 +32,7 @@ import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
+import io.javaoperatorsdk.operator.processing.retry.GradualRetry;
 import io.javaoperatorsdk.operator.api.reconciler.ErrorStatusUpdateControl;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
@@ -54,6 +55,8 @@ import org.slf4j.LoggerFactory;
  * <p>Crash safety: the grant is stored before its user code is published; the token Secret is written before the
  * status says Ready and names the grant it came from; the grant is deleted only after the status records the end.
  */
+/* API errors are retried with back-off for as long as they last (2 s doubling to 2 min), never given up on. */
+@GradualRetry(maxAttempts = -1, initialInterval = 2000, intervalMultiplier = 2, maxInterval = 120_000)
 @ControllerConfiguration(name = "devicelogin")
 public class DeviceLoginReconciler implements Reconciler<DeviceLogin> {
 

@@ -5,6 +5,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.Locale;
+import java.util.regex.Pattern;
 
 /** Turns arbitrary strings (usernames, resource names) into valid Kubernetes names and label values. */
 public final class Names {
@@ -15,6 +16,10 @@ public final class Names {
   /** Longest label value. */
   public static final int MAX_LABEL_VALUE = 63;
 
+  private static final Pattern NOT_ALPHANUMERIC = Pattern.compile("[^a-z0-9]+");
+  private static final Pattern EDGE_DASHES = Pattern.compile("^-+|-+$");
+  private static final Pattern TRAILING_DASHES = Pattern.compile("-+$");
+
   private Names() {}
 
   /**
@@ -23,7 +28,8 @@ public final class Names {
    * values stay distinct. The result is a valid DNS-1123 label/subdomain and label value.
    */
   public static String dnsSafe(String raw, int maxLength) {
-    String safe = raw.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9]+", "-").replaceAll("^-+|-+$", "");
+    String safe = EDGE_DASHES.matcher(NOT_ALPHANUMERIC.matcher(raw.toLowerCase(Locale.ROOT)).replaceAll("-"))
+        .replaceAll("");
     if (safe.isEmpty()) {
       return "x-" + hash(raw);
     }
@@ -31,7 +37,7 @@ public final class Names {
       return safe;
     }
     String hash = hash(raw);
-    String head = safe.substring(0, maxLength - hash.length() - 1).replaceAll("-+$", "");
+    String head = TRAILING_DASHES.matcher(safe.substring(0, maxLength - hash.length() - 1)).replaceAll("");
     return head + "-" + hash;
   }
 

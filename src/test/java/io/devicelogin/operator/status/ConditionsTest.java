@@ -2,8 +2,7 @@ package io.devicelogin.operator.status;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.fabric8.kubernetes.api.model.Condition;
-import io.fabric8.kubernetes.api.model.ConditionBuilder;
+import io.devicelogin.operator.api.v1alpha1.Condition;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -53,17 +52,16 @@ class ConditionsTest {
 
   @Test
   void setsLastTransitionTimeWhenTheExistingConditionHasNone() {
-    Condition old = new ConditionBuilder().withType("Ready").withStatus("True").withReason("Issued").build();
+    Condition old = new Condition("Ready", "True", "Issued", null, null, null);
     List<Condition> result = Conditions.set(List.of(old), "Ready", true, "Refreshed", "m", 1L, T1);
     assertThat(Conditions.find(result, "Ready").getLastTransitionTime()).isEqualTo("2025-03-01T10:05:30Z");
   }
 
   @Test
   void keepsExactlyOneConditionOfTheTypeAndPreservesOthers() {
-    Condition other = new ConditionBuilder().withType("Progressing").withStatus("True").withReason("X")
-        .withLastTransitionTime("2020-01-01T00:00:00Z").build();
-    Condition dup1 = new ConditionBuilder().withType("Ready").withStatus("False").withReason("A").build();
-    Condition dup2 = new ConditionBuilder().withType("Ready").withStatus("True").withReason("B").build();
+    Condition other = new Condition("Progressing", "True", "X", null, "2020-01-01T00:00:00Z", null);
+    Condition dup1 = new Condition("Ready", "False", "A", null, null, null);
+    Condition dup2 = new Condition("Ready", "True", "B", null, null, null);
     List<Condition> current = List.of(dup1, other, dup2);
 
     List<Condition> result = Conditions.set(current, "Ready", true, "Issued", "m", 3L, T1);
@@ -79,7 +77,7 @@ class ConditionsTest {
   void findReturnsNullWhenAbsent() {
     assertThat(Conditions.find(null, "Ready")).isNull();
     assertThat(Conditions.find(List.of(), "Ready")).isNull();
-    Condition other = new ConditionBuilder().withType("Other").withStatus("True").build();
+    Condition other = new Condition("Other", "True", null, null, null, null);
     assertThat(Conditions.find(List.of(other), "Ready")).isNull();
     assertThat(Conditions.find(List.of(other), "Other")).isSameAs(other);
   }

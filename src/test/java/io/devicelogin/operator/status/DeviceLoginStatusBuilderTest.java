@@ -10,8 +10,7 @@ import io.devicelogin.operator.api.v1alpha1.Identity;
 import io.devicelogin.operator.api.v1alpha1.Phase;
 import io.devicelogin.operator.api.v1alpha1.Reason;
 import io.devicelogin.operator.flow.Grant;
-import io.fabric8.kubernetes.api.model.Condition;
-import io.fabric8.kubernetes.api.model.ConditionBuilder;
+import io.devicelogin.operator.api.v1alpha1.Condition;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import java.net.URI;
@@ -166,8 +165,7 @@ class DeviceLoginStatusBuilderTest {
   @Test
   void otherConditionTypesArePreserved() {
     DeviceLoginStatus current = new DeviceLoginStatus();
-    Condition other = new ConditionBuilder().withType("Renewing").withStatus("True").withReason("Scheduled")
-        .withLastTransitionTime("2025-01-01T00:00:00Z").build();
+    Condition other = new Condition("Renewing", "True", "Scheduled", null, "2025-01-01T00:00:00Z", null);
     current.setConditions(new ArrayList<>(List.of(other)));
     DeviceLoginStatus s = DeviceLoginStatusBuilder.pending(login(1, current), Reason.ProviderNotReady, "m", T0);
     assertThat(s.getConditions()).hasSize(2).contains(other);
