@@ -355,6 +355,12 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
     }
     try {
       return request.send();
+    } catch (javax.net.ssl.SSLException e) {
+      metrics.idpRequest(endpoint, "invalid");
+      throw new IdpException(
+          IdpException.Kind.REJECTED,
+          "TLS with the " + endpoint + " endpoint " + target + " failed (" + e.getMessage() + "); if the IdP's "
+              + "certificate comes from a private CA, put that CA in spec.caBundle");
     } catch (IOException e) {
       metrics.idpRequest(endpoint, "unavailable");
       throw new IdpException(

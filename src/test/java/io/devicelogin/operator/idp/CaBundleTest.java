@@ -1,0 +1,122 @@
+package io.devicelogin.operator.idp;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.nimbusds.oauth2.sdk.id.Issuer;
+import com.nimbusds.openid.connect.sdk.SubjectType;
+import com.nimbusds.openid.connect.sdk.op.OIDCProviderMetadata;
+import com.sun.net.httpserver.HttpsConfigurator;
+import com.sun.net.httpserver.HttpsServer;
+import io.devicelogin.operator.metrics.OperatorMetrics;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.FileInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyStore;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** An IdP on HTTPS with a certificate from a private CA: trusted only through the provider's caBundle. */
+class CaBundleTest {
+
+  private static final char[] PASSWORD = "changeit".toCharArray();
+
+  @TempDir static Path dir;
+  private static HttpsServer server;
+  private static String certificatePem;
+  private static URI issuer;
+
+  @BeforeAll
+  static void startHttpsIdp() throws Exception {
+    Path keystore = dir.resolve("idp.p12");
+    keytool("-genkeypair", "-alias", "idp", "-keyalg", "EC", "-groupname", "secp256r1", "-dname", "CN=127.0.0.1",
+        "-ext", "SAN=ip:127.0.0.1", "-validity", "2", "-storetype", "PKCS12", "-keystore", keystore.toString(),
+        "-storepass", "changeit", "-keypass", "changeit");
+    Path pem = dir.resolve("idp.pem");
+    keytool("-exportcert", "-rfc", "-alias", "idp", "-keystore", keystore.toString(), "-storepass", "changeit",
+        "-file", pem.toString());
+    certificatePem = Files.readString(pem);
+
+    KeyStore store = KeyStore.getInstance("PKCS12");
+    try (InputStream in = new FileInputStream(keystore.toFile())) {
+      store.load(in, PASSWORD);
+    }
+    KeyManagerFactory keys = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+    keys.init(store, PASSWORD);
+    SSLContext tls = SSLContext.getInstance("TLS");
+    tls.init(keys.getKeyManagers(), null, null);
+    server = HttpsServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+    server.setHttpsConfigurator(new HttpsConfigurator(tls));
+    issuer = URI.create("https://127.0.0.1:" + server.getAddress().getPort() + "/realms/private");
+    server.createContext("/realms/private/.well-known/openid-configuration", exchange -> {
+      byte[] body = discoveryDocument().getBytes(StandardCharsets.UTF_8);
+      exchange.getResponseHeaders().set("Content-Type", "application/json");
+      exchange.sendResponseHeaders(200, body.length);
+      exchange.getResponseBody().write(body);
+      exchange.close();
+    });
+    server.start();
+  }
+
+  @AfterAll
+  static void stop() {
+    server.stop(0);
+  }
+
+  @Test
+  void privateCaIsTrustedOnlyThroughTheCaBundle() throws Exception {
+    IdpException untrusted = org.assertj.core.api.Assertions.catchThrowableOfType(IdpException.class,
+        () -> client().discover(provider(null), true));
+    assertThat(untrusted.kind()).as("a trust failure is a configuration problem").isEqualTo(IdpException.Kind.REJECTED);
+    assertThat(untrusted.getMessage()).contains("spec.caBundle");
+
+    ProviderEndpoints endpoints = client().discover(provider(certificatePem), true);
+    assertThat(endpoints.deviceAuthorizationEndpoint()).isEqualTo(URI.create(issuer + "/device"));
+  }
+
+  @Test
+  void caBundleWithoutACertificateIsRejectedClearly() {
+    assertThatThrownBy(() -> client().discover(provider("not a certificate"), true))
+        .isInstanceOf(IdpException.class)
+        .hasMessageContaining("caBundle");
+  }
+
+  private static NimbusIdentityProviderClient client() {
+    return new NimbusIdentityProviderClient(Duration.ofSeconds(2), Duration.ofSeconds(2),
+        new OperatorMetrics(new SimpleMeterRegistry()), Clock.systemUTC());
+  }
+
+  private static ProviderConfig provider(String caBundle) {
+    return new ProviderConfig(issuer, "cli", null, caBundle, List.of("openid"));
+  }
+
+  private static String discoveryDocument() {
+    OIDCProviderMetadata metadata = new OIDCProviderMetadata(
+        new Issuer(issuer), List.of(SubjectType.PUBLIC), URI.create(issuer + "/jwks"));
+    metadata.setDeviceAuthorizationEndpointURI(URI.create(issuer + "/device"));
+    metadata.setTokenEndpointURI(URI.create(issuer + "/token"));
+    return metadata.toJSONObject().toJSONString();
+  }
+
+  private static void keytool(String... args) throws IOException, InterruptedException {
+    List<String> command = new java.util.ArrayList<>();
+    command.add(Path.of(System.getProperty("java.home"), "bin", "keytool").toString());
+    command.addAll(List.of(args));
+    Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+    String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(process.waitFor()).as("keytool: %s", output).isZero();
+  }
+}
