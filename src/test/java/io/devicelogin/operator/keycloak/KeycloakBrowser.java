@@ -27,149 +27,149 @@ import java.util.stream.Collectors;
  */
 public final class KeycloakBrowser {
 
-    private static final int MAX_REDIRECTS = 10;
-    private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(30);
-    private static final String ACCEPT_HTML = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+  private static final int MAX_REDIRECTS = 10;
+  private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(30);
+  private static final String ACCEPT_HTML = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
 
-    /** An answer on the consent page: the button pressed and the text the final page must show. */
-    private enum Decision {
-        APPROVE("accept", "Device Login Successful"),
-        DENY("cancel", "Consent denied");
+  /** An answer on the consent page: the button pressed and the text the final page must show. */
+  private enum Decision {
+    APPROVE("accept", "Device Login Successful"),
+    DENY("cancel", "Consent denied");
 
-        final String button;
-        final String outcome;
+    final String button;
+    final String outcome;
 
-        Decision(String button, String outcome) {
-            this.button = button;
-            this.outcome = outcome;
+    Decision(String button, String outcome) {
+      this.button = button;
+      this.outcome = outcome;
+    }
+  }
+
+  private static final HttpClient HTTP = HttpClient.newBuilder() // no CookieHandler: cookies live in the jar
+      .followRedirects(HttpClient.Redirect.NEVER)
+      .connectTimeout(Duration.ofSeconds(5))
+      .build();
+  private final CookieJar cookies = new CookieJar();
+
+  private KeycloakBrowser() {
+  }
+
+  /** Opens {@code verificationUriComplete} (it carries the user code), signs in and grants access. */
+  public static void approve(String verificationUriComplete, String username, String password) {
+    new KeycloakBrowser().run(URI.create(verificationUriComplete), null, username, password, Decision.APPROVE);
+  }
+
+  /** Opens {@code verificationUri}, enters {@code userCode}, signs in and grants access. */
+  public static void approve(String verificationUri, String userCode, String username, String password) {
+    new KeycloakBrowser().run(URI.create(verificationUri), userCode, username, password, Decision.APPROVE);
+  }
+
+  /** Opens {@code verificationUriComplete}, signs in and refuses access ("No" on the consent page). */
+  public static void deny(String verificationUriComplete, String username, String password) {
+    new KeycloakBrowser().run(URI.create(verificationUriComplete), null, username, password, Decision.DENY);
+  }
+
+  private void run(URI start, String userCode, String username, String password, Decision decision) {
+    Page page = get(start);
+    boolean codeEntered = false;
+    boolean signedIn = false;
+    while (true) { // ends: each page kind is answered at most once, anything else throws
+      Element codeForm = page.document().selectFirst("form#kc-user-verify-device-user-code-form");
+      Element loginForm = page.document().selectFirst("form#kc-form-login");
+      Element consentForm = page.document().selectFirst("form:has(button[name=accept]):has(button[name=cancel])");
+      if (codeForm != null) {
+        if (userCode == null || codeEntered) {
+          throw unexpected(codeEntered ? "the user code was not accepted" : "a user code is required", page);
         }
-    }
-
-    private static final HttpClient HTTP = HttpClient.newBuilder() // no CookieHandler: cookies live in the jar
-            .followRedirects(HttpClient.Redirect.NEVER)
-            .connectTimeout(Duration.ofSeconds(5))
-            .build();
-    private final CookieJar cookies = new CookieJar();
-
-    private KeycloakBrowser() {
-    }
-
-    /** Opens {@code verificationUriComplete} (it carries the user code), signs in and grants access. */
-    public static void approve(String verificationUriComplete, String username, String password) {
-        new KeycloakBrowser().run(URI.create(verificationUriComplete), null, username, password, Decision.APPROVE);
-    }
-
-    /** Opens {@code verificationUri}, enters {@code userCode}, signs in and grants access. */
-    public static void approve(String verificationUri, String userCode, String username, String password) {
-        new KeycloakBrowser().run(URI.create(verificationUri), userCode, username, password, Decision.APPROVE);
-    }
-
-    /** Opens {@code verificationUriComplete}, signs in and refuses access ("No" on the consent page). */
-    public static void deny(String verificationUriComplete, String username, String password) {
-        new KeycloakBrowser().run(URI.create(verificationUriComplete), null, username, password, Decision.DENY);
-    }
-
-    private void run(URI start, String userCode, String username, String password, Decision decision) {
-        Page page = get(start);
-        boolean codeEntered = false;
-        boolean signedIn = false;
-        while (true) { // ends: each page kind is answered at most once, anything else throws
-            Element codeForm = page.document().selectFirst("form#kc-user-verify-device-user-code-form");
-            Element loginForm = page.document().selectFirst("form#kc-form-login");
-            Element consentForm = page.document().selectFirst("form:has(button[name=accept]):has(button[name=cancel])");
-            if (codeForm != null) {
-                if (userCode == null || codeEntered) {
-                    throw unexpected(codeEntered ? "the user code was not accepted" : "a user code is required", page);
-                }
-                page = submit(page, codeForm, Map.of("device_user_code", userCode), null);
-                codeEntered = true;
-            } else if (loginForm != null) {
-                if (signedIn) {
-                    throw unexpected("sign-in as '" + username + "' failed", page);
-                }
-                page = submit(page, loginForm, Map.of("username", username, "password", password), "login");
-                signedIn = true;
-            } else if (consentForm != null) {
-                Page outcome = submit(page, consentForm, Map.of(), decision.button);
-                if (!outcome.document().text().contains(decision.outcome)) {
-                    throw unexpected("expected a page saying '" + decision.outcome + "'", outcome);
-                }
-                return;
-            } else {
-                throw unexpected("expected a user code, sign-in or consent page", page);
-            }
+        page = submit(page, codeForm, Map.of("device_user_code", userCode), null);
+        codeEntered = true;
+      } else if (loginForm != null) {
+        if (signedIn) {
+          throw unexpected("sign-in as '" + username + "' failed", page);
         }
-    }
-
-    private Page submit(Page page, Element form, Map<String, String> fields, String button) {
-        Map<String, String> data = new LinkedHashMap<>();
-        for (Element input : form.select("input[name]:not([type=submit], [type=button], [type=image], [type=reset])")) {
-            if (!input.is("[type=checkbox], [type=radio]") || input.hasAttr("checked")) {
-                data.put(input.attr("name"), input.val());
-            }
+        page = submit(page, loginForm, Map.of("username", username, "password", password), "login");
+        signedIn = true;
+      } else if (consentForm != null) {
+        Page outcome = submit(page, consentForm, Map.of(), decision.button);
+        if (!outcome.document().text().contains(decision.outcome)) {
+          throw unexpected("expected a page saying '" + decision.outcome + "'", outcome);
         }
-        data.putAll(fields);
-        if (button != null) {
-            data.put(button, form.select("button[name=" + button + "]").val());
-        }
-        String action = form.absUrl("action");
-        String body = data.entrySet().stream()
-                .map(field -> encode(field.getKey()) + "=" + encode(field.getValue()))
-                .collect(Collectors.joining("&"));
-        return follow(request(action.isEmpty() ? page.uri() : URI.create(action))
-                .header("Content-Type", "application/x-www-form-urlencoded")
-                .POST(HttpRequest.BodyPublishers.ofString(body))
-                .build());
+        return;
+      } else {
+        throw unexpected("expected a user code, sign-in or consent page", page);
+      }
     }
+  }
 
-    private Page get(URI uri) {
-        return follow(request(uri).GET().build());
+  private Page submit(Page page, Element form, Map<String, String> fields, String button) {
+    Map<String, String> data = new LinkedHashMap<>();
+    for (Element input : form.select("input[name]:not([type=submit], [type=button], [type=image], [type=reset])")) {
+      if (!input.is("[type=checkbox], [type=radio]") || input.hasAttr("checked")) {
+        data.put(input.attr("name"), input.val());
+      }
     }
+    data.putAll(fields);
+    if (button != null) {
+      data.put(button, form.select("button[name=" + button + "]").val());
+    }
+    String action = form.absUrl("action");
+    String body = data.entrySet().stream()
+        .map(field -> encode(field.getKey()) + "=" + encode(field.getValue()))
+        .collect(Collectors.joining("&"));
+    return follow(request(action.isEmpty() ? page.uri() : URI.create(action))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .POST(HttpRequest.BodyPublishers.ofString(body))
+        .build());
+  }
 
-    /** Sends {@code request} and follows redirects (always as GET, like a browser after a form POST). */
-    private Page follow(HttpRequest request) {
-        HttpRequest current = request;
-        for (int redirects = 0; redirects <= MAX_REDIRECTS; redirects++) {
-            HttpResponse<String> response = send(current);
-            cookies.store(current.uri(), response.headers());
-            if (response.statusCode() / 100 != 3) {
-                return new Page(current.uri(), response.statusCode(), Jsoup.parse(response.body(), current.uri().toString()));
-            }
-            String location = response.headers().firstValue("Location")
-                    .orElseThrow(() -> new IllegalStateException("Redirect without Location from " + response.uri()));
-            current = request(current.uri().resolve(location)).GET().build();
-        }
-        throw new IllegalStateException("Too many redirects starting at " + request.uri());
-    }
+  private Page get(URI uri) {
+    return follow(request(uri).GET().build());
+  }
 
-    private HttpRequest.Builder request(URI uri) {
-        // Keycloak serves the device page and the device authorization endpoint at the same path and picks the
-        // HTML one only for clients that accept HTML, like browsers do
-        HttpRequest.Builder builder = HttpRequest.newBuilder(uri).timeout(REQUEST_TIMEOUT).header("Accept", ACCEPT_HTML);
-        cookies.header(uri).ifPresent(cookie -> builder.header("Cookie", cookie));
-        return builder;
+  /** Sends {@code request} and follows redirects (always as GET, like a browser after a form POST). */
+  private Page follow(HttpRequest request) {
+    HttpRequest current = request;
+    for (int redirects = 0; redirects <= MAX_REDIRECTS; redirects++) {
+      HttpResponse<String> response = send(current);
+      cookies.store(current.uri(), response.headers());
+      if (response.statusCode() / 100 != 3) {
+        return new Page(current.uri(), response.statusCode(), Jsoup.parse(response.body(), current.uri().toString()));
+      }
+      String location = response.headers().firstValue("Location")
+          .orElseThrow(() -> new IllegalStateException("Redirect without Location from " + response.uri()));
+      current = request(current.uri().resolve(location)).GET().build();
     }
+    throw new IllegalStateException("Too many redirects starting at " + request.uri());
+  }
 
-    private HttpResponse<String> send(HttpRequest request) {
-        try {
-            return HTTP.send(request, HttpResponse.BodyHandlers.ofString());
-        } catch (IOException e) {
-            throw new IllegalStateException(request.method() + " " + request.uri() + " failed", e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("Interrupted during " + request.method() + " " + request.uri(), e);
-        }
-    }
+  private HttpRequest.Builder request(URI uri) {
+    // Keycloak serves the device page and the device authorization endpoint at the same path and picks the
+    // HTML one only for clients that accept HTML, like browsers do
+    HttpRequest.Builder builder = HttpRequest.newBuilder(uri).timeout(REQUEST_TIMEOUT).header("Accept", ACCEPT_HTML);
+    cookies.header(uri).ifPresent(cookie -> builder.header("Cookie", cookie));
+    return builder;
+  }
 
-    private static IllegalStateException unexpected(String problem, Page page) {
-        return new IllegalStateException("Keycloak device login: " + problem + "; page " + page.uri()
-                + " (HTTP " + page.status() + ") says: " + page.document().text());
+  private HttpResponse<String> send(HttpRequest request) {
+    try {
+      return HTTP.send(request, HttpResponse.BodyHandlers.ofString());
+    } catch (IOException e) {
+      throw new IllegalStateException(request.method() + " " + request.uri() + " failed", e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("Interrupted during " + request.method() + " " + request.uri(), e);
     }
+  }
 
-    private static String encode(String value) {
-        return URLEncoder.encode(value, StandardCharsets.UTF_8);
-    }
+  private static IllegalStateException unexpected(String problem, Page page) {
+    return new IllegalStateException("Keycloak device login: " + problem + "; page " + page.uri()
+        + " (HTTP " + page.status() + ") says: " + page.document().text());
+  }
 
-    private record Page(URI uri, int status, Document document) {
-    }
+  private static String encode(String value) {
+    return URLEncoder.encode(value, StandardCharsets.UTF_8);
+  }
+
+  private record Page(URI uri, int status, Document document) {
+  }
 }

@@ -19,18 +19,18 @@ import org.junit.jupiter.api.extension.ParameterResolver;
  */
 public final class KeycloakExtension implements BeforeAllCallback, ParameterResolver {
 
-    @Override
-    public void beforeAll(ExtensionContext context) {
-        KeycloakServer.shared();
-    }
+  @Override
+  public void beforeAll(ExtensionContext context) {
+    KeycloakServer.shared();
+  }
 
-    @Override
-    public boolean supportsParameter(ParameterContext parameterContext, ExtensionContext extensionContext) {
-        return parameterContext.getParameter().getType() == KeycloakServer.class;
-    }
+  @Override
+  public boolean supportsParameter(ParameterContext parameterContext, ExtensionContext extensionContext) {
+    return parameterContext.getParameter().getType() == KeycloakServer.class;
+  }
 
-    @Override
-    public Object resolveParameter(ParameterContext parameterContext, ExtensionContext extensionContext) {
-        return KeycloakServer.shared();
-    }
+  @Override
+  public Object resolveParameter(ParameterContext parameterContext, ExtensionContext extensionContext) {
+    return KeycloakServer.shared();
+  }
 }

@@ -43,226 +43,226 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 @ExtendWith(KeycloakExtension.class)
 class KeycloakServerIT {
 
-    private static final Scope SCOPE = new Scope("openid", "profile", "email", "offline_access");
-    private static final Client CLI = Client.publicClient("devicelogin-cli");
-    private static final Client SHORT = Client.publicClient("devicelogin-short");
-    private static final Client CONFIDENTIAL = Client.confidential("devicelogin-confidential", "demo-client-secret");
+  private static final Scope SCOPE = new Scope("openid", "profile", "email", "offline_access");
+  private static final Client CLI = Client.publicClient("devicelogin-cli");
+  private static final Client SHORT = Client.publicClient("devicelogin-short");
+  private static final Client CONFIDENTIAL = Client.confidential("devicelogin-confidential", "demo-client-secret");
 
-    private static OIDCProviderMetadata provider;
+  private static OIDCProviderMetadata provider;
 
-    @BeforeAll
-    static void discover(KeycloakServer keycloak) throws Exception {
-        provider = OIDCProviderMetadata.resolve(new Issuer(keycloak.issuerUrl()));
-        assertThat(provider.getIssuer().getValue()).isEqualTo(keycloak.issuerUrl().toString());
-        assertThat(provider.getDeviceAuthorizationEndpointURI()).isNotNull();
+  @BeforeAll
+  static void discover(KeycloakServer keycloak) throws Exception {
+    provider = OIDCProviderMetadata.resolve(new Issuer(keycloak.issuerUrl()));
+    assertThat(provider.getIssuer().getValue()).isEqualTo(keycloak.issuerUrl().toString());
+    assertThat(provider.getDeviceAuthorizationEndpointURI()).isNotNull();
+  }
+
+  @Test
+  void approvedDeviceLoginYieldsIdTokenWithEmailAndGroupsAndRefreshToken() throws Exception {
+    DeviceAuthorizationSuccessResponse authorization = authorize(CLI);
+    assertThat(authorization.getInterval()).isEqualTo(1);
+    assertThat(authorization.getVerificationURIComplete()).isNotNull();
+
+    TokenResponse beforeApproval = token(CLI.tokenRequest(new DeviceCodeGrant(authorization.getDeviceCode())));
+    assertThat(errorCode(beforeApproval)).isEqualTo("authorization_pending");
+
+    KeycloakBrowser.approve(authorization.getVerificationURIComplete().toString(), "alice", "alice-password");
+
+    OIDCTokens tokens = awaitTokens(CLI, authorization);
+    JWTClaimsSet idToken = tokens.getIDToken().getJWTClaimsSet();
+    assertThat(idToken.getStringClaim("email")).isEqualTo("alice@example.com");
+    assertThat(idToken.getStringListClaim("groups")).contains("developers");
+    assertThat(tokens.getRefreshToken()).isNotNull();
+  }
+
+  @Test
+  void userCodeCanBeEnteredOnTheDevicePage() throws Exception {
+    DeviceAuthorizationSuccessResponse authorization = authorize(CLI);
+
+    KeycloakBrowser.approve(authorization.getVerificationURI().toString(),
+        authorization.getUserCode().getValue(), "bob", "bob-password");
+
+    JWTClaimsSet idToken = awaitTokens(CLI, authorization).getIDToken().getJWTClaimsSet();
+    assertThat(idToken.getStringClaim("email")).isEqualTo("bob@example.com");
+    assertThat(idToken.getStringListClaim("groups")).containsExactly("contractors");
+  }
+
+  @Test
+  void deniedDeviceLoginYieldsAccessDenied() throws Exception {
+    DeviceAuthorizationSuccessResponse authorization = authorize(CLI);
+
+    KeycloakBrowser.deny(authorization.getVerificationURIComplete().toString(), "alice", "alice-password");
+
+    assertThat(errorCode(pollDeviceCode(CLI, authorization))).isEqualTo("access_denied");
+  }
+
+  @Test
+  void wrongPasswordIsReportedWithThePageText() throws Exception {
+    DeviceAuthorizationSuccessResponse authorization = authorize(CLI);
+
+    assertThatThrownBy(() -> KeycloakBrowser.approve(
+        authorization.getVerificationURIComplete().toString(), "alice", "not-alice-password"))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("Invalid username or password")
+        .hasMessageNotContaining("not-alice-password");
+  }
+
+  @Test
+  void confidentialClientAuthenticatesWithClientSecretBasic() throws Exception {
+    DeviceAuthorizationSuccessResponse authorization = authorize(CONFIDENTIAL);
+
+    KeycloakBrowser.approve(authorization.getVerificationURIComplete().toString(), "alice", "alice-password");
+
+    JWTClaimsSet idToken = awaitTokens(CONFIDENTIAL, authorization).getIDToken().getJWTClaimsSet();
+    assertThat(idToken.getAudience()).containsExactly("devicelogin-confidential");
+    assertThat(idToken.getStringListClaim("groups")).containsExactly("developers");
+
+    Client wrongSecret = Client.confidential("devicelogin-confidential", "wrong-secret");
+    DeviceAuthorizationResponse rejected = DeviceAuthorizationResponse.parse(
+        send(wrongSecret.deviceAuthorizationRequest().toHTTPRequest()));
+    assertThat(rejected.indicatesSuccess()).isFalse();
+    // Keycloak 26.5 answers a bad client secret at the device authorization endpoint with unauthorized_client
+    assertThat(rejected.toErrorResponse().getErrorObject().getCode()).isEqualTo("unauthorized_client");
+  }
+
+  @Test
+  void shortLivedDeviceCodeExpiresAfterTenSeconds() throws Exception {
+    Instant start = Instant.now();
+    DeviceAuthorizationSuccessResponse authorization = authorize(SHORT);
+    assertThat(authorization.getLifetime()).isEqualTo(10);
+
+    assertThat(errorCode(pollDeviceCode(SHORT, authorization))).isEqualTo("expired_token");
+    assertThat(Duration.between(start, Instant.now())).isGreaterThanOrEqualTo(Duration.ofSeconds(9));
+  }
+
+  @Test
+  void reusingARotatedRefreshTokenFailsAndEndsTheClientSession() throws Exception {
+    RefreshToken first = approvedRefreshToken("alice", "alice-password");
+    RefreshToken second = refreshTokenOf(refresh(first));
+
+    assertThat(errorCode(refresh(first))).as("reusing a rotated refresh token").isEqualTo("invalid_grant");
+    // Keycloak treats the reuse as theft and drops the client session, so the newest token dies too
+    assertThat(errorCode(refresh(second))).as("refresh after reuse was detected").isEqualTo("invalid_grant");
+  }
+
+  @Test
+  void logoutUserMakesRefreshTokensUnusable(KeycloakServer keycloak) throws Exception {
+    RefreshToken first = approvedRefreshToken("bob", "bob-password");
+    RefreshToken second = refreshTokenOf(refresh(first));
+
+    keycloak.admin().logoutUser("bob");
+
+    assertThat(errorCode(refresh(second))).as("refresh after logoutUser").isEqualTo("invalid_grant");
+  }
+
+  @Test
+  void adminCanChangeClientAndRealmSettings(KeycloakServer keycloak) throws Exception {
+    KeycloakAdmin admin = keycloak.admin();
+    try {
+      admin.updateClientAttributes("devicelogin-short", Map.of("oauth2.device.polling.interval", "3"));
+      admin.updateRealm(Map.of("oauth2DeviceCodeLifespan", 120));
+
+      assertThat(authorize(SHORT).getInterval()).isEqualTo(3);
+      assertThat(authorize(CLI).getLifetime()).isEqualTo(120);
+    } finally {
+      admin.updateClientAttributes("devicelogin-short", Map.of("oauth2.device.polling.interval", "1"));
+      admin.updateRealm(Map.of("oauth2DeviceCodeLifespan", 600));
+    }
+  }
+
+  private static DeviceAuthorizationSuccessResponse authorize(Client client) throws IOException, ParseException {
+    DeviceAuthorizationResponse response = DeviceAuthorizationResponse.parse(
+        send(client.deviceAuthorizationRequest().toHTTPRequest()));
+    assertThat(response.indicatesSuccess())
+        .as("device authorization: %s", response.indicatesSuccess() ? "" : response.toErrorResponse().getErrorObject())
+        .isTrue();
+    return response.toSuccessResponse();
+  }
+
+  /**
+   * Polls the token endpoint like a device does (RFC 8628 section 3.5): waits the interval before each request,
+   * adds 5 s on slow_down, and stops at the first answer other than authorization_pending or slow_down.
+   */
+  private static TokenResponse pollDeviceCode(Client client, DeviceAuthorizationSuccessResponse authorization)
+      throws IOException, ParseException, InterruptedException {
+    TokenRequest request = client.tokenRequest(new DeviceCodeGrant(authorization.getDeviceCode()));
+    Instant deadline = Instant.now().plusSeconds(authorization.getLifetime() + 5);
+    Duration interval = Duration.ofSeconds(authorization.getInterval());
+    while (true) {
+      Thread.sleep(interval.toMillis());
+      TokenResponse response = token(request);
+      String error = errorCode(response);
+      if (error.equals("slow_down")) {
+        interval = interval.plusSeconds(5);
+      } else if (!error.equals("authorization_pending") || Instant.now().isAfter(deadline)) {
+        return response;
+      }
+    }
+  }
+
+  private static OIDCTokens awaitTokens(Client client, DeviceAuthorizationSuccessResponse authorization)
+      throws IOException, ParseException, InterruptedException {
+    TokenResponse response = pollDeviceCode(client, authorization);
+    assertThat(errorCode(response)).as("token response error").isEqualTo("none");
+    return ((OIDCTokenResponse) response).getOIDCTokens();
+  }
+
+  private static RefreshToken approvedRefreshToken(String username, String password)
+      throws IOException, ParseException, InterruptedException {
+    DeviceAuthorizationSuccessResponse authorization = authorize(CLI);
+    KeycloakBrowser.approve(authorization.getVerificationURIComplete().toString(), username, password);
+    return awaitTokens(CLI, authorization).getRefreshToken();
+  }
+
+  private static TokenResponse refresh(RefreshToken refreshToken) throws IOException, ParseException {
+    return token(CLI.tokenRequest(new RefreshTokenGrant(refreshToken)));
+  }
+
+  private static RefreshToken refreshTokenOf(TokenResponse response) {
+    assertThat(errorCode(response)).as("token response error").isEqualTo("none");
+    return response.toSuccessResponse().getTokens().getRefreshToken();
+  }
+
+  private static TokenResponse token(TokenRequest request) throws IOException, ParseException {
+    return OIDCTokenResponseParser.parse(send(request.toHTTPRequest()));
+  }
+
+  private static HTTPResponse send(HTTPRequest request) throws IOException {
+    request.setConnectTimeout(5_000);
+    request.setReadTimeout(30_000);
+    return request.send();
+  }
+
+  /** The OAuth error code of {@code response}, or "none" on success; never exposes token values. */
+  private static String errorCode(TokenResponse response) {
+    return response.indicatesSuccess() ? "none" : response.toErrorResponse().getErrorObject().getCode();
+  }
+
+  /** A client of the test realm: public (sends only its client_id) or confidential (client_secret_basic). */
+  private record Client(ClientID id, ClientAuthentication authentication) {
+
+    static Client publicClient(String clientId) {
+      return new Client(new ClientID(clientId), null);
     }
 
-    @Test
-    void approvedDeviceLoginYieldsIdTokenWithEmailAndGroupsAndRefreshToken() throws Exception {
-        DeviceAuthorizationSuccessResponse authorization = authorize(CLI);
-        assertThat(authorization.getInterval()).isEqualTo(1);
-        assertThat(authorization.getVerificationURIComplete()).isNotNull();
-
-        TokenResponse beforeApproval = token(CLI.tokenRequest(new DeviceCodeGrant(authorization.getDeviceCode())));
-        assertThat(errorCode(beforeApproval)).isEqualTo("authorization_pending");
-
-        KeycloakBrowser.approve(authorization.getVerificationURIComplete().toString(), "alice", "alice-password");
-
-        OIDCTokens tokens = awaitTokens(CLI, authorization);
-        JWTClaimsSet idToken = tokens.getIDToken().getJWTClaimsSet();
-        assertThat(idToken.getStringClaim("email")).isEqualTo("alice@example.com");
-        assertThat(idToken.getStringListClaim("groups")).contains("developers");
-        assertThat(tokens.getRefreshToken()).isNotNull();
+    static Client confidential(String clientId, String secret) {
+      ClientID id = new ClientID(clientId);
+      return new Client(id, new ClientSecretBasic(id, new Secret(secret)));
     }
 
-    @Test
-    void userCodeCanBeEnteredOnTheDevicePage() throws Exception {
-        DeviceAuthorizationSuccessResponse authorization = authorize(CLI);
-
-        KeycloakBrowser.approve(authorization.getVerificationURI().toString(),
-                authorization.getUserCode().getValue(), "bob", "bob-password");
-
-        JWTClaimsSet idToken = awaitTokens(CLI, authorization).getIDToken().getJWTClaimsSet();
-        assertThat(idToken.getStringClaim("email")).isEqualTo("bob@example.com");
-        assertThat(idToken.getStringListClaim("groups")).containsExactly("contractors");
+    DeviceAuthorizationRequest deviceAuthorizationRequest() {
+      URI endpoint = provider.getDeviceAuthorizationEndpointURI();
+      return authentication == null
+          ? new DeviceAuthorizationRequest(endpoint, id, SCOPE)
+          : new DeviceAuthorizationRequest(endpoint, authentication, SCOPE, Map.of());
     }
 
-    @Test
-    void deniedDeviceLoginYieldsAccessDenied() throws Exception {
-        DeviceAuthorizationSuccessResponse authorization = authorize(CLI);
-
-        KeycloakBrowser.deny(authorization.getVerificationURIComplete().toString(), "alice", "alice-password");
-
-        assertThat(errorCode(pollDeviceCode(CLI, authorization))).isEqualTo("access_denied");
+    TokenRequest tokenRequest(AuthorizationGrant grant) {
+      URI endpoint = provider.getTokenEndpointURI();
+      TokenRequest.Builder builder = authentication == null
+          ? new TokenRequest.Builder(endpoint, id, grant)
+          : new TokenRequest.Builder(endpoint, authentication, grant);
+      return builder.build();
     }
-
-    @Test
-    void wrongPasswordIsReportedWithThePageText() throws Exception {
-        DeviceAuthorizationSuccessResponse authorization = authorize(CLI);
-
-        assertThatThrownBy(() -> KeycloakBrowser.approve(
-                authorization.getVerificationURIComplete().toString(), "alice", "not-alice-password"))
-                .isInstanceOf(IllegalStateException.class)
-                .hasMessageContaining("Invalid username or password")
-                .hasMessageNotContaining("not-alice-password");
-    }
-
-    @Test
-    void confidentialClientAuthenticatesWithClientSecretBasic() throws Exception {
-        DeviceAuthorizationSuccessResponse authorization = authorize(CONFIDENTIAL);
-
-        KeycloakBrowser.approve(authorization.getVerificationURIComplete().toString(), "alice", "alice-password");
-
-        JWTClaimsSet idToken = awaitTokens(CONFIDENTIAL, authorization).getIDToken().getJWTClaimsSet();
-        assertThat(idToken.getAudience()).containsExactly("devicelogin-confidential");
-        assertThat(idToken.getStringListClaim("groups")).containsExactly("developers");
-
-        Client wrongSecret = Client.confidential("devicelogin-confidential", "wrong-secret");
-        DeviceAuthorizationResponse rejected = DeviceAuthorizationResponse.parse(
-                send(wrongSecret.deviceAuthorizationRequest().toHTTPRequest()));
-        assertThat(rejected.indicatesSuccess()).isFalse();
-        // Keycloak 26.5 answers a bad client secret at the device authorization endpoint with unauthorized_client
-        assertThat(rejected.toErrorResponse().getErrorObject().getCode()).isEqualTo("unauthorized_client");
-    }
-
-    @Test
-    void shortLivedDeviceCodeExpiresAfterTenSeconds() throws Exception {
-        Instant start = Instant.now();
-        DeviceAuthorizationSuccessResponse authorization = authorize(SHORT);
-        assertThat(authorization.getLifetime()).isEqualTo(10);
-
-        assertThat(errorCode(pollDeviceCode(SHORT, authorization))).isEqualTo("expired_token");
-        assertThat(Duration.between(start, Instant.now())).isGreaterThanOrEqualTo(Duration.ofSeconds(9));
-    }
-
-    @Test
-    void reusingARotatedRefreshTokenFailsAndEndsTheClientSession() throws Exception {
-        RefreshToken first = approvedRefreshToken("alice", "alice-password");
-        RefreshToken second = refreshTokenOf(refresh(first));
-
-        assertThat(errorCode(refresh(first))).as("reusing a rotated refresh token").isEqualTo("invalid_grant");
-        // Keycloak treats the reuse as theft and drops the client session, so the newest token dies too
-        assertThat(errorCode(refresh(second))).as("refresh after reuse was detected").isEqualTo("invalid_grant");
-    }
-
-    @Test
-    void logoutUserMakesRefreshTokensUnusable(KeycloakServer keycloak) throws Exception {
-        RefreshToken first = approvedRefreshToken("bob", "bob-password");
-        RefreshToken second = refreshTokenOf(refresh(first));
-
-        keycloak.admin().logoutUser("bob");
-
-        assertThat(errorCode(refresh(second))).as("refresh after logoutUser").isEqualTo("invalid_grant");
-    }
-
-    @Test
-    void adminCanChangeClientAndRealmSettings(KeycloakServer keycloak) throws Exception {
-        KeycloakAdmin admin = keycloak.admin();
-        try {
-            admin.updateClientAttributes("devicelogin-short", Map.of("oauth2.device.polling.interval", "3"));
-            admin.updateRealm(Map.of("oauth2DeviceCodeLifespan", 120));
-
-            assertThat(authorize(SHORT).getInterval()).isEqualTo(3);
-            assertThat(authorize(CLI).getLifetime()).isEqualTo(120);
-        } finally {
-            admin.updateClientAttributes("devicelogin-short", Map.of("oauth2.device.polling.interval", "1"));
-            admin.updateRealm(Map.of("oauth2DeviceCodeLifespan", 600));
-        }
-    }
-
-    private static DeviceAuthorizationSuccessResponse authorize(Client client) throws IOException, ParseException {
-        DeviceAuthorizationResponse response = DeviceAuthorizationResponse.parse(
-                send(client.deviceAuthorizationRequest().toHTTPRequest()));
-        assertThat(response.indicatesSuccess())
-                .as("device authorization: %s", response.indicatesSuccess() ? "" : response.toErrorResponse().getErrorObject())
-                .isTrue();
-        return response.toSuccessResponse();
-    }
-
-    /**
-     * Polls the token endpoint like a device does (RFC 8628 section 3.5): waits the interval before each request,
-     * adds 5 s on slow_down, and stops at the first answer other than authorization_pending or slow_down.
-     */
-    private static TokenResponse pollDeviceCode(Client client, DeviceAuthorizationSuccessResponse authorization)
-            throws IOException, ParseException, InterruptedException {
-        TokenRequest request = client.tokenRequest(new DeviceCodeGrant(authorization.getDeviceCode()));
-        Instant deadline = Instant.now().plusSeconds(authorization.getLifetime() + 5);
-        Duration interval = Duration.ofSeconds(authorization.getInterval());
-        while (true) {
-            Thread.sleep(interval.toMillis());
-            TokenResponse response = token(request);
-            String error = errorCode(response);
-            if (error.equals("slow_down")) {
-                interval = interval.plusSeconds(5);
-            } else if (!error.equals("authorization_pending") || Instant.now().isAfter(deadline)) {
-                return response;
-            }
-        }
-    }
-
-    private static OIDCTokens awaitTokens(Client client, DeviceAuthorizationSuccessResponse authorization)
-            throws IOException, ParseException, InterruptedException {
-        TokenResponse response = pollDeviceCode(client, authorization);
-        assertThat(errorCode(response)).as("token response error").isEqualTo("none");
-        return ((OIDCTokenResponse) response).getOIDCTokens();
-    }
-
-    private static RefreshToken approvedRefreshToken(String username, String password)
-            throws IOException, ParseException, InterruptedException {
-        DeviceAuthorizationSuccessResponse authorization = authorize(CLI);
-        KeycloakBrowser.approve(authorization.getVerificationURIComplete().toString(), username, password);
-        return awaitTokens(CLI, authorization).getRefreshToken();
-    }
-
-    private static TokenResponse refresh(RefreshToken refreshToken) throws IOException, ParseException {
-        return token(CLI.tokenRequest(new RefreshTokenGrant(refreshToken)));
-    }
-
-    private static RefreshToken refreshTokenOf(TokenResponse response) {
-        assertThat(errorCode(response)).as("token response error").isEqualTo("none");
-        return response.toSuccessResponse().getTokens().getRefreshToken();
-    }
-
-    private static TokenResponse token(TokenRequest request) throws IOException, ParseException {
-        return OIDCTokenResponseParser.parse(send(request.toHTTPRequest()));
-    }
-
-    private static HTTPResponse send(HTTPRequest request) throws IOException {
-        request.setConnectTimeout(5_000);
-        request.setReadTimeout(30_000);
-        return request.send();
-    }
-
-    /** The OAuth error code of {@code response}, or "none" on success; never exposes token values. */
-    private static String errorCode(TokenResponse response) {
-        return response.indicatesSuccess() ? "none" : response.toErrorResponse().getErrorObject().getCode();
-    }
-
-    /** A client of the test realm: public (sends only its client_id) or confidential (client_secret_basic). */
-    private record Client(ClientID id, ClientAuthentication authentication) {
-
-        static Client publicClient(String clientId) {
-            return new Client(new ClientID(clientId), null);
-        }
-
-        static Client confidential(String clientId, String secret) {
-            ClientID id = new ClientID(clientId);
-            return new Client(id, new ClientSecretBasic(id, new Secret(secret)));
-        }
-
-        DeviceAuthorizationRequest deviceAuthorizationRequest() {
-            URI endpoint = provider.getDeviceAuthorizationEndpointURI();
-            return authentication == null
-                    ? new DeviceAuthorizationRequest(endpoint, id, SCOPE)
-                    : new DeviceAuthorizationRequest(endpoint, authentication, SCOPE, Map.of());
-        }
-
-        TokenRequest tokenRequest(AuthorizationGrant grant) {
-            URI endpoint = provider.getTokenEndpointURI();
-            TokenRequest.Builder builder = authentication == null
-                    ? new TokenRequest.Builder(endpoint, id, grant)
-                    : new TokenRequest.Builder(endpoint, authentication, grant);
-            return builder.build();
-        }
-    }
+  }
 }
