@@ -5,6 +5,7 @@ import io.devicelogin.operator.api.v1alpha1.ClusterIdentityProvider;
 import io.devicelogin.operator.api.v1alpha1.Constants;
 import io.devicelogin.operator.api.v1alpha1.DeviceLogin;
 import io.devicelogin.operator.api.v1alpha1.DeviceLoginStatus;
+import io.devicelogin.operator.api.v1alpha1.Identity;
 import io.devicelogin.operator.api.v1alpha1.IdentityProvider;
 import io.devicelogin.operator.api.v1alpha1.IdentityProviderRef;
 import io.devicelogin.operator.api.v1alpha1.IdentityProviderSpec;
@@ -30,6 +31,7 @@ import io.devicelogin.operator.status.DeviceLoginStatusBuilder;
 import io.devicelogin.operator.status.Rfc3339;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.processing.retry.GradualRetry;
@@ -81,8 +83,15 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin> {
   private final Clock clock;
   private final Map<String, PollSchedule> schedules = new ConcurrentHashMap<>();
   private final Map<String, Integer> startFailures = new ConcurrentHashMap<>();
+  private final Map<String, UnwrittenTokens> unwritten = new ConcurrentHashMap<>();
 
   private record Provider(ProviderResource resource, ProviderResolution resolution) {}
+
+  /**
+   * Tokens whose Secret write failed. The device code is used up once the IdP issued them, so they are kept in memory
+   * and written on the next attempt instead of polling again.
+   */
+  private record UnwrittenTokens(String grantId, Secret secret, Identity identity, Instant idTokenExpiry) {}
 
   public DeviceLoginReconciler(
       KubernetesClient client, ProviderResolver resolver, IdentityProviderClient idp, EventRecorder events,
@@ -132,17 +141,29 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin> {
   @Override
   public ErrorStatusUpdateControl<DeviceLogin> updateErrorStatus(
       DeviceLogin login, Context<DeviceLogin> context, Exception e) {
-    LOG.warn("DeviceLogin {}: reconcile failed, will retry: {}", ref(login), e.toString());
+    LOG.warn("DeviceLogin {}: reconcile failed, will retry: {}", ref(login), describe(e));
     DeviceLoginStatus status = login.getStatus() == null ? new DeviceLoginStatus() : login.getStatus();
     status.setConditions(Conditions.set(
         status.getConditions(), Constants.READY, status.getPhase() == Phase.Ready, "ReconcileError",
-        "The operator hit an error and retries: " + e.getMessage(), login.getMetadata().getGeneration(),
+        "The operator hit an error and retries: " + describe(e), login.getMetadata().getGeneration(),
         clock.instant()));
     if (status.getPhase() == null) {
       status.setPhase(Phase.Pending);
     }
     login.setStatus(status);
     return ErrorStatusUpdateControl.patchStatus(login);
+  }
+
+  /** An error for the condition: the API server's own message for API errors, else the exception's. */
+  private static String describe(Exception e) {
+    Throwable cause = e;
+    while (cause.getCause() != null && !(cause instanceof KubernetesClientException)) {
+      cause = cause.getCause();
+    }
+    if (cause instanceof KubernetesClientException api && api.getStatus() != null) {
+      return "Kubernetes API error " + api.getCode() + ": " + api.getStatus().getMessage();
+    }
+    return cause.getClass().getSimpleName() + (cause.getMessage() == null ? "" : ": " + cause.getMessage());
   }
 
   private static boolean endedForGeneration(DeviceLoginStatus status, long generation) {
@@ -212,6 +233,11 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin> {
   private UpdateControl<DeviceLogin> poll(
       DeviceLogin login, Grant grant, ProviderConfig config, IdentityProviderSpec provider, Instant now) {
     String uid = login.getMetadata().getUid();
+    UnwrittenTokens pending = unwritten.get(uid);
+    if (pending != null && pending.grantId().equals(grant.id())) {
+      LOG.info("DeviceLogin {}: retrying the write of Secret {}", ref(login), pending.secret().getMetadata().getName());
+      return write(login, pending, now);
+    }
     PollSchedule schedule = schedules.get(uid);
     if (schedule == null) {
       // First look at this grant since the operator started: did an earlier run already get its tokens?
@@ -264,10 +290,20 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin> {
     if (decision instanceof IdentityPolicy.Decision.Refused refused) {
       return end(login, new Step.End(Phase.Failed, refused.reason(), refused.message()), now);
     }
-    var identity = ((IdentityPolicy.Decision.Accepted) decision).identity();
+    Identity identity = ((IdentityPolicy.Decision.Accepted) decision).identity();
     String secretName = TokenSecrets.secretName(login, identity.getUsername());
-    tokenSecrets.write(TokenSecrets.build(login, secretName, config, identity, tokens, grant.id()));
-    return ready(login, identity, secretName, tokens.idTokenExpiry(), now);
+    UnwrittenTokens tokensToWrite = new UnwrittenTokens(
+        grant.id(), TokenSecrets.build(login, secretName, config, identity, tokens, grant.id()), identity,
+        tokens.idTokenExpiry());
+    unwritten.put(login.getMetadata().getUid(), tokensToWrite);
+    return write(login, tokensToWrite, now);
+  }
+
+  /** Writes the token Secret; if that throws, the tokens stay in memory for the retry JOSDK schedules. */
+  private UpdateControl<DeviceLogin> write(DeviceLogin login, UnwrittenTokens tokens, Instant now) {
+    tokenSecrets.write(tokens.secret());
+    unwritten.remove(login.getMetadata().getUid());
+    return ready(login, tokens.identity(), tokens.secret().getMetadata().getName(), tokens.idTokenExpiry(), now);
   }
 
   /** The token Secret of this grant exists: an earlier run got the tokens but stopped before recording it. */
@@ -298,7 +334,7 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin> {
   }
 
   private UpdateControl<DeviceLogin> ready(
-      DeviceLogin login, io.devicelogin.operator.api.v1alpha1.Identity identity, String secretName,
+      DeviceLogin login, Identity identity, String secretName,
       Instant tokenExpiresAt, Instant now) {
     forget(login);
     String message = "User " + identity.getUsername() + " logged in; the tokens are in Secret " + secretName + ".";
@@ -329,6 +365,7 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin> {
   private void forget(DeviceLogin login) {
     schedules.remove(login.getMetadata().getUid());
     startFailures.remove(login.getMetadata().getUid());
+    unwritten.remove(login.getMetadata().getUid());
   }
 
   private static UpdateControl<DeviceLogin> patch(DeviceLogin login, DeviceLoginStatus status, Duration next) {

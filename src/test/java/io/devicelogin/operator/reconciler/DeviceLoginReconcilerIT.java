@@ -150,6 +150,25 @@ class DeviceLoginReconcilerIT {
   }
 
   @Test
+  void failedTokenSecretWriteIsRetriedFromMemoryWithoutPollingAgain() {
+    client.resource(Resources.deviceLogin(NS, "alice", "corp")).create();
+    awaitLogin("alice", phase(Phase.AwaitingUser));
+    // fabric8 retries 5xx by itself, so fail the write in a way that reaches the operator: a 403 (say, RBAC being
+    // rolled out) on the next Secret create.
+    cluster.server().expect().post().withPath("/api/v1/namespaces/" + NS + "/secrets")
+        .andReturn(403, new io.fabric8.kubernetes.api.model.StatusBuilder().withCode(403).withReason("Forbidden")
+            .withMessage("secrets is forbidden: the operator may not create secrets yet").build())
+        .once();
+    idp.script(1, issued("alice@example.com", "developers"));
+    DeviceLogin done = awaitLogin("alice", phase(Phase.Ready));
+    assertThat(done.getStatus().getSecretName()).isEqualTo("oidc-alice-example-com");
+    assertThat(client.secrets().inNamespace(NS).withName("oidc-alice-example-com").get()).isNotNull();
+    assertThat(client.v1().events().inNamespace(NS).list().getItems())
+        .extracting(e -> e.getReason()).contains("LoginSucceeded");
+    assertThat(logs.text()).contains("retrying the write of Secret oidc-alice-example-com");
+  }
+
+  @Test
   void slowDownAddsFiveSecondsAndSurvivesARestart() {
     client.resource(Resources.deviceLogin(NS, "alice", "corp")).create();
     awaitLogin("alice", phase(Phase.AwaitingUser));

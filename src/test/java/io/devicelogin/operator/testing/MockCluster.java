@@ -2,23 +2,27 @@ package io.devicelogin.operator.testing;
 
 import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMixedDispatcher;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import io.fabric8.mockwebserver.Context;
 import io.fabric8.mockwebserver.MockWebServer;
+import io.fabric8.mockwebserver.ServerRequest;
+import io.fabric8.mockwebserver.ServerResponse;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
-import java.util.List;
+import java.util.Map;
+import java.util.Queue;
 import java.util.stream.Stream;
 
 /**
  * A Kubernetes API stand-in: the fabric8 mock server in CRUD mode on 127.0.0.1, with the CRDs from crds/ installed.
  * It answers server-side apply with 415, so the operator's merge patches and updates are what gets exercised.
+ * Tests can queue failures ({@link #server()}{@code .expect()}); they are answered before the CRUD store.
  */
 public final class MockCluster implements AutoCloseable {
 
@@ -36,8 +40,9 @@ public final class MockCluster implements AutoCloseable {
   }
 
   public static MockCluster start(int port) {
+    Map<ServerRequest, Queue<ServerResponse>> expectations = new HashMap<>();
     KubernetesMockServer server = new KubernetesMockServer(
-        new Context(), new MockWebServer(), new HashMap<>(), new KubernetesCrudDispatcher(List.of()), false);
+        new Context(), new MockWebServer(), expectations, new KubernetesMixedDispatcher(expectations), false);
     try {
       server.init(InetAddress.getLoopbackAddress(), port);
     } catch (RuntimeException e) {
@@ -67,6 +72,11 @@ public final class MockCluster implements AutoCloseable {
   /** A client for the mock API server; each call gives a new one the caller closes. */
   public KubernetesClient newClient() {
     return server.createClient();
+  }
+
+  /** For queueing canned answers (e.g. a 500 on the next Secret write) ahead of the CRUD behaviour. */
+  public KubernetesMockServer server() {
+    return server;
   }
 
   /** The client used to install the CRDs (closed with the cluster). */
