@@ -1,7 +1,8 @@
 package io.devicelogin.operator.e2e;
 
+import static io.devicelogin.operator.testing.Logins.phase;
+import static io.devicelogin.operator.testing.Logins.ready;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 import com.nimbusds.jwt.JWTParser;
 import io.devicelogin.operator.api.v1alpha1.Condition;
@@ -12,10 +13,8 @@ import io.devicelogin.operator.api.v1alpha1.SecretKeyReference;
 import io.devicelogin.operator.keycloak.KeycloakBrowser;
 import io.devicelogin.operator.keycloak.KeycloakServer;
 import io.devicelogin.operator.secret.TokenSecrets;
-import io.devicelogin.operator.status.Conditions;
-import io.devicelogin.operator.testing.LeakScanner;
-import io.devicelogin.operator.testing.LogCapture;
-import io.devicelogin.operator.testing.MockCluster;
+import io.devicelogin.operator.testing.Logins;
+import io.devicelogin.operator.testing.OperatorFixture;
 import io.devicelogin.operator.testing.Resources;
 import io.devicelogin.operator.testing.RunningOperator;
 import io.fabric8.kubernetes.api.model.Secret;
@@ -35,20 +34,15 @@ class KeycloakE2EIT {
   private static final String NS = "e2e";
 
   private KeycloakServer keycloak;
-  private MockCluster cluster;
   private KubernetesClient client;
-  private RunningOperator operator;
-  private LogCapture logs;
+  private OperatorFixture fixture;
   private final List<String> deviceCodes = new ArrayList<>();
-  private double deviceAuthorizationsBeforeRestart;
 
   @BeforeEach
   void start() {
     keycloak = KeycloakServer.shared();
-    logs = LogCapture.attach();
-    cluster = MockCluster.start();
-    client = cluster.client();
-    operator = RunningOperator.start(cluster);
+    fixture = OperatorFixture.start();
+    client = fixture.client();
     client.resource(provider("keycloak", "devicelogin-cli")).create();
     client.resource(provider("keycloak-short", "devicelogin-short")).create();
   }
@@ -56,14 +50,12 @@ class KeycloakE2EIT {
   @AfterEach
   void stop() {
     try {
-      new LeakScanner().secretsFromCluster(client).secrets(deviceCodes).secrets("demo-client-secret")
-          .assertNoLeaks(client, logs, operator.scrapeMetrics());
+      fixture.assertNoLeaks(allSecrets());
     } finally {
-      operator.close();
-      cluster.close();
-      logs.close();
+      fixture.close();
     }
   }
+
 
   @Test
   void approvedLoginWritesValidatedTokensToThePerUserSecret() throws Exception {
@@ -108,8 +100,7 @@ class KeycloakE2EIT {
   @Test
   void unapprovedCodeExpires() {
     create("alice", "keycloak-short", null);
-    DeviceLogin expired = await().atMost(Duration.ofSeconds(40)).until(() -> get("alice"),
-        dl -> dl.getStatus() != null && dl.getStatus().getPhase() == Phase.Expired);
+    DeviceLogin expired = Logins.awaitLogin(client, NS, "alice", phase(Phase.Expired), Duration.ofSeconds(40));
     assertThat(ready(expired).getReason()).isEqualTo("ExpiredToken");
   }
 
@@ -126,19 +117,24 @@ class KeycloakE2EIT {
   void operatorKilledWhileALoginWaitsCompletesTheSameCodeAfterRestart() {
     DeviceLogin awaiting = create("alice", "keycloak", "alice@example.com");
     String userCode = awaiting.getStatus().getUserCode();
-    deviceAuthorizationsBeforeRestart = deviceAuthorizations(operator);
-    assertThat(deviceAuthorizationsBeforeRestart).isEqualTo(1.0);
-    operator.close();
+    assertThat(deviceAuthorizations(fixture.operator())).isEqualTo(1.0);
+    fixture.stopOperator();
 
-    operator = RunningOperator.start(cluster);
+    fixture.startOperator();
     KeycloakBrowser.approve(awaiting.getStatus().getVerificationUriComplete(), "alice", "alice-password");
     DeviceLogin ready = awaitLogin("alice", phase(Phase.Ready));
     assertThat(ready.getStatus().getIdentity().getUsername()).isEqualTo("alice@example.com");
-    assertThat(deviceAuthorizations(operator)).as("the restarted operator started no second grant").isZero();
+    assertThat(deviceAuthorizations(fixture.operator())).as("the restarted operator started no second grant").isZero();
     assertThat(userCode).isNotBlank();
   }
 
-  private static double deviceAuthorizations(RunningOperator operator) {
+  private List<String> allSecrets() {
+    List<String> secrets = new ArrayList<>(deviceCodes);
+    secrets.add("demo-client-secret");
+    return secrets;
+  }
+
+  private static double deviceAuthorizations(io.devicelogin.operator.testing.RunningOperator operator) {
     var counter = operator.metrics().registry().find("devicelogin.idp.requests")
         .tag("endpoint", "device_authorization").counters();
     return counter.stream().mapToDouble(c -> c.count()).sum();
@@ -159,20 +155,11 @@ class KeycloakE2EIT {
     return awaiting;
   }
 
-  private DeviceLogin get(String name) {
-    return client.resources(DeviceLogin.class).inNamespace(NS).withName(name).get();
-  }
-
-  private static Predicate<DeviceLogin> phase(Phase phase) {
-    return dl -> dl.getStatus().getPhase() == phase;
-  }
-
   private DeviceLogin awaitLogin(String name, Predicate<DeviceLogin> condition) {
-    return await().atMost(Duration.ofSeconds(30)).until(() -> get(name),
-        dl -> dl != null && dl.getStatus() != null && dl.getStatus().getPhase() != null && condition.test(dl));
+    return Logins.awaitLogin(client, NS, name, condition, Duration.ofSeconds(30));
   }
 
-  private static Condition ready(DeviceLogin login) {
-    return Conditions.find(login.getStatus().getConditions(), "Ready");
+  private DeviceLogin get(String name) {
+    return Logins.get(client, NS, name);
   }
 }

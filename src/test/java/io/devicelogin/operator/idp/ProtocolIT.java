@@ -30,12 +30,9 @@ import io.devicelogin.operator.testidp.FakeIdp;
 import io.devicelogin.operator.testidp.Login;
 import io.devicelogin.operator.testidp.RecordedRequest;
 import io.devicelogin.operator.testidp.TokenVariant;
-import io.devicelogin.operator.testing.LeakScanner;
-import io.devicelogin.operator.testing.LogCapture;
 import io.devicelogin.operator.testing.Logins;
-import io.devicelogin.operator.testing.MockCluster;
+import io.devicelogin.operator.testing.OperatorFixture;
 import io.devicelogin.operator.testing.Resources;
-import io.devicelogin.operator.testing.RunningOperator;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.OwnerReference;
 import io.fabric8.kubernetes.api.model.Secret;
@@ -70,47 +67,34 @@ class ProtocolIT {
   private static final Pattern RFC3339 = Pattern.compile("\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z");
   private static final Pattern USER_CODE = Pattern.compile("[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}");
 
-  private static LogCapture logs;
-  private static MockCluster cluster;
+  private static OperatorFixture fixture;
   private static KubernetesClient client;
   private static FakeIdp idp;
-  private static RunningOperator operator;
 
   /** Client secrets the tests hand out; they must never be visible either. */
   private static final List<String> clientSecrets = new java.util.concurrent.CopyOnWriteArrayList<>();
 
   @BeforeAll
   static void start() {
-    logs = LogCapture.attach();
     idp = FakeIdp.start().interval(1);
-    cluster = MockCluster.start();
-    client = cluster.client();
-    operator = RunningOperator.start(cluster);
+    fixture = OperatorFixture.start();
+    client = fixture.client();
   }
 
   @AfterAll
   static void stop() {
     try {
-      if (operator != null) {
-        operator.close();
-      }
+      fixture.close();
     } finally {
-      if (cluster != null) {
-        cluster.close();
-      }
-      if (idp != null) {
-        idp.close();
-      }
-      if (logs != null) {
-        logs.close();
-      }
+      idp.close();
     }
   }
 
   @AfterEach
   void noLeaks() {
-    new LeakScanner().secretsFromCluster(client).secrets(Logins.secretsOf(idp)).secrets(clientSecrets)
-        .assertNoLeaks(client, logs, operator.scrapeMetrics());
+    List<String> secrets = new ArrayList<>(Logins.secretsOf(idp));
+    secrets.addAll(clientSecrets);
+    fixture.assertNoLeaks(secrets);
   }
 
   // ---- 1. happy path
@@ -208,7 +192,7 @@ class ProtocolIT {
     assertThat(events(client, ns, "alice")).extracting(Event::getReason)
         .containsExactlyInAnyOrder("LoginStarted", "LoginSucceeded");
     assertThat(events(client, ns, "alice")).extracting(Event::getType).containsOnly("Normal");
-    String metrics = operator.scrapeMetrics();
+    String metrics = fixture.operator().scrapeMetrics();
     assertThat(metrics)
         .contains("devicelogin_idp_requests_total{endpoint=\"discovery\",outcome=\"success\"}")
         .contains("devicelogin_idp_requests_total{endpoint=\"device_authorization\",outcome=\"success\"}")
@@ -311,7 +295,7 @@ class ProtocolIT {
     assertNoMorePolls(login);
     assertThat(events(client, ns, "alice")).filteredOn(e -> "Warning".equals(e.getType()))
         .extracting(Event::getReason).containsExactly("AccessDenied");
-    assertThat(operator.scrapeMetrics()).contains("devicelogin_logins_total{result=\"Denied\"}");
+    assertThat(fixture.operator().scrapeMetrics()).contains("devicelogin_logins_total{result=\"Denied\"}");
   }
 
   @Test
@@ -326,7 +310,7 @@ class ProtocolIT {
     assertThat(ready(expired).getStatus()).isEqualTo("False");
     assertEndedWithoutSecret(ns, "alice", login);
     assertNoMorePolls(login);
-    assertThat(operator.scrapeMetrics()).contains("devicelogin_logins_total{result=\"Expired\"}");
+    assertThat(fixture.operator().scrapeMetrics()).contains("devicelogin_logins_total{result=\"Expired\"}");
   }
 
   @Test
@@ -400,7 +384,7 @@ class ProtocolIT {
     assertNoMorePolls(logins.values().toArray(Login[]::new));
     assertThat(client.secrets().inNamespace(ns).list().getItems())
         .as("no token Secret for any defective response").noneMatch(s -> "devicelogin.io/oidc-tokens".equals(s.getType()));
-    assertThat(operator.scrapeMetrics())
+    assertThat(fixture.operator().scrapeMetrics())
         .contains("devicelogin_idp_requests_total{endpoint=\"token\",outcome=\"invalid\"}")
         .contains("devicelogin_logins_total{result=\"Failed\"}");
   }
@@ -435,7 +419,7 @@ class ProtocolIT {
     assertThat(done.getStatus().getSecretName()).isEqualTo("oidc-alice-example-com");
     assertThat(requestsSince(idp.deviceAuthorizationEndpoint(), started))
         .as("the same grant throughout: no second device authorization").hasSize(1);
-    assertThat(operator.scrapeMetrics()).contains("devicelogin_idp_requests_total{endpoint=\"token\",outcome=\"unavailable\"}");
+    assertThat(fixture.operator().scrapeMetrics()).contains("devicelogin_idp_requests_total{endpoint=\"token\",outcome=\"unavailable\"}");
   }
 
   @Test

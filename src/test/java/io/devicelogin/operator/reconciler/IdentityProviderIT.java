@@ -24,10 +24,8 @@ import io.devicelogin.operator.testidp.DiscoveryMode;
 import io.devicelogin.operator.testidp.FakeIdp;
 import io.devicelogin.operator.testidp.Login;
 import io.devicelogin.operator.testidp.RecordedRequest;
-import io.devicelogin.operator.testing.LeakScanner;
-import io.devicelogin.operator.testing.LogCapture;
 import io.devicelogin.operator.testing.Logins;
-import io.devicelogin.operator.testing.MockCluster;
+import io.devicelogin.operator.testing.OperatorFixture;
 import io.devicelogin.operator.testing.Resources;
 import io.devicelogin.operator.testing.RunningOperator;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
@@ -60,49 +58,35 @@ class IdentityProviderIT {
   private static final String CLUSTER_CLIENT = "cluster-cli";
   private static final String CLUSTER_SECRET = "cluster-secret-" + UUID.randomUUID();
 
-  private static LogCapture logs;
-  private static MockCluster cluster;
+  private static OperatorFixture fixture;
   private static KubernetesClient client;
   private static FakeIdp idp;
-  private static RunningOperator operator;
   private static final List<FakeIdp> brokenIdps = new ArrayList<>();
 
   @BeforeAll
   static void start() {
-    logs = LogCapture.attach();
     idp = FakeIdp.start().interval(1).requireClientSecret(CLUSTER_CLIENT, CLUSTER_SECRET);
-    cluster = MockCluster.start();
-    client = cluster.client();
+    fixture = OperatorFixture.start();
+    client = fixture.client();
     client.resource(clientSecret(OPERATOR_NAMESPACE, "cluster-client", "secret", CLUSTER_SECRET)).create();
-    operator = RunningOperator.start(cluster);
   }
 
   @AfterAll
   static void stop() {
     try {
-      if (operator != null) {
-        operator.close();
-      }
+      fixture.close();
     } finally {
-      if (cluster != null) {
-        cluster.close();
-      }
       brokenIdps.forEach(FakeIdp::close);
-      if (idp != null) {
-        idp.close();
-      }
-      if (logs != null) {
-        logs.close();
-      }
+      idp.close();
     }
   }
 
   @AfterEach
   void noLeaks() {
-    LeakScanner scanner = new LeakScanner().secretsFromCluster(client).secrets(Logins.secretsOf(idp))
-        .secrets(CLUSTER_SECRET);
-    brokenIdps.forEach(broken -> scanner.secrets(Logins.secretsOf(broken)));
-    scanner.assertNoLeaks(client, logs, operator.scrapeMetrics());
+    List<String> secrets = new ArrayList<>(Logins.secretsOf(idp));
+    secrets.add(CLUSTER_SECRET);
+    brokenIdps.forEach(broken -> secrets.addAll(Logins.secretsOf(broken)));
+    fixture.assertNoLeaks(secrets);
   }
 
   @Test

@@ -1,0 +1,88 @@
+package io.devicelogin.operator.testing;
+
+import io.devicelogin.operator.idp.IdentityProviderClient;
+import io.devicelogin.operator.metrics.OperatorMetrics;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import java.util.Collection;
+import java.util.function.Function;
+
+/**
+ * What every operator integration test sets up: log capture, the mock API server and the running operator, and at
+ * the end the secret-leak scan over all of them.
+ */
+public final class OperatorFixture implements AutoCloseable {
+
+  private final LogCapture logs;
+  private final MockCluster cluster;
+  private final Function<OperatorMetrics, IdentityProviderClient> idp;
+  private RunningOperator operator;
+
+  private OperatorFixture(Function<OperatorMetrics, IdentityProviderClient> idp) {
+    this.idp = idp;
+    this.logs = LogCapture.attach();
+    this.cluster = MockCluster.start();
+    this.operator = idp == null ? RunningOperator.start(cluster) : RunningOperator.start(cluster, idp);
+  }
+
+  /** With the real Nimbus IdP client. */
+  public static OperatorFixture start() {
+    return new OperatorFixture(null);
+  }
+
+  /** With another IdP client, built from the operator's metrics. */
+  public static OperatorFixture start(Function<OperatorMetrics, IdentityProviderClient> idp) {
+    return new OperatorFixture(idp);
+  }
+
+  public KubernetesClient client() {
+    return cluster.client();
+  }
+
+  public MockCluster cluster() {
+    return cluster;
+  }
+
+  public RunningOperator operator() {
+    return operator;
+  }
+
+  public LogCapture logs() {
+    return logs;
+  }
+
+  /** Stops the operator (all its in-memory state is gone) and starts a new one against the same cluster. */
+  public void restartOperator() {
+    stopOperator();
+    startOperator();
+  }
+
+  public void stopOperator() {
+    operator.close();
+  }
+
+  public void startOperator() {
+    operator = idp == null ? RunningOperator.start(cluster) : RunningOperator.start(cluster, idp);
+  }
+
+  /**
+   * Fails if a value held in the operator's Secrets, or any of {@code moreSecrets}, shows in status, Events, logs or
+   * metrics.
+   */
+  public void assertNoLeaks(Collection<String> moreSecrets) {
+    new LeakScanner().secretsFromCluster(client()).secrets(moreSecrets)
+        .assertNoLeaks(client(), logs, operator.scrapeMetrics());
+  }
+
+  @Override
+  public void close() {
+    try {
+      operator.close();
+    } finally {
+      try {
+        cluster.close();
+      } finally {
+        logs.close();
+      }
+    }
+  }
+}
