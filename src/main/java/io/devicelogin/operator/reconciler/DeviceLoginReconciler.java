@@ -16,6 +16,7 @@ import io.devicelogin.operator.flow.DeviceFlow;
 import io.devicelogin.operator.flow.Grant;
 import io.devicelogin.operator.flow.IdentityPolicy;
 import io.devicelogin.operator.flow.PollSchedule;
+import io.devicelogin.operator.flow.SpecValidation;
 import io.devicelogin.operator.flow.Step;
 import io.devicelogin.operator.idp.DeviceAuthorization;
 import io.devicelogin.operator.idp.IdentityProviderClient;
@@ -124,6 +125,10 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin> {
       forget(login);
       grant = Optional.empty();
     }
+    Optional<String> invalid = SpecValidation.problems(login.getSpec());
+    if (invalid.isPresent()) {
+      return end(login, new Step.End(Phase.Failed, Reason.InvalidSpec, invalid.get() + " Fix the spec to retry."), now);
+    }
     Provider provider = provider(login);
     if (provider.resolution() instanceof ProviderResolution.NotReady notReady) {
       return providerNotReady(login, grant, notReady, now);
@@ -192,8 +197,9 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin> {
   private UpdateControl<DeviceLogin> providerNotReady(
       DeviceLogin login, Optional<Grant> grant, ProviderResolution.NotReady notReady, Instant now) {
     Reason reason = notReady.retryable() ? Reason.IdPUnavailable : Reason.ProviderNotReady;
-    String kind = login.getSpec().getIdentityProviderRef().effectiveKind().name();
-    String message = "The " + kind + " is not ready (" + notReady.reason() + "): " + notReady.message();
+    IdentityProviderRef ref = login.getSpec().getIdentityProviderRef();
+    String message = "The " + ref.effectiveKind().name() + " " + ref.getName() + " is not ready ("
+        + notReady.reason() + "): " + notReady.message();
     DeviceLoginStatus status = grant.isPresent()
         ? DeviceLoginStatusBuilder.awaitingUser(login, grant.get(), reason, message, now)
         : DeviceLoginStatusBuilder.pending(login, reason, message, now);

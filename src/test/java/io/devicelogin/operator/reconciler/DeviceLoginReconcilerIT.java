@@ -1,5 +1,7 @@
 package io.devicelogin.operator.reconciler;
 
+import static io.devicelogin.operator.testing.Logins.phase;
+import static io.devicelogin.operator.testing.Logins.ready;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -12,12 +14,9 @@ import io.devicelogin.operator.api.v1alpha1.Phase;
 import io.devicelogin.operator.idp.IdpException;
 import io.devicelogin.operator.idp.IssuedTokens;
 import io.devicelogin.operator.idp.TokenPollResult;
-import io.devicelogin.operator.status.Conditions;
-import io.devicelogin.operator.testing.LeakScanner;
-import io.devicelogin.operator.testing.LogCapture;
-import io.devicelogin.operator.testing.MockCluster;
+import io.devicelogin.operator.testing.Logins;
+import io.devicelogin.operator.testing.OperatorFixture;
 import io.devicelogin.operator.testing.Resources;
-import io.devicelogin.operator.testing.RunningOperator;
 import io.devicelogin.operator.testing.ScriptedIdp;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -40,34 +39,28 @@ class DeviceLoginReconcilerIT {
   private static final String NS = "team-a";
   private static final Duration INTERVAL = Duration.ofSeconds(1);
 
-  private MockCluster cluster;
   private KubernetesClient client;
   private ScriptedIdp idp;
-  private RunningOperator operator;
-  private LogCapture logs;
+  private OperatorFixture fixture;
   private final List<String> issuedSecrets = new ArrayList<>();
 
   @BeforeEach
   void start() {
-    logs = LogCapture.attach();
-    cluster = MockCluster.start();
-    client = cluster.client();
     idp = new ScriptedIdp(Clock.systemUTC(), INTERVAL);
-    operator = RunningOperator.start(cluster, metrics -> idp);
+    fixture = OperatorFixture.start(metrics -> idp);
+    client = fixture.client();
     client.resource(Resources.identityProvider(NS, "corp", "http://127.0.0.1:1/realms/x", "cli")).create();
   }
 
   @AfterEach
   void stop() {
     try {
-      new LeakScanner().secretsFromCluster(client).secrets(idp.deviceCodes()).secrets(issuedSecrets)
-          .assertNoLeaks(client, logs, operator.scrapeMetrics());
+      fixture.assertNoLeaks(allSecrets());
     } finally {
-      operator.close();
-      cluster.close();
-      logs.close();
+      fixture.close();
     }
   }
+
 
   @Test
   void loginGoesFromAwaitingUserToReadyAndWritesTheSecret() {
@@ -99,7 +92,7 @@ class DeviceLoginReconcilerIT {
     assertThat(idp.grantsStarted()).isEqualTo(1);
     assertThat(client.v1().events().inNamespace(NS).list().getItems())
         .extracting(e -> e.getReason()).contains("LoginStarted", "LoginSucceeded");
-    assertThat(operator.scrapeMetrics()).contains("devicelogin_logins_total{result=\"Ready\"} 1.0");
+    assertThat(fixture.operator().scrapeMetrics()).contains("devicelogin_logins_total{result=\"Ready\"} 1.0");
   }
 
   @Test
@@ -108,9 +101,9 @@ class DeviceLoginReconcilerIT {
     String userCode = awaitLogin("alice", phase(Phase.AwaitingUser)).getStatus().getUserCode();
     await().atMost(Duration.ofSeconds(10)).until(() -> idp.pollTimes(1).size() >= 2);
 
-    operator.close();
+    fixture.stopOperator();
     Instant restarted = Instant.now();
-    operator = RunningOperator.start(cluster, metrics -> idp);
+    fixture.startOperator();
 
     await().atMost(Duration.ofSeconds(10)).until(() -> idp.pollTimes(1).stream().anyMatch(restarted::isBefore));
     Instant firstAfterRestart = idp.pollTimes(1).stream().filter(restarted::isBefore).findFirst().orElseThrow();
@@ -127,10 +120,10 @@ class DeviceLoginReconcilerIT {
   void tokensWrittenBeforeACrashAreRecordedAfterRestartWithoutPollingAgain() {
     client.resource(Resources.deviceLogin(NS, "alice", "corp")).create();
     awaitLogin("alice", phase(Phase.AwaitingUser));
-    operator.close();
+    fixture.stopOperator();
     // Simulate a crash after the token Secret write and before the status write: write the Secret as the operator
     // would have, naming the grant it came from.
-    DeviceLogin login = client.resources(DeviceLogin.class).inNamespace(NS).withName("alice").get();
+    DeviceLogin login = get("alice");
     String grantId = new io.devicelogin.operator.secret.GrantStore(client).find(login).orElseThrow().id();
     IssuedTokens tokens = tokens("alice@example.com", "developers");
     issuedSecrets.addAll(List.of(tokens.idToken(), tokens.accessToken(), tokens.refreshToken()));
@@ -142,7 +135,7 @@ class DeviceLoginReconcilerIT {
         login, "oidc-alice-example-com", config, identity, tokens, grantId));
     int pollsBefore = idp.pollTimes(1).size();
 
-    operator = RunningOperator.start(cluster, metrics -> idp);
+    fixture.startOperator();
     DeviceLogin done = awaitLogin("alice", phase(Phase.Ready));
     assertThat(done.getStatus().getIdentity().getUsername()).isEqualTo("alice@example.com");
     assertThat(idp.pollTimes(1)).as("the used device code is not polled again").hasSize(pollsBefore);
@@ -155,7 +148,7 @@ class DeviceLoginReconcilerIT {
     awaitLogin("alice", phase(Phase.AwaitingUser));
     // fabric8 retries 5xx by itself, so fail the write in a way that reaches the operator: a 403 (say, RBAC being
     // rolled out) on the next Secret create.
-    cluster.server().expect().post().withPath("/api/v1/namespaces/" + NS + "/secrets")
+    fixture.cluster().server().expect().post().withPath("/api/v1/namespaces/" + NS + "/secrets")
         .andReturn(403, new io.fabric8.kubernetes.api.model.StatusBuilder().withCode(403).withReason("Forbidden")
             .withMessage("secrets is forbidden: the operator may not create secrets yet").build())
         .once();
@@ -165,7 +158,7 @@ class DeviceLoginReconcilerIT {
     assertThat(client.secrets().inNamespace(NS).withName("oidc-alice-example-com").get()).isNotNull();
     assertThat(client.v1().events().inNamespace(NS).list().getItems())
         .extracting(e -> e.getReason()).contains("LoginSucceeded");
-    assertThat(logs.text()).contains("retrying the write of Secret oidc-alice-example-com");
+    assertThat(fixture.logs().text()).contains("retrying the write of Secret oidc-alice-example-com");
   }
 
   @Test
@@ -174,8 +167,7 @@ class DeviceLoginReconcilerIT {
     awaitLogin("alice", phase(Phase.AwaitingUser));
     idp.script(1, new TokenPollResult.SlowDown());
     awaitLogin("alice", dl -> Integer.valueOf(6).equals(dl.getStatus().getPollInterval()));
-    operator.close();
-    operator = RunningOperator.start(cluster, metrics -> idp);
+    fixture.restartOperator();
     idp.script(1, new TokenPollResult.Pending());
     await().atMost(Duration.ofSeconds(20)).until(() -> idp.pollTimes(1).size() >= 4);
     List<Instant> polls = idp.pollTimes(1);
@@ -184,7 +176,7 @@ class DeviceLoginReconcilerIT {
       assertThat(Duration.between(polls.get(i), polls.get(i + 1)))
           .as("poll %d→%d after slow_down", i, i + 1).isGreaterThanOrEqualTo(Duration.ofSeconds(6));
     }
-    assertThat(client.resources(DeviceLogin.class).inNamespace(NS).withName("alice").get().getStatus()
+    assertThat(get("alice").getStatus()
         .getPollInterval()).isEqualTo(6);
   }
 
@@ -215,7 +207,7 @@ class DeviceLoginReconcilerIT {
     assertThat(ready(awaitLogin("invalid", phase(Phase.Failed))).getReason()).isEqualTo("InvalidTokenResponse");
 
     for (String name : List.of("denied", "expired", "mismatch", "invalid")) {
-      DeviceLogin ended = client.resources(DeviceLogin.class).inNamespace(NS).withName(name).get();
+      DeviceLogin ended = get(name);
       assertThat(ended.getStatus().getUserCode()).as(name).isNull();
       assertThat(ended.getStatus().getSecretName()).as(name).isNull();
       await().atMost(Duration.ofSeconds(10))
@@ -250,13 +242,32 @@ class DeviceLoginReconcilerIT {
   }
 
   @Test
+  void specThatBreaksTheSchemaRulesFailsWithoutStartingAGrant() {
+    // The mock API server does not enforce the CRD schema, like an API server that skipped admission validation.
+    DeviceLogin login = Resources.deviceLogin(NS, "alice", "corp");
+    login.getSpec().setSecretName("Not_A_Secret_Name");
+    client.resource(login).create();
+    DeviceLogin failed = awaitLogin("alice", phase(Phase.Failed));
+    assertThat(ready(failed).getReason()).isEqualTo("InvalidSpec");
+    assertThat(ready(failed).getMessage()).contains("spec.secretName 'Not_A_Secret_Name' is not a valid Secret name");
+    assertThat(idp.grantsStarted()).isZero();
+
+    login = get("alice");
+    login.getSpec().setSecretName("alice-tokens");
+    client.resource(login).update();
+    awaitLogin("alice", phase(Phase.AwaitingUser));
+    idp.script(1, issued("alice@example.com", "developers"));
+    assertThat(awaitLogin("alice", phase(Phase.Ready)).getStatus().getSecretName()).isEqualTo("alice-tokens");
+  }
+
+  @Test
   void missingProviderIsReportedAndTheLoginStartsOnceItExists() {
     client.resource(Resources.deviceLogin(NS, "alice", "later")).create();
     DeviceLogin pending = awaitLogin("alice", phase(Phase.Pending));
     assertThat(ready(pending).getReason()).isEqualTo("ProviderNotReady");
     assertThat(ready(pending).getMessage()).contains("IdentityProvider later in namespace team-a does not exist");
     client.resource(Resources.identityProvider(NS, "later", "http://127.0.0.1:1/realms/x", "cli")).create();
-    await().atMost(Duration.ofSeconds(20)).until(() -> phaseOf("alice") == Phase.AwaitingUser);
+    awaitLogin("alice", phase(Phase.AwaitingUser));
   }
 
   @Test
@@ -288,10 +299,10 @@ class DeviceLoginReconcilerIT {
     client.resource(Resources.deviceLogin(NS, "alice", "corp")).create();
     awaitLogin("alice", phase(Phase.AwaitingUser));
     int polls = idp.pollTimes(1).size();
-    String version = client.resources(DeviceLogin.class).inNamespace(NS).withName("alice").get()
+    String version = get("alice")
         .getMetadata().getResourceVersion();
     await().atMost(Duration.ofSeconds(10)).until(() -> idp.pollTimes(1).size() >= polls + 3);
-    assertThat(client.resources(DeviceLogin.class).inNamespace(NS).withName("alice").get()
+    assertThat(get("alice")
         .getMetadata().getResourceVersion()).isEqualTo(version);
   }
 
@@ -299,7 +310,7 @@ class DeviceLoginReconcilerIT {
   void specChangeStartsAFreshLogin() {
     client.resource(Resources.deviceLogin(NS, "alice", "corp")).create();
     awaitLogin("alice", phase(Phase.AwaitingUser));
-    DeviceLogin login = client.resources(DeviceLogin.class).inNamespace(NS).withName("alice").get();
+    DeviceLogin login = get("alice");
     login.getSpec().setUser("alice@example.com");
     client.resource(login).update();
     DeviceLogin fresh = awaitLogin("alice", dl -> "CODE-0002".equals(dl.getStatus().getUserCode()));
@@ -309,24 +320,15 @@ class DeviceLoginReconcilerIT {
     assertThat(idp.grantsStarted()).isEqualTo(2);
   }
 
-  private Phase phaseOf(String name) {
-    DeviceLogin login = client.resources(DeviceLogin.class).inNamespace(NS).withName(name).get();
-    return login == null || login.getStatus() == null ? null : login.getStatus().getPhase();
+  private List<String> allSecrets() {
+    List<String> secrets = new ArrayList<>(idp.deviceCodes());
+    secrets.addAll(issuedSecrets);
+    return secrets;
   }
 
-  private static Predicate<DeviceLogin> phase(Phase phase) {
-    return dl -> dl.getStatus().getPhase() == phase;
-  }
 
-  private DeviceLogin awaitLogin(String name, Predicate<DeviceLogin> condition) {
-    return await().atMost(Duration.ofSeconds(20)).until(
-        () -> client.resources(DeviceLogin.class).inNamespace(NS).withName(name).get(),
-        dl -> dl != null && dl.getStatus() != null && dl.getStatus().getPhase() != null && condition.test(dl));
-  }
 
-  private static Condition ready(DeviceLogin login) {
-    return Conditions.find(login.getStatus().getConditions(), "Ready");
-  }
+
 
   private TokenPollResult issued(String email, String group) {
     IssuedTokens tokens = tokens(email, group);
@@ -342,5 +344,13 @@ class DeviceLoginReconcilerIT {
     String unique = java.util.UUID.randomUUID().toString();
     return new IssuedTokens(new PlainJWT(claims).serialize(), "access-" + unique, "refresh-" + unique,
         now.plusSeconds(300), now, claims.toJSONObject());
+  }
+
+  private DeviceLogin awaitLogin(String name, Predicate<DeviceLogin> condition) {
+    return Logins.awaitLogin(client, NS, name, condition);
+  }
+
+  private DeviceLogin get(String name) {
+    return Logins.get(client, NS, name);
   }
 }

@@ -1,6 +1,9 @@
 package io.devicelogin.operator.api.v1alpha1;
 
-/** Reasons on a DeviceLogin's Ready condition, exactly as the API contract names them. */
+/**
+ * Reasons on a DeviceLogin's Ready condition, exactly as the API contract names them, plus InvalidSpec: the spec breaks
+ * a rule the CRD schema states (for objects that reached the operator without admission validation).
+ */
 public enum Reason {
   AuthorizationPending,
   Issued,
@@ -12,5 +15,6 @@ public enum Reason {
   ProviderNotReady,
   IdPUnavailable,
   InvalidTokenResponse,
-  RefreshFailed
+  RefreshFailed,
+  InvalidSpec
 }
