@@ -9,6 +9,7 @@ import io.devicelogin.operator.reconciler.DeviceLoginReconciler;
 import io.devicelogin.operator.reconciler.EventRecorder;
 import io.devicelogin.operator.reconciler.IdentityProviderReconciler;
 import io.devicelogin.operator.reconciler.ProviderResolver;
+import io.devicelogin.operator.status.StatusWriter;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.javaoperatorsdk.operator.Operator;
 import io.javaoperatorsdk.operator.api.config.ControllerConfigurationOverrider;
@@ -40,8 +41,10 @@ public final class DeviceLoginOperator implements AutoCloseable {
         .withMetrics(MicrometerMetrics.withoutPerResourceMetrics(registry)));
     ProviderResolver resolver = new ProviderResolver(client, idp, settings.operatorNamespace());
     EventRecorder events = new EventRecorder(client, clock);
-    operator.register(new IdentityProviderReconciler(resolver, clock), namespaced());
-    operator.register(new ClusterIdentityProviderReconciler(resolver, clock), o -> o.watchingAllNamespaces());
+    StatusWriter statusWriter = new StatusWriter(client);
+    operator.register(new IdentityProviderReconciler(resolver, statusWriter, clock), namespaced());
+    operator.register(
+        new ClusterIdentityProviderReconciler(resolver, statusWriter, clock), o -> o.watchingAllNamespaces());
     operator.register(new DeviceLoginReconciler(client, resolver, idp, events, metrics, clock), namespaced());
   }
 

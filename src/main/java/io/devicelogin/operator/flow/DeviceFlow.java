@@ -88,7 +88,7 @@ public final class DeviceFlow {
   }
 
   private static String startOverHint() {
-    return "Change the spec or create a new DeviceLogin to start over.";
+    return TokenRenewal.startOverHint();
   }
 
   private static String capitalize(String message) {

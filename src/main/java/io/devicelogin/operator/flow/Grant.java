@@ -11,6 +11,7 @@ import java.util.UUID;
  *
  * @param id random id of this grant; the token Secret it produces carries it, so a restart can tell it finished
  * @param generation the DeviceLogin generation the grant was started for
+ * @param restart the devicelogin.io/restart annotation value it was started for, or null
  * @param deviceCode secret: never in status, events or logs
  * @param verificationUriComplete may be null
  * @param interval the current poll interval (grows on slow_down)
@@ -18,6 +19,7 @@ import java.util.UUID;
 public record Grant(
     String id,
     long generation,
+    String restart,
     String deviceCode,
     String userCode,
     URI verificationUri,
@@ -25,10 +27,11 @@ public record Grant(
     Instant expiresAt,
     Duration interval) {
 
-  public static Grant start(DeviceAuthorization authorization, long generation) {
+  public static Grant start(DeviceAuthorization authorization, long generation, String restart) {
     return new Grant(
         UUID.randomUUID().toString(),
         generation,
+        restart,
         authorization.deviceCode(),
         authorization.userCode(),
         authorization.verificationUri(),
@@ -39,7 +42,13 @@ public record Grant(
 
   public Grant withInterval(Duration newInterval) {
     return new Grant(
-        id, generation, deviceCode, userCode, verificationUri, verificationUriComplete, expiresAt, newInterval);
+        id, generation, restart, deviceCode, userCode, verificationUri, verificationUriComplete, expiresAt,
+        newInterval);
+  }
+
+  /** Whether the grant belongs to the login the DeviceLogin asks for now (same generation and restart request). */
+  public boolean isFor(long currentGeneration, String currentRestart) {
+    return generation == currentGeneration && java.util.Objects.equals(restart, currentRestart);
   }
 
   /** Never shows the device code. */

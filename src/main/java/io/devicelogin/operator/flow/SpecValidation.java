@@ -34,6 +34,13 @@ public final class SpecValidation {
     if (spec.getScopes() != null && !spec.getScopes().isEmpty() && !spec.getScopes().contains("openid")) {
       problems.add("spec.scopes must include 'openid' (the operator needs an ID token)");
     }
+    if (spec.getRenewBefore() != null) {
+      try {
+        Durations.parse(spec.getRenewBefore());
+      } catch (IllegalArgumentException e) {
+        problems.add("spec.renewBefore " + e.getMessage());
+      }
+    }
     if (spec.getUser() != null && spec.getUser().isBlank()) {
       problems.add("spec.user is blank; remove it or name the expected user");
     }

@@ -11,4 +11,14 @@ public interface IdentityProviderClient {
 
   /** Polls the token endpoint once with a device code and validates any ID token it returns. Never throws. */
   TokenPollResult pollToken(ProviderConfig provider, String deviceCode);
+
+  /** Exchanges a refresh token for new tokens and validates any new ID token. Never throws. */
+  TokenRefreshResult refresh(ProviderConfig provider, String refreshToken);
+
+  /**
+   * Revokes a refresh token (RFC 7009).
+   *
+   * @return false when the IdP advertises no revocation endpoint (nothing to do)
+   */
+  boolean revoke(ProviderConfig provider, String refreshToken) throws IdpException;
 }

@@ -6,6 +6,8 @@ import java.util.Map;
 /**
  * Tokens from a token response whose ID token passed validation.
  *
+ * @param idToken null only for a refresh response without a new ID token (then expiry, issue time and claims are
+ *     empty too)
  * @param refreshToken null when the IdP issued none
  * @param claims the validated ID token's claims
  */

@@ -16,7 +16,9 @@ import com.nimbusds.oauth2.sdk.ErrorObject;
 import com.nimbusds.oauth2.sdk.ParseException;
 import com.nimbusds.oauth2.sdk.Scope;
 import com.nimbusds.oauth2.sdk.TokenErrorResponse;
+import com.nimbusds.oauth2.sdk.RefreshTokenGrant;
 import com.nimbusds.oauth2.sdk.TokenRequest;
+import com.nimbusds.oauth2.sdk.TokenRevocationRequest;
 import com.nimbusds.oauth2.sdk.TokenResponse;
 import com.nimbusds.oauth2.sdk.auth.ClientAuthentication;
 import com.nimbusds.oauth2.sdk.auth.ClientAuthenticationMethod;
@@ -249,15 +251,13 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
       return new TokenPollResult.Unavailable("token endpoint answered HTTP " + response.getStatusCode());
     }
     if (response.getStatusCode() == 200) {
-      return issued(provider, endpoints, response);
+      TokensOrError parsed = tokens(provider, endpoints, response, true);
+      return parsed.tokens() != null
+          ? new TokenPollResult.Issued(parsed.tokens())
+          : new TokenPollResult.Invalid(parsed.error());
     }
-    ErrorObject error;
-    try {
-      error = TokenErrorResponse.parse(response).getErrorObject();
-    } catch (ParseException e) {
-      error = null;
-    }
-    if (error == null || error.getCode() == null) {
+    ErrorObject error = errorOf(response);
+    if (error == null) {
       metrics.idpRequest("token", "unavailable");
       return new TokenPollResult.Unavailable(
           "token endpoint answered HTTP " + response.getStatusCode() + " without an OAuth error");
@@ -272,35 +272,135 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
     };
   }
 
-  private TokenPollResult issued(ProviderConfig provider, ProviderEndpoints endpoints, HTTPResponse response) {
+  @Override
+  public TokenRefreshResult refresh(ProviderConfig provider, String refreshToken) {
+    ProviderEndpoints endpoints;
+    try {
+      endpoints = discover(provider, false);
+    } catch (IdpException e) {
+      return new TokenRefreshResult.Unavailable(e.getMessage());
+    }
+    ClientAuthentication auth = clientAuthentication(provider, endpoints);
+    RefreshTokenGrant grant = new RefreshTokenGrant(new RefreshToken(refreshToken));
+    TokenRequest request = auth == null
+        ? new TokenRequest(endpoints.tokenEndpoint(), new ClientID(provider.clientId()), grant)
+        : new TokenRequest(endpoints.tokenEndpoint(), auth, grant);
+    HTTPResponse response;
+    try {
+      response = send("refresh", request.toHTTPRequest(), provider, endpoints.tokenEndpoint());
+    } catch (IdpException e) {
+      return e.kind() == IdpException.Kind.UNAVAILABLE
+          ? new TokenRefreshResult.Unavailable(e.getMessage())
+          : new TokenRefreshResult.Rejected(e.getMessage());
+    }
+    if (response.getStatusCode() >= 500) {
+      metrics.idpRequest("refresh", "unavailable");
+      return new TokenRefreshResult.Unavailable("token endpoint answered HTTP " + response.getStatusCode());
+    }
+    if (response.getStatusCode() == 200) {
+      TokensOrError parsed = tokens(provider, endpoints, response, false);
+      return parsed.tokens() != null
+          ? new TokenRefreshResult.Refreshed(parsed.tokens())
+          : new TokenRefreshResult.Invalid(parsed.error());
+    }
+    ErrorObject error = errorOf(response);
+    if (error == null) {
+      metrics.idpRequest("refresh", "unavailable");
+      return new TokenRefreshResult.Unavailable(
+          "token endpoint answered HTTP " + response.getStatusCode() + " without an OAuth error");
+    }
+    metrics.idpRequest("refresh", "error");
+    return new TokenRefreshResult.Rejected("the IdP refused the refresh token: " + describe(error));
+  }
+
+  @Override
+  public boolean revoke(ProviderConfig provider, String refreshToken) throws IdpException {
+    ProviderEndpoints endpoints = discover(provider, false);
+    if (endpoints.revocationEndpoint() == null) {
+      return false;
+    }
+    ClientAuthentication auth = clientAuthentication(provider, endpoints);
+    RefreshToken token = new RefreshToken(refreshToken);
+    TokenRevocationRequest request = auth == null
+        ? new TokenRevocationRequest(endpoints.revocationEndpoint(), new ClientID(provider.clientId()), token)
+        : new TokenRevocationRequest(endpoints.revocationEndpoint(), auth, token);
+    HTTPResponse response = send("revocation", request.toHTTPRequest(), provider, endpoints.revocationEndpoint());
+    if (response.getStatusCode() == 200) {
+      metrics.idpRequest("revocation", "success");
+      return true;
+    }
+    if (response.getStatusCode() >= 500) {
+      metrics.idpRequest("revocation", "unavailable");
+      throw new IdpException(
+          IdpException.Kind.UNAVAILABLE, "revocation endpoint answered HTTP " + response.getStatusCode());
+    }
+    ErrorObject error = errorOf(response);
+    metrics.idpRequest("revocation", "error");
+    throw new IdpException(
+        IdpException.Kind.REJECTED,
+        "the IdP refused to revoke the refresh token: "
+            + (error == null ? "HTTP " + response.getStatusCode() : describe(error)));
+  }
+
+  /** Validated tokens, or why the 200 answer can't be used. */
+  private record TokensOrError(IssuedTokens tokens, String error) {}
+
+  /**
+   * Reads a 200 token response.
+   *
+   * @param idTokenRequired true for the device grant; a refresh may come without a new ID token
+   */
+  private TokensOrError tokens(
+      ProviderConfig provider, ProviderEndpoints endpoints, HTTPResponse response, boolean idTokenRequired) {
+    String endpoint = idTokenRequired ? "token" : "refresh";
     TokenResponse parsed;
     try {
       parsed = OIDCTokenResponseParser.parse(response);
     } catch (ParseException e) {
-      metrics.idpRequest("token", "invalid");
-      return new TokenPollResult.Invalid("the token response is not valid: " + e.getMessage());
+      metrics.idpRequest(endpoint, "invalid");
+      return new TokensOrError(null, "the token response is not valid: " + e.getMessage());
     }
-    if (!(parsed instanceof OIDCTokenResponse oidc) || oidc.getOIDCTokens().getIDToken() == null) {
-      metrics.idpRequest("token", "invalid");
-      return new TokenPollResult.Invalid("the token response has no id_token; is 'openid' among the scopes?");
+    if (!parsed.indicatesSuccess()) {
+      metrics.idpRequest(endpoint, "invalid");
+      return new TokensOrError(null, "the token response is an error with HTTP 200");
     }
-    JWT idToken = oidc.getOIDCTokens().getIDToken();
+    var tokens = parsed.toSuccessResponse().getTokens();
+    JWT idToken = parsed instanceof OIDCTokenResponse oidc ? oidc.getOIDCTokens().getIDToken() : null;
+    RefreshToken refreshToken = tokens.getRefreshToken();
+    String refresh = refreshToken == null ? null : refreshToken.getValue();
+    if (idToken == null) {
+      if (idTokenRequired) {
+        metrics.idpRequest(endpoint, "invalid");
+        return new TokensOrError(null, "the token response has no id_token; is 'openid' among the scopes?");
+      }
+      metrics.idpRequest(endpoint, "success");
+      return new TokensOrError(
+          new IssuedTokens(null, tokens.getAccessToken().getValue(), refresh, null, null, Map.of()), null);
+    }
     IDTokenClaimsSet claims;
     try {
       claims = validator(provider, endpoints).validate(idToken, null);
     } catch (BadJOSEException | JOSEException e) {
-      metrics.idpRequest("token", "invalid");
-      return new TokenPollResult.Invalid("the ID token was rejected: " + e.getMessage());
+      metrics.idpRequest(endpoint, "invalid");
+      return new TokensOrError(null, "the ID token was rejected: " + e.getMessage());
     }
-    metrics.idpRequest("token", "success");
-    RefreshToken refreshToken = oidc.getOIDCTokens().getRefreshToken();
-    return new TokenPollResult.Issued(new IssuedTokens(
+    metrics.idpRequest(endpoint, "success");
+    return new TokensOrError(new IssuedTokens(
         idToken.getParsedString(),
-        oidc.getOIDCTokens().getAccessToken().getValue(),
-        refreshToken == null ? null : refreshToken.getValue(),
+        tokens.getAccessToken().getValue(),
+        refresh,
         claims.getExpirationTime().toInstant(),
         claims.getIssueTime().toInstant(),
-        claims.toJSONObject()));
+        claims.toJSONObject()), null);
+  }
+
+  private static ErrorObject errorOf(HTTPResponse response) {
+    try {
+      ErrorObject error = TokenErrorResponse.parse(response).getErrorObject();
+      return error == null || error.getCode() == null ? null : error;
+    } catch (ParseException e) {
+      return null;
+    }
   }
 
   private IDTokenValidator validator(ProviderConfig provider, ProviderEndpoints endpoints) throws JOSEException {

@@ -1,12 +1,23 @@
 package io.devicelogin.operator.metrics;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicReference;
 
 /** The operator's own metrics, next to JOSDK's. Labels never carry a token, a code or a secret. */
 public final class OperatorMetrics {
 
   private final MeterRegistry registry;
+  private final Map<String, TokenTimes> tokenTimes = new ConcurrentHashMap<>();
+
+  /** Per-DeviceLogin gauge values, in epoch seconds (NaN: none). */
+  private record TokenTimes(AtomicReference<Double> expiry, AtomicReference<Double> renewal, List<Meter> meters) {}
 
   public OperatorMetrics(MeterRegistry registry) {
     this.registry = registry;
@@ -29,6 +40,54 @@ public final class OperatorMetrics {
         .tag("outcome", outcome)
         .register(registry)
         .increment();
+  }
+
+  /** A refresh attempt; {@code result} is success, unavailable (retried) or refused (ends the login). */
+  public void refresh(String result) {
+    Counter.builder("devicelogin.refresh")
+        .description("Token refresh attempts, by result")
+        .tag("result", result)
+        .register(registry)
+        .increment();
+  }
+
+  /**
+   * Publishes when a DeviceLogin's ID token expires and when it is renewed next (null: no renewal scheduled), as
+   * {@code devicelogin_token_expiration_timestamp_seconds} and {@code devicelogin_renewal_timestamp_seconds}.
+   */
+  public void tokenTimes(String namespace, String name, Instant expiry, Instant renewal) {
+    TokenTimes times = tokenTimes.computeIfAbsent(namespace + "/" + name, key -> register(namespace, name));
+    times.expiry().set(epochSeconds(expiry));
+    times.renewal().set(epochSeconds(renewal));
+  }
+
+  /** Drops a DeviceLogin's gauges (it is no longer Ready, or was deleted). */
+  public void forgetTokenTimes(String namespace, String name) {
+    TokenTimes times = tokenTimes.remove(namespace + "/" + name);
+    if (times != null) {
+      times.meters().forEach(registry::remove);
+    }
+  }
+
+  private TokenTimes register(String namespace, String name) {
+    AtomicReference<Double> expiry = new AtomicReference<>(Double.NaN);
+    AtomicReference<Double> renewal = new AtomicReference<>(Double.NaN);
+    List<Meter> meters = List.of(
+        Gauge.builder("devicelogin.token.expiration.timestamp", expiry, AtomicReference::get)
+            .description("When the ID token in the DeviceLogin's Secret expires (Unix time)")
+            .baseUnit("seconds")
+            .tags("namespace", namespace, "name", name)
+            .register(registry),
+        Gauge.builder("devicelogin.renewal.timestamp", renewal, AtomicReference::get)
+            .description("When the operator next refreshes the DeviceLogin's tokens (Unix time)")
+            .baseUnit("seconds")
+            .tags("namespace", namespace, "name", name)
+            .register(registry));
+    return new TokenTimes(expiry, renewal, meters);
+  }
+
+  private static double epochSeconds(Instant instant) {
+    return instant == null ? Double.NaN : instant.getEpochSecond();
   }
 
   /** A login ended; {@code result} is the phase it ended in (Ready, Denied, Expired, Failed). */

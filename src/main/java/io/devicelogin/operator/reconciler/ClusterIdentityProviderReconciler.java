@@ -3,6 +3,7 @@ package io.devicelogin.operator.reconciler;
 import io.devicelogin.operator.api.v1alpha1.ClusterIdentityProvider;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.processing.retry.GradualRetry;
+import io.devicelogin.operator.status.StatusWriter;
 import java.time.Clock;
 
 /** Reconciles cluster-scoped ClusterIdentityProviders. */
@@ -11,7 +12,7 @@ import java.time.Clock;
 @ControllerConfiguration(name = "clusteridentityprovider")
 public class ClusterIdentityProviderReconciler extends ProviderReconciler<ClusterIdentityProvider> {
 
-  public ClusterIdentityProviderReconciler(ProviderResolver resolver, Clock clock) {
-    super(resolver, clock);
+  public ClusterIdentityProviderReconciler(ProviderResolver resolver, StatusWriter statusWriter, Clock clock) {
+    super(resolver, statusWriter, clock);
   }
 }

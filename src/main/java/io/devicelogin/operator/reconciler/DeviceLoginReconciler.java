@@ -1,5 +1,6 @@
 package io.devicelogin.operator.reconciler;
 
+import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.JWTParser;
 import io.devicelogin.operator.api.v1alpha1.ClusterIdentityProvider;
 import io.devicelogin.operator.api.v1alpha1.Constants;
@@ -13,27 +14,36 @@ import io.devicelogin.operator.api.v1alpha1.Phase;
 import io.devicelogin.operator.api.v1alpha1.ProviderResource;
 import io.devicelogin.operator.api.v1alpha1.Reason;
 import io.devicelogin.operator.flow.DeviceFlow;
+import io.devicelogin.operator.flow.Durations;
 import io.devicelogin.operator.flow.Grant;
 import io.devicelogin.operator.flow.IdentityPolicy;
 import io.devicelogin.operator.flow.PollSchedule;
 import io.devicelogin.operator.flow.SpecValidation;
 import io.devicelogin.operator.flow.Step;
+import io.devicelogin.operator.flow.TokenRenewal;
 import io.devicelogin.operator.idp.DeviceAuthorization;
 import io.devicelogin.operator.idp.IdentityProviderClient;
 import io.devicelogin.operator.idp.IdpException;
 import io.devicelogin.operator.idp.IssuedTokens;
 import io.devicelogin.operator.idp.ProviderConfig;
 import io.devicelogin.operator.idp.TokenPollResult;
+import io.devicelogin.operator.idp.TokenRefreshResult;
 import io.devicelogin.operator.metrics.OperatorMetrics;
 import io.devicelogin.operator.secret.GrantStore;
 import io.devicelogin.operator.secret.TokenSecrets;
 import io.devicelogin.operator.status.Conditions;
 import io.devicelogin.operator.status.DeviceLoginStatusBuilder;
 import io.devicelogin.operator.status.Rfc3339;
+import io.devicelogin.operator.status.StatusWriter;
 import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.devicelogin.operator.api.v1alpha1.DeviceLoginSpec;
+import io.javaoperatorsdk.operator.api.config.informer.Informer;
+import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.api.reconciler.DeleteControl;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.processing.retry.GradualRetry;
 import io.javaoperatorsdk.operator.api.reconciler.ErrorStatusUpdateControl;
@@ -60,14 +70,21 @@ import org.slf4j.LoggerFactory;
  */
 /* API errors are retried with back-off for as long as they last (2 s doubling to 2 min), never given up on. */
 @GradualRetry(maxAttempts = -1, initialInterval = 2000, intervalMultiplier = 2, maxInterval = 120_000)
-@ControllerConfiguration(name = "devicelogin")
-public class DeviceLoginReconciler implements Reconciler<DeviceLogin> {
+@ControllerConfiguration(
+    name = "devicelogin",
+    finalizerName = Constants.FINALIZER,
+    generationAwareEventProcessing = false,
+    informer = @Informer(onUpdateFilter = RelevantChange.class))
+public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<DeviceLogin> {
 
   /** How soon a login whose provider is not ready looks again. */
   public static final Duration PROVIDER_RECHECK = Duration.ofSeconds(10);
 
   /** First delay before retrying a device authorization that failed; doubles up to {@link DeviceFlow#MAX_BACKOFF}. */
   public static final Duration START_RETRY = Duration.ofSeconds(5);
+
+  /** How often deletion retries revoking the refresh token before it gives up and lets the DeviceLogin go. */
+  public static final int CLEANUP_ATTEMPTS = 5;
 
   /** Delay before the reconcile that removes the grant of a login whose end the status records. */
   static final Duration CLEANUP_DELAY = Duration.ofSeconds(1);
@@ -79,12 +96,15 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin> {
   private final IdentityProviderClient idp;
   private final GrantStore grants;
   private final TokenSecrets tokenSecrets;
+  private final StatusWriter statusWriter;
   private final EventRecorder events;
   private final OperatorMetrics metrics;
   private final Clock clock;
   private final Map<String, PollSchedule> schedules = new ConcurrentHashMap<>();
   private final Map<String, Integer> startFailures = new ConcurrentHashMap<>();
   private final Map<String, UnwrittenTokens> unwritten = new ConcurrentHashMap<>();
+  private final Map<String, Integer> refreshFailures = new ConcurrentHashMap<>();
+  private final Map<String, Integer> cleanupAttempts = new ConcurrentHashMap<>();
 
   private record Provider(ProviderResource resource, ProviderResolution resolution) {}
 
@@ -92,7 +112,8 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin> {
    * Tokens whose Secret write failed. The device code is used up once the IdP issued them, so they are kept in memory
    * and written on the next attempt instead of polling again.
    */
-  private record UnwrittenTokens(String grantId, Secret secret, Identity identity, Instant idTokenExpiry) {}
+  private record UnwrittenTokens(
+      String grantId, Secret secret, Identity identity, Instant idTokenExpiry, Instant renewalTime, boolean refresh) {}
 
   public DeviceLoginReconciler(
       KubernetesClient client, ProviderResolver resolver, IdentityProviderClient idp, EventRecorder events,
@@ -102,6 +123,7 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin> {
     this.idp = idp;
     this.grants = new GrantStore(client);
     this.tokenSecrets = new TokenSecrets(client);
+    this.statusWriter = new StatusWriter(client);
     this.events = events;
     this.metrics = metrics;
     this.clock = clock;
@@ -111,20 +133,22 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin> {
   public UpdateControl<DeviceLogin> reconcile(DeviceLogin login, Context<DeviceLogin> context) {
     Instant now = clock.instant();
     long generation = login.getMetadata().getGeneration();
+    String restart = login.restartRequest();
     Optional<Grant> grant = grants.find(login);
-    if (endedForGeneration(login.getStatus(), generation)) {
+    if (endedForRequest(login.getStatus(), generation, restart)) {
       if (grant.isPresent()) {
         grants.delete(login);
-        forget(login);
+        schedules.remove(login.getMetadata().getUid());
       }
-      return UpdateControl.noUpdate();
+      return login.getStatus().getPhase() == Phase.Ready ? renew(login, now) : UpdateControl.noUpdate();
     }
-    if (grant.isPresent() && grant.get().generation() != generation) {
-      LOG.info("DeviceLogin {}: spec changed, starting a fresh login", ref(login));
+    if (grant.isPresent() && !grant.get().isFor(generation, restart)) {
+      LOG.info("DeviceLogin {}: spec changed or restart requested, starting a fresh login", ref(login));
       grants.delete(login);
       forget(login);
       grant = Optional.empty();
     }
+    metrics.forgetTokenTimes(login.getMetadata().getNamespace(), login.getMetadata().getName());
     Optional<String> invalid = SpecValidation.problems(login.getSpec());
     if (invalid.isPresent()) {
       return end(login, new Step.End(Phase.Failed, Reason.InvalidSpec, invalid.get() + " Fix the spec to retry."), now);
@@ -143,20 +167,78 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin> {
     return poll(login, grant.get(), config, provider.resource().getSpec(), now);
   }
 
+  /**
+   * Deletion: revoke the refresh token (RFC 7009) when the IdP can, delete the token Secret for deletionPolicy Delete
+   * (only if this DeviceLogin still writes it), always delete the grant Secret. An unreachable IdP is retried a few
+   * times, then the DeviceLogin is let go with a Warning Event.
+   */
+  @Override
+  public DeleteControl cleanup(DeviceLogin login, Context<DeviceLogin> context) {
+    String uid = login.getMetadata().getUid();
+    String namespace = login.getMetadata().getNamespace();
+    DeviceLoginStatus status = login.getStatus();
+    Secret secret = status == null || status.getSecretName() == null
+        ? null
+        : tokenSecrets.get(namespace, status.getSecretName());
+    boolean ours = secret != null && TokenSecrets.writtenBy(secret, login);
+    UnwrittenTokens pending = unwritten.get(uid);
+    String refreshToken = pending != null
+        ? TokenSecrets.value(pending.secret(), TokenSecrets.REFRESH_TOKEN)
+        : ours ? TokenSecrets.value(secret, TokenSecrets.REFRESH_TOKEN) : null;
+    if (refreshToken != null) {
+      String failure = revoke(login, refreshToken);
+      if (failure != null) {
+        int attempts = cleanupAttempts.merge(uid, 1, Integer::sum);
+        if (attempts < CLEANUP_ATTEMPTS) {
+          LOG.warn("DeviceLogin {}: could not revoke the refresh token (attempt {} of {}): {}", ref(login), attempts,
+              CLEANUP_ATTEMPTS, failure);
+          return DeleteControl.noFinalizerRemoval().rescheduleAfter(DeviceFlow.backoff(START_RETRY, attempts));
+        }
+        events.warning(login, "RevocationFailed", "Could not revoke the refresh token after " + attempts
+            + " attempts (" + failure + "); deleting the DeviceLogin anyway. The refresh token stays valid at the "
+            + "IdP until it expires or is revoked there.");
+      }
+    }
+    if (ours && login.getSpec().effectiveDeletionPolicy() == DeviceLoginSpec.DeletionPolicy.Delete) {
+      tokenSecrets.delete(namespace, secret.getMetadata().getName());
+    }
+    grants.delete(login);
+    forget(login);
+    cleanupAttempts.remove(uid);
+    metrics.forgetTokenTimes(namespace, login.getMetadata().getName());
+    LOG.info("DeviceLogin {}: deleted; token Secret {}", ref(login), !ours ? "not ours, left alone"
+        : login.getSpec().effectiveDeletionPolicy() == DeviceLoginSpec.DeletionPolicy.Delete ? "deleted" : "retained");
+    return DeleteControl.defaultDelete();
+  }
+
+  /** Revokes a refresh token; returns why it failed, or null when it is revoked or there is nothing to revoke. */
+  private String revoke(DeviceLogin login, String refreshToken) {
+    Provider provider = provider(login);
+    if (provider.resolution() instanceof ProviderResolution.NotReady notReady) {
+      return "the provider is not ready: " + notReady.message();
+    }
+    try {
+      boolean revoked = idp.revoke(((ProviderResolution.Ready) provider.resolution()).config(), refreshToken);
+      LOG.info("DeviceLogin {}: {}", ref(login), revoked
+          ? "revoked the refresh token" : "the IdP advertises no revocation endpoint; nothing to revoke");
+      return null;
+    } catch (IdpException e) {
+      return e.getMessage();
+    }
+  }
+
   @Override
   public ErrorStatusUpdateControl<DeviceLogin> updateErrorStatus(
       DeviceLogin login, Context<DeviceLogin> context, Exception e) {
     LOG.warn("DeviceLogin {}: reconcile failed, will retry: {}", ref(login), describe(e));
-    DeviceLoginStatus status = login.getStatus() == null ? new DeviceLoginStatus() : login.getStatus();
-    status.setConditions(Conditions.set(
-        status.getConditions(), Constants.READY, status.getPhase() == Phase.Ready, "ReconcileError",
-        "The operator hit an error and retries: " + describe(e), login.getMetadata().getGeneration(),
-        clock.instant()));
-    if (status.getPhase() == null) {
-      status.setPhase(Phase.Pending);
+    try {
+      statusWriter.write(login, DeviceLoginStatusBuilder.reconcileError(
+          login, "The operator hit an error and retries: " + describe(e), clock.instant()));
+    } catch (KubernetesClientException statusError) {
+      LOG.warn("DeviceLogin {}: could not record the error in status either: {}", ref(login),
+          describe(statusError));
     }
-    login.setStatus(status);
-    return ErrorStatusUpdateControl.patchStatus(login);
+    return ErrorStatusUpdateControl.noStatusUpdate();
   }
 
   /** An error for the condition: the API server's own message for API errors, else the exception's. */
@@ -171,10 +253,12 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin> {
     return cause.getClass().getSimpleName() + (cause.getMessage() == null ? "" : ": " + cause.getMessage());
   }
 
-  private static boolean endedForGeneration(DeviceLoginStatus status, long generation) {
+  /** Whether the status records the end (or success) of the login the DeviceLogin asks for now. */
+  private static boolean endedForRequest(DeviceLoginStatus status, long generation, String restart) {
     return status != null
         && status.getPhase() != null
         && Objects.equals(status.getObservedGeneration(), generation)
+        && Objects.equals(status.getObservedRestart(), restart)
         && (status.getPhase() == Phase.Ready || status.getPhase().isTerminal());
   }
 
@@ -225,7 +309,7 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin> {
           retry);
     }
     startFailures.remove(login.getMetadata().getUid());
-    Grant grant = Grant.start(authorization, login.getMetadata().getGeneration());
+    Grant grant = Grant.start(authorization, login.getMetadata().getGeneration(), login.restartRequest());
     grants.save(login, grant);
     schedules.put(login.getMetadata().getUid(), PollSchedule.firstPollAfter(now, grant.interval()));
     String message = DeviceFlow.waitingMessage(grant);
@@ -277,11 +361,14 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin> {
       if (next.reason() == Reason.IdPUnavailable) {
         LOG.warn("DeviceLogin {}: {}", ref(login), next.message());
       }
-      Step.Wait wait = (Step.Wait) DeviceFlow.beforePoll(next.grant(), next.schedule(), polled);
+      Step after = DeviceFlow.beforePoll(next.grant(), next.schedule(), polled);
+      if (after instanceof Step.End end) {
+        return end(login, end, polled);
+      }
       return patchIfChanged(
           login,
           DeviceLoginStatusBuilder.awaitingUser(login, next.grant(), next.reason(), next.message(), polled),
-          wait.delay());
+          after instanceof Step.Wait wait ? wait.delay() : Duration.ZERO);
     }
     if (step instanceof Step.End end) {
       return end(login, end, polled);
@@ -300,35 +387,196 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin> {
     String secretName = TokenSecrets.secretName(login, identity.getUsername());
     UnwrittenTokens tokensToWrite = new UnwrittenTokens(
         grant.id(), TokenSecrets.build(login, secretName, config, identity, tokens, grant.id()), identity,
-        tokens.idTokenExpiry());
+        tokens.idTokenExpiry(), renewalTime(login, tokens.refreshToken() != null, tokens.idTokenIssuedAt(),
+            tokens.idTokenExpiry()), false);
     unwritten.put(login.getMetadata().getUid(), tokensToWrite);
     return write(login, tokensToWrite, now);
   }
 
-  /** Writes the token Secret; if that throws, the tokens stay in memory for the retry JOSDK schedules. */
+  /**
+   * Writes the token Secret; if that throws, the tokens stay in memory for the retry JOSDK schedules (a used device
+   * code or a rotated refresh token can't be used again, so these tokens are the only ones).
+   */
   private UpdateControl<DeviceLogin> write(DeviceLogin login, UnwrittenTokens tokens, Instant now) {
-    tokenSecrets.write(tokens.secret());
-    unwritten.remove(login.getMetadata().getUid());
-    return ready(login, tokens.identity(), tokens.secret().getMetadata().getName(), tokens.idTokenExpiry(), now);
+    String uid = login.getMetadata().getUid();
+    if (!tokens.refresh()) {
+      tokenSecrets.write(tokens.secret());
+      unwritten.remove(uid);
+      return ready(login, tokens.identity(), tokens.secret().getMetadata().getName(), tokens.idTokenExpiry(),
+          tokens.renewalTime(), now);
+    }
+    Secret latest = tokenSecrets.get(login.getMetadata().getNamespace(), tokens.secret().getMetadata().getName());
+    if (latest != null && !TokenSecrets.writtenBy(latest, login)) {
+      unwritten.remove(uid);
+      return superseded(login, latest, now);
+    }
+    if (latest == null) {
+      tokenSecrets.write(new SecretBuilder(tokens.secret()).editMetadata().withResourceVersion(null).endMetadata()
+          .build());
+    } else {
+      tokenSecrets.update(new SecretBuilder(latest).withData(tokens.secret().getData()).build());
+    }
+    unwritten.remove(uid);
+    metrics.refresh("success");
+    String message = "Refreshed the tokens in Secret " + tokens.secret().getMetadata().getName() + "; "
+        + (tokens.renewalTime() == null
+            ? "the IdP sent no new ID token, so the login ends when the ID token expires at "
+                + Rfc3339.format(tokens.idTokenExpiry()) + ". " + TokenRenewal.startOverHint()
+            : "next refresh at " + Rfc3339.format(tokens.renewalTime()) + ".");
+    LOG.info("DeviceLogin {}: {}", ref(login), message);
+    events.normal(login, "Refreshed", message);
+    publishTokenTimes(login, tokens.idTokenExpiry(), tokens.renewalTime());
+    return patch(login,
+        DeviceLoginStatusBuilder.refreshed(login, tokens.idTokenExpiry(), tokens.renewalTime(), message, now),
+        untilNextLook(now, tokens.idTokenExpiry(), tokens.renewalTime()));
   }
 
   /** The token Secret of this grant exists: an earlier run got the tokens but stopped before recording it. */
   private UpdateControl<DeviceLogin> recoverReady(
       DeviceLogin login, Secret secret, IdentityProviderSpec provider, Instant now) {
-    Map<String, Object> claims;
-    try {
-      claims = JWTParser.parse(TokenSecrets.value(secret, TokenSecrets.ID_TOKEN)).getJWTClaimsSet().toJSONObject();
-    } catch (java.text.ParseException e) {
-      throw new IllegalStateException("the token Secret " + secret.getMetadata().getName() + " holds no valid ID token");
-    }
-    IdentityPolicy.Decision decision = decide(login, provider, claims);
+    JWTClaimsSet claims = idTokenClaims(secret);
+    IdentityPolicy.Decision decision = decide(login, provider, claims.toJSONObject());
     if (decision instanceof IdentityPolicy.Decision.Refused refused) {
       return end(login, new Step.End(Phase.Failed, refused.reason(), refused.message()), now);
     }
     LOG.info("DeviceLogin {}: found the tokens of this login in Secret {}; recording Ready", ref(login),
         secret.getMetadata().getName());
+    Instant expiry = claims.getExpirationTime().toInstant();
     return ready(login, ((IdentityPolicy.Decision.Accepted) decision).identity(), secret.getMetadata().getName(),
-        Rfc3339.parse(TokenSecrets.value(secret, TokenSecrets.EXPIRY)), now);
+        expiry, renewalTime(login, TokenSecrets.value(secret, TokenSecrets.REFRESH_TOKEN) != null,
+            claims.getIssueTime().toInstant(), expiry), now);
+  }
+
+  /** The claims of the ID token a token Secret holds (validated when it was written). */
+  private static JWTClaimsSet idTokenClaims(Secret secret) {
+    try {
+      return JWTParser.parse(TokenSecrets.value(secret, TokenSecrets.ID_TOKEN)).getJWTClaimsSet();
+    } catch (java.text.ParseException | NullPointerException e) {
+      throw new IllegalStateException(
+          "the token Secret " + secret.getMetadata().getName() + " holds no readable ID token");
+    }
+  }
+
+  // ---- Ready: keep the Secret fresh
+
+  /**
+   * A Ready login: write tokens a failed write left in memory, stop if another DeviceLogin took the Secret over,
+   * refresh at the renewal time, end when the ID token expires.
+   */
+  private UpdateControl<DeviceLogin> renew(DeviceLogin login, Instant now) {
+    DeviceLoginStatus status = login.getStatus();
+    UnwrittenTokens pending = unwritten.get(login.getMetadata().getUid());
+    if (pending != null && pending.refresh()) {
+      LOG.info("DeviceLogin {}: retrying the write of refreshed tokens to Secret {}", ref(login),
+          pending.secret().getMetadata().getName());
+      return write(login, pending, now);
+    }
+    Instant expiry = Rfc3339.parse(status.getTokenExpiresAt());
+    Instant renewal = Rfc3339.parse(status.getRenewalTime());
+    publishTokenTimes(login, expiry, renewal);
+    TokenRenewal.Decision decision =
+        TokenRenewal.decide(now, expiry, renewal == null ? expiry : renewal, renewal != null);
+    if (decision instanceof TokenRenewal.Decision.Wait wait) {
+      return UpdateControl.<DeviceLogin>noUpdate().rescheduleAfter(wait.delay());
+    }
+    Secret secret = tokenSecrets.get(login.getMetadata().getNamespace(), status.getSecretName());
+    if (secret != null && !TokenSecrets.writtenBy(secret, login)) {
+      return superseded(login, secret, now);
+    }
+    if (decision instanceof TokenRenewal.Decision.End end) {
+      return end(login, new Step.End(end.phase(), end.reason(), end.message()), now);
+    }
+    if (secret == null) {
+      return end(login, new Step.End(Phase.Expired, Reason.RefreshFailed, "Secret " + status.getSecretName()
+          + " was deleted, so there is no refresh token to renew it with. " + TokenRenewal.startOverHint()), now);
+    }
+    Provider provider = provider(login);
+    if (provider.resolution() instanceof ProviderResolution.NotReady notReady) {
+      return refreshFailed(login, expiry, "the provider is not ready (" + notReady.reason() + "): "
+          + notReady.message(), now);
+    }
+    ProviderConfig config = ((ProviderResolution.Ready) provider.resolution()).config();
+    TokenRefreshResult result = idp.refresh(config, TokenSecrets.value(secret, TokenSecrets.REFRESH_TOKEN));
+    Instant refreshedAt = clock.instant();
+    if (result instanceof TokenRefreshResult.Unavailable unavailable) {
+      metrics.refresh("unavailable");
+      return refreshFailed(login, expiry, unavailable.message(), refreshedAt);
+    }
+    if (!(result instanceof TokenRefreshResult.Refreshed refreshed)) {
+      metrics.refresh("refused");
+      TokenRenewal.Decision.End end = TokenRenewal.refused(result);
+      return end(login, new Step.End(end.phase(), end.reason(), end.message()), refreshedAt);
+    }
+    refreshFailures.remove(login.getMetadata().getUid());
+    IssuedTokens tokens = refreshed.tokens();
+    if (tokens.idToken() == null) {
+      unwritten.put(login.getMetadata().getUid(), new UnwrittenTokens(TokenSecrets.grantId(secret),
+          TokenSecrets.withRefreshedTokens(secret, tokens), status.getIdentity(), expiry, null, true));
+      return write(login, unwritten.get(login.getMetadata().getUid()), refreshedAt);
+    }
+    IdentityPolicy.Decision decision2 = decide(login, provider.resource().getSpec(), tokens.claims());
+    String subject = secret.getMetadata().getAnnotations().get(Constants.SUBJECT_ANNOTATION);
+    if (decision2 instanceof IdentityPolicy.Decision.Accepted accepted
+        && !Objects.equals(subject, accepted.identity().getSubject())) {
+      decision2 = new IdentityPolicy.Decision.Refused(Reason.IdentityMismatch, "A refresh returned an ID token for "
+          + "subject '" + accepted.identity().getSubject() + "' instead of '" + subject + "'.");
+    }
+    if (decision2 instanceof IdentityPolicy.Decision.Refused refused) {
+      metrics.refresh("refused");
+      tokenSecrets.delete(secret.getMetadata().getNamespace(), secret.getMetadata().getName());
+      return end(login, new Step.End(Phase.Failed, refused.reason(), refused.message()
+          + " The refreshed tokens were discarded and Secret " + secret.getMetadata().getName() + " deleted. "
+          + TokenRenewal.startOverHint()), refreshedAt);
+    }
+    Instant newExpiry = tokens.idTokenExpiry();
+    boolean canRefreshAgain = tokens.refreshToken() != null
+        || TokenSecrets.value(secret, TokenSecrets.REFRESH_TOKEN) != null;
+    UnwrittenTokens toWrite = new UnwrittenTokens(TokenSecrets.grantId(secret),
+        TokenSecrets.withRefreshedTokens(secret, tokens), status.getIdentity(), newExpiry,
+        renewalTime(login, canRefreshAgain, tokens.idTokenIssuedAt(), newExpiry), true);
+    unwritten.put(login.getMetadata().getUid(), toWrite);
+    return write(login, toWrite, refreshedAt);
+  }
+
+  /** A refresh failed for now: retry with back-off while the ID token is valid; the phase stays Ready. */
+  private UpdateControl<DeviceLogin> refreshFailed(DeviceLogin login, Instant expiry, String cause, Instant now) {
+    int failures = refreshFailures.merge(login.getMetadata().getUid(), 1, Integer::sum);
+    Instant retryAt = TokenRenewal.retryAt(now, failures, expiry);
+    String message = "Refreshing the tokens failed (" + cause + "); retrying at " + Rfc3339.format(retryAt)
+        + ". The tokens in the Secret stay valid until " + Rfc3339.format(expiry) + ".";
+    LOG.warn("DeviceLogin {}: {}", ref(login), message);
+    if (failures == 1) {
+      events.warning(login, Reason.RefreshFailed.name(), message);
+    }
+    publishTokenTimes(login, expiry, retryAt);
+    return patchIfChanged(login, DeviceLoginStatusBuilder.refreshFailing(login, retryAt, message, now),
+        Duration.between(now, retryAt));
+  }
+
+  /** Another DeviceLogin completed a login into the same Secret: it writes it now; this one stops refreshing. */
+  private UpdateControl<DeviceLogin> superseded(DeviceLogin login, Secret secret, Instant now) {
+    return end(login, new Step.End(Phase.Expired, Reason.Superseded, "Secret " + secret.getMetadata().getName()
+        + " is now written by DeviceLogin " + TokenSecrets.writer(secret) + " (a newer login); this DeviceLogin "
+        + "stopped refreshing it. " + TokenRenewal.startOverHint()), now);
+  }
+
+  /** When to refresh: null when there is no refresh token (nothing can renew the ID token). */
+  private static Instant renewalTime(DeviceLogin login, boolean hasRefreshToken, Instant issuedAt, Instant expiry) {
+    if (!hasRefreshToken) {
+      return null;
+    }
+    String renewBefore = login.getSpec().getRenewBefore();
+    return TokenRenewal.renewalTime(issuedAt, expiry, renewBefore == null ? null : Durations.parse(renewBefore));
+  }
+
+  private static Duration untilNextLook(Instant now, Instant expiry, Instant renewal) {
+    Instant next = renewal == null || renewal.isAfter(expiry) ? expiry : renewal;
+    Duration delay = Duration.between(now, next);
+    return delay.isNegative() ? Duration.ZERO : delay;
+  }
+
+  private void publishTokenTimes(DeviceLogin login, Instant expiry, Instant renewal) {
+    metrics.tokenTimes(login.getMetadata().getNamespace(), login.getMetadata().getName(), expiry, renewal);
   }
 
   private static IdentityPolicy.Decision decide(
@@ -340,15 +588,21 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin> {
   }
 
   private UpdateControl<DeviceLogin> ready(
-      DeviceLogin login, Identity identity, String secretName,
-      Instant tokenExpiresAt, Instant now) {
+      DeviceLogin login, Identity identity, String secretName, Instant tokenExpiresAt, Instant renewalTime,
+      Instant now) {
     forget(login);
-    String message = "User " + identity.getUsername() + " logged in; the tokens are in Secret " + secretName + ".";
+    String message = "User " + identity.getUsername() + " logged in; the tokens are in Secret " + secretName + "; "
+        + (renewalTime == null
+            ? "the IdP issued no refresh token, so the login ends when the ID token expires at "
+                + Rfc3339.format(tokenExpiresAt) + "."
+            : "next refresh at " + Rfc3339.format(renewalTime) + ".");
     LOG.info("DeviceLogin {}: {}", ref(login), message);
     metrics.loginEnded(Phase.Ready.name());
     events.normal(login, "LoginSucceeded", message);
+    publishTokenTimes(login, tokenExpiresAt, renewalTime);
     return patch(login,
-        DeviceLoginStatusBuilder.ready(login, identity, secretName, tokenExpiresAt, message, now), CLEANUP_DELAY);
+        DeviceLoginStatusBuilder.ready(login, identity, secretName, tokenExpiresAt, renewalTime, message, now),
+        CLEANUP_DELAY);
   }
 
   private UpdateControl<DeviceLogin> end(DeviceLogin login, Step.End end, Instant now) {
@@ -372,14 +626,17 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin> {
     schedules.remove(login.getMetadata().getUid());
     startFailures.remove(login.getMetadata().getUid());
     unwritten.remove(login.getMetadata().getUid());
+    refreshFailures.remove(login.getMetadata().getUid());
   }
 
-  private static UpdateControl<DeviceLogin> patch(DeviceLogin login, DeviceLoginStatus status, Duration next) {
+  /** Writes the status now (a merge patch), then looks again after {@code next}. */
+  private UpdateControl<DeviceLogin> patch(DeviceLogin login, DeviceLoginStatus status, Duration next) {
+    statusWriter.write(login, status);
     login.setStatus(status);
-    return UpdateControl.patchStatus(login).rescheduleAfter(next);
+    return UpdateControl.<DeviceLogin>noUpdate().rescheduleAfter(next);
   }
 
-  private static UpdateControl<DeviceLogin> patchIfChanged(
+  private UpdateControl<DeviceLogin> patchIfChanged(
       DeviceLogin login, DeviceLoginStatus status, Duration next) {
     if (ProviderReconciler.sameStatus(login.getStatus(), status)) {
       return UpdateControl.<DeviceLogin>noUpdate().rescheduleAfter(next);

@@ -5,6 +5,7 @@ import io.devicelogin.operator.api.v1alpha1.IdentityProviderSpec;
 import io.devicelogin.operator.api.v1alpha1.IdentityProviderStatus;
 import io.devicelogin.operator.api.v1alpha1.ProviderResource;
 import io.devicelogin.operator.status.Conditions;
+import io.devicelogin.operator.status.StatusWriter;
 import io.fabric8.kubernetes.client.CustomResource;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
@@ -34,10 +35,12 @@ public abstract class ProviderReconciler<P extends CustomResource<IdentityProvid
   private static final Logger LOG = LoggerFactory.getLogger(ProviderReconciler.class);
 
   private final ProviderResolver resolver;
+  private final StatusWriter statusWriter;
   private final Clock clock;
 
-  protected ProviderReconciler(ProviderResolver resolver, Clock clock) {
+  protected ProviderReconciler(ProviderResolver resolver, StatusWriter statusWriter, Clock clock) {
     this.resolver = resolver;
+    this.statusWriter = statusWriter;
     this.clock = clock;
   }
 
@@ -69,8 +72,9 @@ public abstract class ProviderReconciler<P extends CustomResource<IdentityProvid
     LOG.info("{} {}/{}: Ready={} ({})", provider.getKind(), provider.getMetadata().getNamespace(),
         provider.getMetadata().getName(), resolution instanceof ProviderResolution.Ready,
         Conditions.find(next.getConditions(), Constants.READY).getReason());
+    statusWriter.write(provider, next);
     provider.setStatus(next);
-    return UpdateControl.patchStatus(provider).rescheduleAfter(recheck);
+    return UpdateControl.<P>noUpdate().rescheduleAfter(recheck);
   }
 
   /** Compares two status objects by their JSON form. */

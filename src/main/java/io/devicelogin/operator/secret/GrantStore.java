@@ -33,6 +33,7 @@ public final class GrantStore {
 
   private static final String ID = "grant-id";
   private static final String GENERATION = "generation";
+  private static final String RESTART = "restart";
   private static final String DEVICE_CODE = "device-code";
   private static final String USER_CODE = "user-code";
   private static final String VERIFICATION_URI = "verification-uri";
@@ -110,6 +111,9 @@ public final class GrantStore {
     Map<String, String> data = new LinkedHashMap<>();
     data.put(ID, encode(grant.id()));
     data.put(GENERATION, encode(Long.toString(grant.generation())));
+    if (grant.restart() != null) {
+      data.put(RESTART, encode(grant.restart()));
+    }
     data.put(DEVICE_CODE, encode(grant.deviceCode()));
     data.put(USER_CODE, encode(grant.userCode()));
     data.put(VERIFICATION_URI, encode(grant.verificationUri().toString()));
@@ -131,6 +135,7 @@ public final class GrantStore {
       return Optional.of(new Grant(
           decode(data.get(ID)),
           Long.parseLong(decode(data.get(GENERATION))),
+          decode(data.get(RESTART)),
           decode(data.get(DEVICE_CODE)),
           decode(data.get(USER_CODE)),
           URI.create(decode(data.get(VERIFICATION_URI))),

@@ -88,6 +88,57 @@ public final class TokenSecrets {
         .createOr(NonDeletingOperation::update);
   }
 
+  /**
+   * A copy of {@code current} holding the tokens of a refresh: a new ID token (and its expiry) only when the IdP sent
+   * one, a new refresh token only when it rotated it. Keeps {@code current}'s resourceVersion, so the update is
+   * refused if someone else changed the Secret in between.
+   */
+  public static Secret withRefreshedTokens(Secret current, IssuedTokens tokens) {
+    Map<String, String> data = new LinkedHashMap<>(current.getData());
+    data.put(ACCESS_TOKEN, GrantStore.encode(tokens.accessToken()));
+    if (tokens.idToken() != null) {
+      data.put(ID_TOKEN, GrantStore.encode(tokens.idToken()));
+      data.put(EXPIRY, GrantStore.encode(Rfc3339.format(tokens.idTokenExpiry())));
+    }
+    if (tokens.refreshToken() != null) {
+      data.put(REFRESH_TOKEN, GrantStore.encode(tokens.refreshToken()));
+    }
+    return new SecretBuilder(current).withData(data).build();
+  }
+
+  /** The Secret {@code name} in {@code namespace}, or null. */
+  public Secret get(String namespace, String name) {
+    return client.secrets().inNamespace(namespace).withName(name).get();
+  }
+
+  /** Replaces a Secret read before, refusing (409) if it changed since. */
+  public void update(Secret secret) {
+    client.secrets().inNamespace(secret.getMetadata().getNamespace()).resource(secret).update();
+  }
+
+  public void delete(String namespace, String name) {
+    client.secrets().inNamespace(namespace).withName(name).delete();
+  }
+
+  /** The id of the grant (login) whose tokens the Secret holds. */
+  public static String grantId(Secret secret) {
+    return secret.getMetadata().getAnnotations() == null
+        ? null
+        : secret.getMetadata().getAnnotations().get(GRANT_ANNOTATION);
+  }
+
+  /** Whether {@code login} is the DeviceLogin that writes this Secret (the newest login to complete owns it). */
+  public static boolean writtenBy(Secret secret, DeviceLogin login) {
+    return login.getMetadata().getName().equals(writer(secret));
+  }
+
+  /** The name of the DeviceLogin that writes this Secret. */
+  public static String writer(Secret secret) {
+    return secret.getMetadata().getAnnotations() == null
+        ? null
+        : secret.getMetadata().getAnnotations().get(Constants.DEVICELOGIN_ANNOTATION);
+  }
+
   /** The token Secret {@code login} wrote for grant {@code grantId}, if it exists. */
   public Optional<Secret> findWrittenFor(DeviceLogin login, String grantId) {
     return client.secrets()

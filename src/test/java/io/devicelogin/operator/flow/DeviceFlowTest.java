@@ -24,7 +24,7 @@ class DeviceFlowTest {
 
   static Grant grant(Duration interval, Instant expiresAt) {
     return new Grant(
-        "grant-1", 3, DEVICE_CODE, "WDJB-MJHT", URI.create("https://idp.example/device"),
+        "grant-1", 3, null, DEVICE_CODE, "WDJB-MJHT", URI.create("https://idp.example/device"),
         URI.create("https://idp.example/device?user_code=WDJB-MJHT"), expiresAt, interval);
   }
 

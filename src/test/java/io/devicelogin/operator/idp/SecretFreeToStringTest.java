@@ -32,7 +32,7 @@ class SecretFreeToStringTest {
   void grantHidesTheDeviceCode() {
     DeviceAuthorization a = new DeviceAuthorization(DEVICE_CODE, "WDJB-MJHT", URI.create("https://idp/device"),
         null, NOW.plusSeconds(600), Duration.ofSeconds(5));
-    Grant g = Grant.start(a, 4);
+    Grant g = Grant.start(a, 4, null);
     assertThat(g.deviceCode()).isEqualTo(DEVICE_CODE);
     assertThat(g.generation()).isEqualTo(4);
     assertThat(g.interval()).isEqualTo(Duration.ofSeconds(5));
@@ -45,7 +45,7 @@ class SecretFreeToStringTest {
   void grantIdsAreUnique() {
     DeviceAuthorization a = new DeviceAuthorization(DEVICE_CODE, "U", URI.create("https://idp/d"), null, NOW,
         Duration.ofSeconds(5));
-    assertThat(Grant.start(a, 1).id()).isNotEqualTo(Grant.start(a, 1).id());
+    assertThat(Grant.start(a, 1, null).id()).isNotEqualTo(Grant.start(a, 1, null).id());
   }
 
   @Test

@@ -5,8 +5,6 @@ import static io.devicelogin.operator.testing.Logins.ready;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import com.nimbusds.jwt.JWTClaimsSet;
-import com.nimbusds.jwt.PlainJWT;
 import io.devicelogin.operator.api.v1alpha1.Condition;
 import io.devicelogin.operator.api.v1alpha1.DeviceLogin;
 import io.devicelogin.operator.api.v1alpha1.IdentityProvider;
@@ -125,7 +123,7 @@ class DeviceLoginReconcilerIT {
     // would have, naming the grant it came from.
     DeviceLogin login = get("alice");
     String grantId = new io.devicelogin.operator.secret.GrantStore(client).find(login).orElseThrow().id();
-    IssuedTokens tokens = tokens("alice@example.com", "developers");
+    IssuedTokens tokens = ScriptedIdp.tokens("alice@example.com", "developers", Duration.ofMinutes(5));
     issuedSecrets.addAll(List.of(tokens.idToken(), tokens.accessToken(), tokens.refreshToken()));
     var config = new io.devicelogin.operator.idp.ProviderConfig(
         java.net.URI.create("http://127.0.0.1:1/realms/x"), "cli", null, null, List.of("openid"));
@@ -331,20 +329,11 @@ class DeviceLoginReconcilerIT {
 
 
   private TokenPollResult issued(String email, String group) {
-    IssuedTokens tokens = tokens(email, group);
+    IssuedTokens tokens = ScriptedIdp.tokens(email, group, Duration.ofMinutes(5));
     issuedSecrets.addAll(List.of(tokens.idToken(), tokens.accessToken(), tokens.refreshToken()));
     return new TokenPollResult.Issued(tokens);
   }
 
-  static IssuedTokens tokens(String email, String group) {
-    Instant now = Instant.now();
-    JWTClaimsSet claims = new JWTClaimsSet.Builder().subject("sub-" + email).claim("email", email)
-        .claim("groups", List.of(group)).issueTime(java.util.Date.from(now))
-        .expirationTime(java.util.Date.from(now.plusSeconds(300))).build();
-    String unique = java.util.UUID.randomUUID().toString();
-    return new IssuedTokens(new PlainJWT(claims).serialize(), "access-" + unique, "refresh-" + unique,
-        now.plusSeconds(300), now, claims.toJSONObject());
-  }
 
   private DeviceLogin awaitLogin(String name, Predicate<DeviceLogin> condition) {
     return Logins.awaitLogin(client, NS, name, condition);

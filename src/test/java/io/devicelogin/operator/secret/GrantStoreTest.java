@@ -57,7 +57,7 @@ class GrantStoreTest {
   }
 
   static Grant grant(URI complete) {
-    return new Grant("grant-42", 2, DEVICE_CODE, "WDJB-MJHT", URI.create("https://idp.example/device"), complete,
+    return new Grant("grant-42", 2, "restart-1", DEVICE_CODE, "WDJB-MJHT", URI.create("https://idp.example/device"), complete,
         EXPIRES, Duration.ofSeconds(5));
   }
 

@@ -36,7 +36,7 @@ class DeviceLoginStatusBuilderTest {
   }
 
   static Grant grant(URI complete) {
-    return new Grant("g-1", 2, DEVICE_CODE, "WDJB-MJHT", URI.create("https://idp.example/device"), complete,
+    return new Grant("g-1", 2, null, DEVICE_CODE, "WDJB-MJHT", URI.create("https://idp.example/device"), complete,
         Instant.parse("2025-03-01T10:10:00.900Z"), Duration.ofSeconds(10));
   }
 
@@ -82,7 +82,8 @@ class DeviceLoginStatusBuilderTest {
     Identity identity = new Identity("alice@example.com", "sub-1", "alice@example.com", List.of("dev"));
 
     DeviceLoginStatus s = DeviceLoginStatusBuilder.ready(
-        login(2, awaiting), identity, "oidc-alice-example-com", Instant.parse("2025-03-01T11:02:00.5Z"), "done", T1);
+        login(2, awaiting), identity, "oidc-alice-example-com", Instant.parse("2025-03-01T11:02:00.5Z"),
+        Instant.parse("2025-03-01T10:42:00Z"), "done", T1);
 
     assertThat(s.getPhase()).isEqualTo(Phase.Ready);
     assertThat(s.getUserCode()).isNull();
@@ -91,6 +92,8 @@ class DeviceLoginStatusBuilderTest {
     assertThat(s.getIdentity()).isEqualTo(identity);
     assertThat(s.getSecretName()).isEqualTo("oidc-alice-example-com");
     assertThat(s.getTokenExpiresAt()).isEqualTo("2025-03-01T11:02:00Z");
+    assertThat(s.getRenewalTime()).isEqualTo("2025-03-01T10:42:00Z");
+    assertThat(s.getLastRefreshTime()).isNull();
     assertThat(s.getObservedGeneration()).isEqualTo(2L);
     Condition c = ready(s);
     assertThat(c.getStatus()).isEqualTo("True");
@@ -103,8 +106,7 @@ class DeviceLoginStatusBuilderTest {
   void endedClearsUserCodeFieldsAndKeepsAnEarlierLoginsSecret() {
     DeviceLoginStatus earlier = DeviceLoginStatusBuilder.ready(
         login(1, null), new Identity("alice", "sub-1", null, List.of()), "oidc-alice",
-        Instant.parse("2025-03-01T09:30:00Z"), "done", T0.minusSeconds(600));
-    earlier.setRenewalTime("2025-03-01T09:20:00Z");
+        Instant.parse("2025-03-01T09:30:00Z"), Instant.parse("2025-03-01T09:20:00Z"), "done", T0.minusSeconds(600));
     earlier.setLastRefreshTime("2025-03-01T09:00:00Z");
     DeviceLoginStatus awaiting = DeviceLoginStatusBuilder.awaitingUser(
         login(2, earlier), grant(URI.create("https://idp.example/c")), Reason.AuthorizationPending, "m", T0);
@@ -122,7 +124,7 @@ class DeviceLoginStatusBuilderTest {
     assertThat(s.getSecretName()).isEqualTo("oidc-alice");
     assertThat(s.getIdentity().getUsername()).isEqualTo("alice");
     assertThat(s.getTokenExpiresAt()).isEqualTo("2025-03-01T09:30:00Z");
-    assertThat(s.getRenewalTime()).isEqualTo("2025-03-01T09:20:00Z");
+    assertThat(s.getRenewalTime()).as("no renewal is scheduled once the login ended").isNull();
     assertThat(s.getLastRefreshTime()).isEqualTo("2025-03-01T09:00:00Z");
     assertThat(s.getObservedGeneration()).isEqualTo(2L);
     Condition c = ready(s);
@@ -151,10 +153,10 @@ class DeviceLoginStatusBuilderTest {
     assertThat(ready(s3).getLastTransitionTime()).isEqualTo("2025-03-01T10:00:00Z");
 
     DeviceLoginStatus s4 = DeviceLoginStatusBuilder.ready(
-        login(1, s3), new Identity("a", "s", null, List.of()), "oidc-a", T1.plusSeconds(3600), "ok", T1);
+        login(1, s3), new Identity("a", "s", null, List.of()), "oidc-a", T1.plusSeconds(3600), null, "ok", T1);
     assertThat(ready(s4).getLastTransitionTime()).isEqualTo("2025-03-01T10:02:00Z");
     DeviceLoginStatus s5 = DeviceLoginStatusBuilder.ready(
-        login(1, s4), new Identity("a", "s", null, List.of()), "oidc-a", T1.plusSeconds(7200), "again",
+        login(1, s4), new Identity("a", "s", null, List.of()), "oidc-a", T1.plusSeconds(7200), null, "again",
         T1.plusSeconds(3000));
     assertThat(ready(s5).getLastTransitionTime()).isEqualTo("2025-03-01T10:02:00Z");
     DeviceLoginStatus s6 = DeviceLoginStatusBuilder.ended(

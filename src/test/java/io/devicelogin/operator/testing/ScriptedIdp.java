@@ -2,14 +2,22 @@ package io.devicelogin.operator.testing;
 
 import io.devicelogin.operator.idp.DeviceAuthorization;
 import io.devicelogin.operator.idp.IdentityProviderClient;
+import com.nimbusds.jwt.JWTClaimsSet;
+import com.nimbusds.jwt.PlainJWT;
 import io.devicelogin.operator.idp.IdpException;
+import io.devicelogin.operator.idp.IssuedTokens;
 import io.devicelogin.operator.idp.ProviderConfig;
 import io.devicelogin.operator.idp.ProviderEndpoints;
 import io.devicelogin.operator.idp.TokenPollResult;
+import io.devicelogin.operator.idp.TokenRefreshResult;
 import com.nimbusds.jose.JWSAlgorithm;
 import java.net.URI;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.Date;
+import java.util.UUID;
 import java.util.List;
 import java.util.Map;
 import java.util.Queue;
@@ -30,6 +38,10 @@ public final class ScriptedIdp implements IdentityProviderClient {
   private final AtomicInteger started = new AtomicInteger();
   private volatile Duration lifetime = Duration.ofMinutes(10);
   private volatile IdpException startFailure;
+  private volatile IdpException revokeFailure;
+  private final Queue<TokenRefreshResult> refreshScript = new ConcurrentLinkedQueue<>();
+  private final List<String> refreshes = new CopyOnWriteArrayList<>();
+  private final List<String> revoked = new CopyOnWriteArrayList<>();
   private final List<String> deviceCodes = new CopyOnWriteArrayList<>();
   private final Map<String, Queue<TokenPollResult>> scripts = new ConcurrentHashMap<>();
   private final Map<String, List<java.time.Instant>> polls = new ConcurrentHashMap<>();
@@ -67,6 +79,57 @@ public final class ScriptedIdp implements IdentityProviderClient {
     polls.get(deviceCode).add(clock.instant());
     TokenPollResult next = scripts.get(deviceCode).poll();
     return next == null ? new TokenPollResult.Pending() : next;
+  }
+
+  @Override
+  public TokenRefreshResult refresh(ProviderConfig provider, String refreshToken) {
+    refreshes.add(refreshToken);
+    TokenRefreshResult next = refreshScript.poll();
+    return next == null ? new TokenRefreshResult.Unavailable("no refresh scripted") : next;
+  }
+
+  @Override
+  public boolean revoke(ProviderConfig provider, String refreshToken) throws IdpException {
+    IdpException failure = revokeFailure;
+    if (failure != null) {
+      throw failure;
+    }
+    revoked.add(refreshToken);
+    return true;
+  }
+
+  /** Queues what the next refreshes return (default when none is queued: unavailable). */
+  public void scriptRefresh(TokenRefreshResult... results) {
+    refreshScript.addAll(List.of(results));
+  }
+
+  /** The refresh tokens refreshes were asked with, in order. */
+  public List<String> refreshes() {
+    return List.copyOf(refreshes);
+  }
+
+  public List<String> revoked() {
+    return List.copyOf(revoked);
+  }
+
+  /** Makes revocation fail with {@code failure} (null: succeed again). */
+  public void failRevocation(IdpException failure) {
+    revokeFailure = failure;
+  }
+
+  /**
+   * Tokens as a validated token response would give them: an unsigned ID token for {@code email} in {@code group},
+   * issued now and valid for {@code lifetime}, and fresh opaque access and refresh tokens.
+   */
+  public static IssuedTokens tokens(String email, String group, Duration lifetime) {
+    Instant now = Instant.now();
+    JWTClaimsSet claims = new JWTClaimsSet.Builder().subject("sub-" + email).claim("email", email)
+        .claim("groups", List.of(group)).issueTime(Date.from(now))
+        .expirationTime(Date.from(now.plus(lifetime))).build();
+    String unique = UUID.randomUUID().toString();
+    return new IssuedTokens(new PlainJWT(claims).serialize(), "access-" + unique, "refresh-" + unique,
+        now.plus(lifetime).truncatedTo(ChronoUnit.SECONDS), now.truncatedTo(ChronoUnit.SECONDS),
+        claims.toJSONObject());
   }
 
   /** How long the user codes of grants started from now on live. */

@@ -12,6 +12,12 @@ public final class Constants {
   public static final String SUBJECT_ANNOTATION = GROUP + "/subject";
   public static final String DEVICELOGIN_ANNOTATION = GROUP + "/devicelogin";
 
+  /** Annotation on a DeviceLogin: a new value starts a fresh login without a spec change. */
+  public static final String RESTART_ANNOTATION = GROUP + "/restart";
+
+  /** Finalizer that revokes and cleans up before a DeviceLogin goes away. */
+  public static final String FINALIZER = GROUP + "/cleanup";
+
   public static final String TOKEN_SECRET_TYPE = GROUP + "/oidc-tokens";
 
   /** Condition type present on every resource. */

@@ -22,6 +22,13 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @AdditionalPrinterColumn(name = "Age", jsonPath = ".metadata.creationTimestamp", type = AdditionalPrinterColumn.Type.DATE)
 public class DeviceLogin extends CustomResource<DeviceLoginSpec, DeviceLoginStatus> implements Namespaced {
 
+  /** The devicelogin.io/restart annotation's value, or null. */
+  public String restartRequest() {
+    return getMetadata().getAnnotations() == null
+        ? null
+        : getMetadata().getAnnotations().get(Constants.RESTART_ANNOTATION);
+  }
+
   @Override
   protected DeviceLoginStatus initStatus() {
     return new DeviceLoginStatus();

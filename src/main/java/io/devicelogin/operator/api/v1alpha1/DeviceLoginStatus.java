@@ -45,6 +45,10 @@ public class DeviceLoginStatus {
   @JsonPropertyDescription("metadata.generation this status describes.")
   private Long observedGeneration;
 
+  @JsonPropertyDescription(
+      "Value of the devicelogin.io/restart annotation this status describes; a new value starts a fresh login.")
+  private String observedRestart;
+
   @JsonPropertyDescription("Standard conditions; type Ready is always present, its reason says where the login is.")
   private List<Condition> conditions = new ArrayList<>();
 
@@ -142,6 +146,14 @@ public class DeviceLoginStatus {
 
   public void setObservedGeneration(Long observedGeneration) {
     this.observedGeneration = observedGeneration;
+  }
+
+  public String getObservedRestart() {
+    return observedRestart;
+  }
+
+  public void setObservedRestart(String observedRestart) {
+    this.observedRestart = observedRestart;
   }
 
   public List<Condition> getConditions() {

@@ -1,8 +1,9 @@
 package io.devicelogin.operator.api.v1alpha1;
 
 /**
- * Reasons on a DeviceLogin's Ready condition, exactly as the API contract names them, plus InvalidSpec: the spec breaks
- * a rule the CRD schema states (for objects that reached the operator without admission validation).
+ * Reasons on a DeviceLogin's Ready condition, exactly as the API contract names them, plus InvalidSpec (the spec breaks a
+ * rule the CRD schema states, for objects that reached the operator without admission validation) and Superseded (a
+ * newer DeviceLogin took over the Secret).
  */
 public enum Reason {
   AuthorizationPending,
@@ -16,5 +17,6 @@ public enum Reason {
   IdPUnavailable,
   InvalidTokenResponse,
   RefreshFailed,
-  InvalidSpec
+  InvalidSpec,
+  Superseded
 }

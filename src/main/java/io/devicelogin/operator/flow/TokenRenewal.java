@@ -1,0 +1,98 @@
+package io.devicelogin.operator.flow;
+
+import io.devicelogin.operator.api.v1alpha1.Phase;
+import io.devicelogin.operator.api.v1alpha1.Reason;
+import io.devicelogin.operator.idp.TokenRefreshResult;
+import java.time.Duration;
+import java.time.Instant;
+
+/**
+ * When to refresh a login's tokens and what a refresh attempt means (the cert-manager renew-before-expiry pattern):
+ * plain Java, no I/O, no clock of its own.
+ */
+public final class TokenRenewal {
+
+  /** First delay before retrying a refresh the IdP could not answer; doubles up to {@link #MAX_RETRY}. */
+  public static final Duration FIRST_RETRY = Duration.ofSeconds(10);
+
+  public static final Duration MAX_RETRY = Duration.ofMinutes(5);
+
+  private TokenRenewal() {}
+
+  /** What to do now with a Ready login. */
+  public sealed interface Decision {
+    /** Nothing until {@code delay} has passed. */
+    record Wait(Duration delay) implements Decision {}
+
+    /** Refresh now. */
+    record Refresh() implements Decision {}
+
+    /** The login is over. */
+    record End(Phase phase, Reason reason, String message) implements Decision {}
+  }
+
+  /**
+   * The renewal time: {@code renewBefore} before the ID token expires, by default one third of its lifetime; never
+   * before it was issued.
+   */
+  public static Instant renewalTime(Instant issuedAt, Instant expiry, Duration renewBefore) {
+    Duration lifetime = Duration.between(issuedAt, expiry);
+    if (lifetime.isNegative()) {
+      lifetime = Duration.ZERO;
+    }
+    Duration before = renewBefore != null ? renewBefore : lifetime.dividedBy(3);
+    return expiry.minus(before.compareTo(lifetime) > 0 ? lifetime : before);
+  }
+
+  /**
+   * @param nextAttempt when the next refresh may happen: the renewal time, or a retry time after a failure
+   * @param refreshable whether a refresh can renew the ID token (there is a refresh token and the IdP issues new ID
+   *     tokens on refresh)
+   */
+  public static Decision decide(Instant now, Instant expiry, Instant nextAttempt, boolean refreshable) {
+    if (!now.isBefore(expiry)) {
+      return new Decision.End(
+          Phase.Expired,
+          refreshable ? Reason.RefreshFailed : Reason.ExpiredToken,
+          "The ID token expired at " + expiry + (refreshable ? " before a refresh succeeded" : "")
+              + ". " + startOverHint());
+    }
+    if (!refreshable) {
+      return new Decision.Wait(Duration.between(now, expiry));
+    }
+    if (now.isBefore(nextAttempt)) {
+      return new Decision.Wait(Duration.between(now, nextAttempt));
+    }
+    return new Decision.Refresh();
+  }
+
+  /** When to try again after {@code failures} refreshes in a row the IdP could not answer: never after expiry. */
+  public static Instant retryAt(Instant now, int failures, Instant expiry) {
+    Duration delay = FIRST_RETRY;
+    for (int i = 1; i < failures && delay.compareTo(MAX_RETRY) < 0; i++) {
+      delay = delay.multipliedBy(2);
+    }
+    Instant retry = now.plus(delay.compareTo(MAX_RETRY) > 0 ? MAX_RETRY : delay);
+    return retry.isAfter(expiry) ? expiry : retry;
+  }
+
+  /** The end for a refresh the IdP refused for good, or answered with tokens that must not be used. */
+  public static Decision.End refused(TokenRefreshResult result) {
+    String message = result instanceof TokenRefreshResult.Rejected rejected
+        ? rejected.message()
+        : ((TokenRefreshResult.Invalid) result).message();
+    return new Decision.End(
+        Phase.Expired, Reason.RefreshFailed,
+        capitalize(message) + "; the operator stopped refreshing. " + startOverHint());
+  }
+
+  /** How a person starts a fresh login without editing the spec. */
+  public static String startOverHint() {
+    return "To log in again, set the annotation devicelogin.io/restart to a new value (for example the current "
+        + "time) or change the spec.";
+  }
+
+  private static String capitalize(String message) {
+    return message.isEmpty() ? message : Character.toUpperCase(message.charAt(0)) + message.substring(1);
+  }
+}

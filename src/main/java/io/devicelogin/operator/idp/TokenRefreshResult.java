@@ -1,0 +1,20 @@
+package io.devicelogin.operator.idp;
+
+/** What one refresh-token grant (RFC 6749 section 6) gave. */
+public sealed interface TokenRefreshResult {
+
+  /**
+   * New tokens. {@code tokens.idToken()} is null when the IdP sent no new ID token (Okta does this): the previous one
+   * stays in use until it expires. {@code tokens.refreshToken()} is null when the IdP did not rotate it.
+   */
+  record Refreshed(IssuedTokens tokens) implements TokenRefreshResult {}
+
+  /** Network error, timeout or 5xx: the refresh token is still good, try again later. */
+  record Unavailable(String message) implements TokenRefreshResult {}
+
+  /** The IdP refused the refresh token for good ({@code invalid_grant}: revoked, session ended) or the client. */
+  record Rejected(String message) implements TokenRefreshResult {}
+
+  /** The IdP answered with tokens the operator must not use (an ID token that fails validation). */
+  record Invalid(String message) implements TokenRefreshResult {}
+}
