@@ -11,19 +11,31 @@ import io.devicelogin.operator.reconciler.IdentityProviderReconciler;
 import io.devicelogin.operator.reconciler.ProviderResolver;
 import io.devicelogin.operator.status.StatusWriter;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
 import io.javaoperatorsdk.operator.Operator;
 import io.javaoperatorsdk.operator.api.config.ControllerConfigurationOverrider;
+import io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration;
+import io.javaoperatorsdk.operator.api.config.LeaderElectionConfigurationBuilder;
+import io.micrometer.core.instrument.Gauge;
 import io.javaoperatorsdk.operator.monitoring.micrometer.MicrometerMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
 import java.time.Clock;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** The operator: three controllers, the IdP client, metrics and the health endpoints, wired together. */
 public final class DeviceLoginOperator implements AutoCloseable {
 
+  private static final Logger LOG = LoggerFactory.getLogger(DeviceLoginOperator.class);
+
   private final Operator operator;
+  private final AtomicBoolean leading = new AtomicBoolean();
+  private final AtomicBoolean closing = new AtomicBoolean();
+  private volatile Runnable onLostLeadership = () -> { };
   private final OperatorSettings settings;
   private final PrometheusMeterRegistry registry;
   private final KubernetesClient client;
@@ -35,10 +47,20 @@ public final class DeviceLoginOperator implements AutoCloseable {
     this.client = client;
     this.settings = settings;
     this.registry = registry;
-    this.operator = new Operator(o -> o.withKubernetesClient(client)
-        .withCloseClientOnStop(false)
-        .withUseSSAToPatchPrimaryResource(false)
-        .withMetrics(MicrometerMetrics.withoutPerResourceMetrics(registry)));
+    this.operator = new Operator(o -> {
+      o.withKubernetesClient(client)
+          .withCloseClientOnStop(false)
+          .withUseSSAToPatchPrimaryResource(false)
+          .withMetrics(MicrometerMetrics.withoutPerResourceMetrics(registry));
+      if (settings.leaderElection().enabled()) {
+        o.withLeaderElectionConfiguration(leaderElectionConfiguration(settings.leaderElection()));
+      } else {
+        leading.set(true);
+      }
+    });
+    Gauge.builder("devicelogin_leader", leading, l -> l.get() ? 1 : 0)
+        .description("1 while this instance reconciles (the leader, or the only instance without leader election)")
+        .register(registry);
     ProviderResolver resolver = new ProviderResolver(client, idp, settings.operatorNamespace());
     EventRecorder events = new EventRecorder(client, clock);
     StatusWriter statusWriter = new StatusWriter(client);
@@ -46,6 +68,51 @@ public final class DeviceLoginOperator implements AutoCloseable {
     operator.register(
         new ClusterIdentityProviderReconciler(resolver, statusWriter, clock), o -> o.watchingAllNamespaces());
     operator.register(new DeviceLoginReconciler(client, resolver, idp, events, metrics, clock), namespaced());
+  }
+
+  /**
+   * JOSDK's leader election with our own reaction to losing the lease: JOSDK's exit-on-stop would also fire when
+   * {@link #close()} cancels the election (e.g. in a shutdown hook), so it is off and {@link #onLostLeadership}
+   * decides what happens when the lease is lost while running.
+   */
+  private LeaderElectionConfiguration leaderElectionConfiguration(OperatorSettings.LeaderElection election) {
+    LeaderElectionConfigurationBuilder builder =
+        LeaderElectionConfigurationBuilder.aLeaderElectionConfiguration(election.leaseName())
+            .withLeaseNamespace(election.leaseNamespace())
+            .withLeaseDuration(election.leaseDuration())
+            .withRenewDeadline(election.renewDeadline())
+            .withRetryPeriod(election.retryPeriod())
+            .withExitOnStopLeading(false)
+            .withLeaderCallbacks(new LeaderCallbacks(
+                () -> {
+                  leading.set(true);
+                  LOG.info("Leading: this instance now reconciles (Lease {}/{})", election.leaseNamespace(),
+                      election.leaseName());
+                },
+                () -> {
+                  boolean wasLeading = leading.getAndSet(false);
+                  if (wasLeading && !closing.get()) {
+                    LOG.error("Lost the Lease {}/{}; stopping so that no two instances reconcile at once",
+                        election.leaseNamespace(), election.leaseName());
+                    onLostLeadership.run();
+                  }
+                },
+                leader -> LOG.info("Leader is now {}", leader)));
+    if (election.identity() != null) {
+      builder.withIdentity(election.identity());
+    }
+    return builder.build();
+  }
+
+  /** What to do when this instance loses the lease while running (Main: exit so the Pod restarts as a follower). */
+  public DeviceLoginOperator onLostLeadership(Runnable action) {
+    this.onLostLeadership = action;
+    return this;
+  }
+
+  /** Whether this instance reconciles now: the leader, or always without leader election. */
+  public boolean isLeader() {
+    return leading.get() && !closing.get();
   }
 
   /** The operator with the Nimbus IdP client, as {@code java -jar} runs it. */
@@ -81,6 +148,8 @@ public final class DeviceLoginOperator implements AutoCloseable {
    */
   public void start() throws StartupCheck.StartupException, IOException {
     StartupCheck.verify(client, settings.watchNamespaces());
+    // Readiness: started with healthy informers. A follower's informers run too (only event processing waits for
+    // the lease), so a ready follower has warm caches and can take over at once.
     health = HealthServer.start(
         settings.httpPort(), registry, () -> true,
         () -> operator.getRuntimeInfo().isStarted() && operator.getRuntimeInfo().allEventSourcesAreHealthy());
@@ -98,7 +167,9 @@ public final class DeviceLoginOperator implements AutoCloseable {
 
   @Override
   public void close() {
+    closing.set(true);
     operator.stop();
+    leading.set(false);
     if (health != null) {
       health.close();
     }

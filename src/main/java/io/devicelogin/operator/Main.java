@@ -9,11 +9,18 @@ import org.slf4j.LoggerFactory;
 /** {@code java -jar devicelogin-operator.jar}: runs against the current kubeconfig or the in-cluster config. */
 public final class Main {
 
-  private static final Logger LOG = LoggerFactory.getLogger(Main.class);
-
   private Main() {}
 
   public static void main(String[] args) {
+    // LOG_FORMAT picks logback's configuration, so it comes before anything creates a logger.
+    try {
+      LogFormat.fromEnvironment(System.getenv()).apply();
+    } catch (IllegalArgumentException e) {
+      System.err.println("devicelogin-operator: " + e.getMessage());
+      System.exit(2);
+      return;
+    }
+    Logger log = LoggerFactory.getLogger(Main.class);
     OperatorSettings settings;
     try {
       settings = OperatorSettings.fromEnvironment(System.getenv());
@@ -23,7 +30,10 @@ public final class Main {
       return;
     }
     KubernetesClient client = new KubernetesClientBuilder().build();
-    DeviceLoginOperator operator = DeviceLoginOperator.create(client, settings);
+    DeviceLoginOperator operator = DeviceLoginOperator.create(client, settings).onLostLeadership(() -> {
+      // Another instance may already be reconciling: stop at once; Kubernetes restarts the Pod as a follower.
+      new Thread(() -> System.exit(1), "lost-leadership-exit").start();
+    });
     try {
       operator.start();
     } catch (StartupCheck.StartupException e) {
@@ -40,8 +50,11 @@ public final class Main {
       System.exit(1);
       return;
     }
-    LOG.info("devicelogin-operator started against {} (namespaces: {}, HTTP port {})", client.getMasterUrl(),
-        settings.watchNamespaces().isEmpty() ? "all" : settings.watchNamespaces(), operator.httpPort());
+    log.info("devicelogin-operator started against {} (namespaces: {}, HTTP port {}, leader election: {})",
+        client.getMasterUrl(), settings.watchNamespaces().isEmpty() ? "all" : settings.watchNamespaces(),
+        operator.httpPort(), settings.leaderElection().enabled()
+            ? "on, Lease " + settings.leaderElection().leaseNamespace() + "/" + settings.leaderElection().leaseName()
+            : "off");
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       operator.close();

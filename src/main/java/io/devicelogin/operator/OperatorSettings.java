@@ -16,15 +16,72 @@ import java.util.stream.Collectors;
  * @param httpPort port of /metrics, /healthz and /readyz (0 picks a free one)
  * @param idpConnectTimeout bound on connecting to an IdP
  * @param idpReadTimeout bound on waiting for an IdP's answer
+ * @param leaderElection whether and how instances elect one leader (only the leader reconciles)
  */
 public record OperatorSettings(
     Set<String> watchNamespaces, String operatorNamespace, int httpPort, Duration idpConnectTimeout,
-    Duration idpReadTimeout) {
+    Duration idpReadTimeout, LeaderElection leaderElection) {
 
   static final Path SERVICE_ACCOUNT_NAMESPACE = Path.of("/var/run/secrets/kubernetes.io/serviceaccount/namespace");
 
+  /** Name of the Lease the instances compete for. */
+  public static final String DEFAULT_LEASE_NAME = "devicelogin-operator";
+
+  /**
+   * Leader election on a coordination.k8s.io/v1 Lease.
+   *
+   * @param enabled off: this instance reconciles on its own (one replica)
+   * @param leaseName name of the Lease
+   * @param leaseNamespace namespace of the Lease
+   * @param identity this instance's name in the Lease; null: HOSTNAME (the Pod name), else a random one
+   * @param leaseDuration how long a lease not renewed stays with its holder
+   * @param renewDeadline how long the leader keeps trying to renew before it gives up leading
+   * @param retryPeriod how often candidates try to acquire and the leader renews
+   */
+  public record LeaderElection(
+      boolean enabled, String leaseName, String leaseNamespace, String identity, Duration leaseDuration,
+      Duration renewDeadline, Duration retryPeriod) {
+
+    /** Off. */
+    public static LeaderElection disabled() {
+      return new LeaderElection(false, DEFAULT_LEASE_NAME, null, null, Duration.ofSeconds(15), Duration.ofSeconds(10),
+          Duration.ofSeconds(2));
+    }
+
+    /** On, with the Lease {@value #DEFAULT_LEASE_NAME} in {@code namespace} and JOSDK's default timings. */
+    public static LeaderElection enabled(String namespace) {
+      return new LeaderElection(true, DEFAULT_LEASE_NAME, namespace, null, Duration.ofSeconds(15),
+          Duration.ofSeconds(10), Duration.ofSeconds(2));
+    }
+
+    public LeaderElection withIdentity(String newIdentity) {
+      return new LeaderElection(enabled, leaseName, leaseNamespace, newIdentity, leaseDuration, renewDeadline,
+          retryPeriod);
+    }
+
+    public LeaderElection withTimings(Duration newLeaseDuration, Duration newRenewDeadline, Duration newRetryPeriod) {
+      return new LeaderElection(enabled, leaseName, leaseNamespace, identity, newLeaseDuration, newRenewDeadline,
+          newRetryPeriod);
+    }
+  }
+
   public OperatorSettings {
     watchNamespaces = Set.copyOf(watchNamespaces);
+    if (leaderElection == null) {
+      leaderElection = LeaderElection.disabled();
+    }
+  }
+
+  /** Without leader election. */
+  public OperatorSettings(
+      Set<String> watchNamespaces, String operatorNamespace, int httpPort, Duration idpConnectTimeout,
+      Duration idpReadTimeout) {
+    this(watchNamespaces, operatorNamespace, httpPort, idpConnectTimeout, idpReadTimeout, LeaderElection.disabled());
+  }
+
+  public OperatorSettings withLeaderElection(LeaderElection newLeaderElection) {
+    return new OperatorSettings(
+        watchNamespaces, operatorNamespace, httpPort, idpConnectTimeout, idpReadTimeout, newLeaderElection);
   }
 
   /** Defaults for a given operator namespace: all namespaces, port 8080, 5 s connect and 10 s read timeouts. */
@@ -32,7 +89,10 @@ public record OperatorSettings(
     return new OperatorSettings(Set.of(), operatorNamespace, 8080, Duration.ofSeconds(5), Duration.ofSeconds(10));
   }
 
-  /** Reads WATCH_NAMESPACES, OPERATOR_NAMESPACE and HTTP_PORT; throws IllegalArgumentException on bad values. */
+  /**
+   * Reads WATCH_NAMESPACES, OPERATOR_NAMESPACE, HTTP_PORT, LEADER_ELECTION, LEADER_ELECTION_NAMESPACE and
+   * LEADER_ELECTION_LEASE_NAME; throws IllegalArgumentException on bad values.
+   */
   public static OperatorSettings fromEnvironment(Map<String, String> env) {
     Set<String> namespaces = Arrays.stream(env.getOrDefault("WATCH_NAMESPACES", "").split(","))
         .map(String::trim)
@@ -57,7 +117,25 @@ public record OperatorSettings(
     }
     OperatorSettings defaults = defaults(operatorNamespace);
     return new OperatorSettings(
-        namespaces, operatorNamespace, port, defaults.idpConnectTimeout(), defaults.idpReadTimeout());
+        namespaces, operatorNamespace, port, defaults.idpConnectTimeout(), defaults.idpReadTimeout(),
+        leaderElection(env, operatorNamespace));
+  }
+
+  private static LeaderElection leaderElection(Map<String, String> env, String operatorNamespace) {
+    String raw = env.getOrDefault("LEADER_ELECTION", "").trim().toLowerCase(java.util.Locale.ROOT);
+    boolean enabled = switch (raw) {
+      case "", "false" -> false;
+      case "true" -> true;
+      default -> throw new IllegalArgumentException("LEADER_ELECTION must be true or false, got '" + raw + "'");
+    };
+    if (!enabled) {
+      return LeaderElection.disabled();
+    }
+    String namespace = env.getOrDefault("LEADER_ELECTION_NAMESPACE", "").trim();
+    String leaseName = env.getOrDefault("LEADER_ELECTION_LEASE_NAME", "").trim();
+    LeaderElection on = LeaderElection.enabled(namespace.isEmpty() ? operatorNamespace : namespace);
+    return leaseName.isEmpty() ? on : new LeaderElection(true, leaseName, on.leaseNamespace(), null,
+        on.leaseDuration(), on.renewDeadline(), on.retryPeriod());
   }
 
   private static String inClusterNamespace() {

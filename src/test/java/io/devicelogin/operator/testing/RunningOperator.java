@@ -12,6 +12,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.Set;
 import java.util.function.Function;
+import java.util.function.UnaryOperator;
 
 /** The real operator in-process against a {@link MockCluster}, with its own client; stopped by close(). */
 public final class RunningOperator implements AutoCloseable {
@@ -34,10 +35,17 @@ public final class RunningOperator implements AutoCloseable {
 
   /** With an IdP client built from the operator's metrics. */
   public static RunningOperator start(MockCluster cluster, Function<OperatorMetrics, IdentityProviderClient> idp) {
+    return start(cluster, idp, UnaryOperator.identity());
+  }
+
+  /** With an IdP client built from the operator's metrics and the test settings changed by {@code settings}. */
+  public static RunningOperator start(
+      MockCluster cluster, Function<OperatorMetrics, IdentityProviderClient> idp,
+      UnaryOperator<OperatorSettings> customize) {
     KubernetesClient client = cluster.newClient();
     OperatorMetrics metrics = new OperatorMetrics(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
-    OperatorSettings settings = new OperatorSettings(
-        Set.of(), "devicelogin-system", 0, Duration.ofSeconds(2), Duration.ofSeconds(3));
+    OperatorSettings settings = customize.apply(new OperatorSettings(
+        Set.of(), "devicelogin-system", 0, Duration.ofSeconds(2), Duration.ofSeconds(3)));
     DeviceLoginOperator operator =
         DeviceLoginOperator.create(client, settings, idp.apply(metrics), metrics, Clock.systemUTC());
     try {
@@ -55,6 +63,11 @@ public final class RunningOperator implements AutoCloseable {
 
   public int httpPort() {
     return operator.httpPort();
+  }
+
+  /** The operator itself (leadership, registry). */
+  public DeviceLoginOperator operator() {
+    return operator;
   }
 
   public OperatorMetrics metrics() {
