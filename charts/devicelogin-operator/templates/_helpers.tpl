@@ -1,0 +1,58 @@
+{{/* Name of the chart. */}}
+{{- define "devicelogin-operator.name" -}}
+{{- .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Full name: the release name if it already contains the chart name. */}}
+{{- define "devicelogin-operator.fullname" -}}
+{{- if contains .Chart.Name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "devicelogin-operator.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "devicelogin-operator.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "devicelogin-operator.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+{{ include "devicelogin-operator.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end -}}
+
+{{- define "devicelogin-operator.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "devicelogin-operator.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "devicelogin-operator.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+
+{{/* Rules on the namespaced kinds and on Secrets and Events: in a ClusterRole (all namespaces) or a Role per watched namespace. */}}
+{{- define "devicelogin-operator.namespacedRules" -}}
+# Informers on DeviceLogins and IdentityProviders; direct GET of the IdentityProvider a DeviceLogin names.
+- apiGroups: [devicelogin.io]
+  resources: [devicelogins, identityproviders]
+  verbs: [get, list, watch]
+# Status is written with a JSON patch on the status subresource.
+- apiGroups: [devicelogin.io]
+  resources: [devicelogins/status, identityproviders/status]
+  verbs: [patch]
+# Grant Secrets (device code) and token Secrets: read by name, listed by the managed-by label,
+# created or replaced, and the grant Secret deleted when the login ends. Client secrets: read by name.
+- apiGroups: [""]
+  resources: [secrets]
+  verbs: [get, list, create, update, delete]
+# Events on DeviceLogins (LoginStarted, LoginSucceeded, failures).
+- apiGroups: [""]
+  resources: [events]
+  verbs: [create]
+{{- end -}}
