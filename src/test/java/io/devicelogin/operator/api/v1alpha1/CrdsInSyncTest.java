@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -20,12 +21,18 @@ import org.junit.jupiter.params.provider.ValueSource;
  * crds/ must be exactly what the build generates from the Java model. The generator sorts printer columns by name;
  * kubectl shows them in file order, so the committed CRDs keep the order the annotations are declared in.
  *
- * <p>After changing the model: {@code mvn -B test -Dtest=CrdsInSyncTest -Dcrds.update=true} rewrites crds/.
+ * <p>The Helm chart and the GitOps base carry byte-identical copies of crds/ ({@link #COPIES}).
+ *
+ * <p>After changing the model: {@code mvn -B test -Dtest=CrdsInSyncTest -Dcrds.update=true} rewrites crds/ and the
+ * copies.
  */
 class CrdsInSyncTest {
 
   private static final Path GENERATED = Path.of(System.getProperty("crd.generated.dir", "target/generated-crds"));
   private static final Path COMMITTED = Path.of("crds");
+  /** Copies of crds/ that must stay identical to it: the Helm chart's and the kustomize base's. */
+  static final List<Path> COPIES =
+      List.of(Path.of("charts", "devicelogin-operator", "crds"), Path.of("operator", "crds"));
 
   @ParameterizedTest
   @ValueSource(classes = {DeviceLogin.class, IdentityProvider.class, ClusterIdentityProvider.class})
@@ -36,8 +43,13 @@ class CrdsInSyncTest {
     Path committed = COMMITTED.resolve(file);
     if (Boolean.getBoolean("crds.update")) {
       Files.createDirectories(COMMITTED);
-      Files.writeString(committed, "# Generated from the Java model by the build; do not edit.\n"
-          + "# Regenerate: mvn -B test -Dtest=CrdsInSyncTest -Dcrds.update=true\n" + Serialization.asYaml(expected));
+      String yaml = "# Generated from the Java model by the build; do not edit.\n"
+          + "# Regenerate: mvn -B test -Dtest=CrdsInSyncTest -Dcrds.update=true\n" + Serialization.asYaml(expected);
+      Files.writeString(committed, yaml);
+      for (Path copy : COPIES) {
+        Files.createDirectories(copy);
+        Files.writeString(copy.resolve(file), yaml);
+      }
     }
     assertThat(committed)
         .as("crds/%s is missing; run mvn -B test -Dtest=CrdsInSyncTest -Dcrds.update=true", file)
@@ -47,6 +59,31 @@ class CrdsInSyncTest {
     assertThat(actual)
         .as("crds/%s differs from the Java model; run mvn -B test -Dtest=CrdsInSyncTest -Dcrds.update=true", file)
         .isEqualTo(expected);
+  }
+
+  @ParameterizedTest
+  @ValueSource(classes = {DeviceLogin.class, IdentityProvider.class, ClusterIdentityProvider.class})
+  void helmChartAndGitOpsBaseCarryTheSameCrd(Class<? extends HasMetadata> type) throws IOException {
+    String file = HasMetadata.getFullResourceName(type) + "-v1.yml";
+    String committed = Files.readString(COMMITTED.resolve(file));
+    for (Path copy : COPIES) {
+      assertThat(copy.resolve(file))
+          .as("%s/%s differs from crds/%s; run mvn -B test -Dtest=CrdsInSyncTest -Dcrds.update=true", copy, file, file)
+          .exists()
+          .hasContent(committed);
+    }
+  }
+
+  @Test
+  void copiesHoldNoOtherCrd() throws IOException {
+    for (Path copy : COPIES) {
+      try (var files = Files.list(copy)) {
+        try (var expected = Files.list(COMMITTED)) {
+          assertThat(files.map(f -> f.getFileName().toString()).sorted().toList()).as("files in %s", copy)
+              .isEqualTo(expected.map(f -> f.getFileName().toString()).sorted().toList());
+        }
+      }
+    }
   }
 
   @ParameterizedTest
