@@ -42,12 +42,20 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 - apiGroups: [devicelogin.io]
   resources: [devicelogins, identityproviders]
   verbs: [get, list, watch]
+# The cleanup finalizer (revoke the refresh token, delete the Secret) is added and removed with a JSON patch.
+- apiGroups: [devicelogin.io]
+  resources: [devicelogins]
+  verbs: [patch]
+- apiGroups: [devicelogin.io]
+  resources: [devicelogins/finalizers]
+  verbs: [update]
 # Status is written with a JSON patch on the status subresource.
 - apiGroups: [devicelogin.io]
   resources: [devicelogins/status, identityproviders/status]
   verbs: [patch]
 # Grant Secrets (device code) and token Secrets: read by name, listed by the managed-by label,
-# created or replaced, and the grant Secret deleted when the login ends. Client secrets: read by name.
+# created or replaced (refreshes update with the read resourceVersion), the grant Secret deleted when the login
+# ends and the token Secret when a DeviceLogin with deletionPolicy Delete goes. Client secrets: read by name.
 - apiGroups: [""]
   resources: [secrets]
   verbs: [get, list, create, update, delete]

@@ -16,6 +16,7 @@ import io.devicelogin.operator.idp.IssuedTokens;
 import io.devicelogin.operator.idp.ProviderConfig;
 import io.devicelogin.operator.idp.ProviderEndpoints;
 import io.devicelogin.operator.idp.TokenPollResult;
+import io.devicelogin.operator.idp.TokenRefreshResult;
 import io.devicelogin.operator.testing.LeakScanner;
 import io.devicelogin.operator.testing.LogCapture;
 import io.devicelogin.operator.testing.Logins;
@@ -68,6 +69,17 @@ class LeaderElectionIT {
     public TokenPollResult pollToken(ProviderConfig provider, String deviceCode) {
       polls.add(new Poll(instance, Instant.now()));
       return shared.pollToken(provider, deviceCode);
+    }
+
+    @Override
+    public TokenRefreshResult refresh(ProviderConfig provider, String refreshToken) {
+      polls.add(new Poll(instance, Instant.now()));
+      return shared.refresh(provider, refreshToken);
+    }
+
+    @Override
+    public boolean revoke(ProviderConfig provider, String refreshToken) throws IdpException {
+      return shared.revoke(provider, refreshToken);
     }
   }
 

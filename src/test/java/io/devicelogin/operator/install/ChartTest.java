@@ -66,7 +66,11 @@ class ChartTest {
       needs.add(new Need(Scope.WATCHED, "devicelogin.io", "identityproviders", verb, null));
       needs.add(new Need(Scope.CLUSTER, "devicelogin.io", "clusteridentityproviders", verb, null));
     }
-    // UpdateControl.patchStatus / ErrorStatusUpdateControl.patchStatus: JSON patch on /status
+    // JOSDK adds and removes the cleanup finalizer with a JSON patch on the DeviceLogin; finalizers subresource
+    // for clusters that enforce owner-reference/finalizer permissions
+    needs.add(new Need(Scope.WATCHED, "devicelogin.io", "devicelogins", "patch", null));
+    needs.add(new Need(Scope.WATCHED, "devicelogin.io", "devicelogins/finalizers", "update", null));
+    // StatusWriter: one JSON patch replacing /status
     needs.add(new Need(Scope.WATCHED, "devicelogin.io", "devicelogins/status", "patch", null));
     needs.add(new Need(Scope.WATCHED, "devicelogin.io", "identityproviders/status", "patch", null));
     needs.add(new Need(Scope.CLUSTER, "devicelogin.io", "clusteridentityproviders/status", "patch", null));
