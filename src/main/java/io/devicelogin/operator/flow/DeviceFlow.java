@@ -1,5 +1,6 @@
 package io.devicelogin.operator.flow;
 
+import io.devicelogin.operator.messages.Messages;
 import io.devicelogin.operator.api.v1alpha1.Phase;
 import io.devicelogin.operator.api.v1alpha1.Reason;
 import io.devicelogin.operator.idp.TokenPollResult;
@@ -52,14 +53,14 @@ public final class DeviceFlow {
               + delay.toSeconds() + "s. " + waitingMessage(grant));
     }
     if (result instanceof TokenPollResult.AccessDenied) {
-      return new Step.End(Phase.Denied, Reason.AccessDenied, "The login was denied at the IdP. " + startOverHint());
+      return new Step.End(Phase.Denied, Reason.AccessDenied, "The login was denied at the IdP. " + Messages.startOverHint());
     }
     if (result instanceof TokenPollResult.ExpiredToken) {
       return expired(grant);
     }
     if (result instanceof TokenPollResult.Invalid invalid) {
       return new Step.End(
-          Phase.Failed, Reason.InvalidTokenResponse, capitalize(invalid.message()) + ". No Secret was written.");
+          Phase.Failed, Reason.InvalidTokenResponse, Messages.capitalize(invalid.message()) + ". No Secret was written. " + Messages.startOverHint());
     }
     return new Step.Issued(((TokenPollResult.Issued) result).tokens());
   }
@@ -74,11 +75,12 @@ public final class DeviceFlow {
     return delay.compareTo(cap) > 0 ? cap : delay;
   }
 
-  private static Step.End expired(Grant grant) {
+  /** The end of a grant whose user code expired before anyone approved it. */
+  public static Step.End expired(Grant grant) {
     return new Step.End(
         Phase.Expired,
         Reason.ExpiredToken,
-        "The user code expired at " + grant.expiresAt() + " before the login was approved. " + startOverHint());
+        "The user code expired at " + grant.expiresAt() + " before the login was approved. " + Messages.startOverHint());
   }
 
   /** What the person must do, for the Ready condition and the Event. */
@@ -87,11 +89,5 @@ public final class DeviceFlow {
         + grant.expiresAt() + ".";
   }
 
-  private static String startOverHint() {
-    return TokenRenewal.startOverHint();
-  }
 
-  private static String capitalize(String message) {
-    return message.isEmpty() ? message : Character.toUpperCase(message.charAt(0)) + message.substring(1);
-  }
 }

@@ -33,6 +33,13 @@ public final class IdentityPolicy {
               + "usernameClaim to a claim the IdP sends (for example email, preferred_username or sub) or add the "
               + "scope that carries it. No Secret was written.");
     }
+    if ("email".equals(usernameClaim) && Boolean.FALSE.equals(claims.get("email_verified"))) {
+      return new Decision.Refused(
+          Reason.IdentityMismatch,
+          "The ID token names the user by the email '" + username + "', but the IdP says that address is not "
+              + "verified (email_verified: false); verify it at the IdP or set the provider's usernameClaim to a "
+              + "claim the IdP vouches for. No Secret was written.");
+    }
     List<String> groups = groups(claims.get(groupsClaim));
     Identity identity = new Identity(
         username, stringClaim(claims, "sub"), stringClaim(claims, "email"), groups);

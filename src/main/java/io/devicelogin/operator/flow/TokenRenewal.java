@@ -1,5 +1,6 @@
 package io.devicelogin.operator.flow;
 
+import io.devicelogin.operator.messages.Messages;
 import io.devicelogin.operator.api.v1alpha1.Phase;
 import io.devicelogin.operator.api.v1alpha1.Reason;
 import io.devicelogin.operator.idp.TokenRefreshResult;
@@ -55,7 +56,7 @@ public final class TokenRenewal {
           Phase.Expired,
           refreshable ? Reason.RefreshFailed : Reason.ExpiredToken,
           "The ID token expired at " + expiry + (refreshable ? " before a refresh succeeded" : "")
-              + ". " + startOverHint());
+              + ". " + Messages.startOverHint());
     }
     if (!refreshable) {
       return new Decision.Wait(Duration.between(now, expiry));
@@ -83,16 +84,8 @@ public final class TokenRenewal {
         : ((TokenRefreshResult.Invalid) result).message();
     return new Decision.End(
         Phase.Expired, Reason.RefreshFailed,
-        capitalize(message) + "; the operator stopped refreshing. " + startOverHint());
+        Messages.capitalize(message) + "; the operator stopped refreshing. " + Messages.startOverHint());
   }
 
-  /** How a person starts a fresh login without editing the spec. */
-  public static String startOverHint() {
-    return "To log in again, set the annotation devicelogin.io/restart to a new value (for example the current "
-        + "time) or change the spec.";
-  }
 
-  private static String capitalize(String message) {
-    return message.isEmpty() ? message : Character.toUpperCase(message.charAt(0)) + message.substring(1);
-  }
 }

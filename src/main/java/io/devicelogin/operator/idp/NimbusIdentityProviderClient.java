@@ -40,6 +40,7 @@ import com.nimbusds.openid.connect.sdk.OIDCTokenResponseParser;
 import com.nimbusds.openid.connect.sdk.claims.IDTokenClaimsSet;
 import com.nimbusds.openid.connect.sdk.op.OIDCProviderMetadata;
 import com.nimbusds.openid.connect.sdk.validators.IDTokenValidator;
+import io.devicelogin.operator.messages.Messages;
 import io.devicelogin.operator.metrics.OperatorMetrics;
 import java.io.IOException;
 import java.net.MalformedURLException;
@@ -475,8 +476,7 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
     if (description == null || description.isBlank()) {
       return error.getCode();
     }
-    return error.getCode() + " (" + (description.length() > 200 ? description.substring(0, 200) + "…" : description)
-        + ")";
+    return error.getCode() + " (" + Messages.fromIdp(description) + ")";
   }
 
   /** Counts JWKS fetches as IdP requests. */

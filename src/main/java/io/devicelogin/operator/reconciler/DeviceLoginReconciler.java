@@ -17,6 +17,7 @@ import io.devicelogin.operator.flow.DeviceFlow;
 import io.devicelogin.operator.flow.Durations;
 import io.devicelogin.operator.flow.Grant;
 import io.devicelogin.operator.flow.IdentityPolicy;
+import io.devicelogin.operator.messages.Messages;
 import io.devicelogin.operator.flow.PollSchedule;
 import io.devicelogin.operator.flow.SpecValidation;
 import io.devicelogin.operator.flow.Step;
@@ -103,6 +104,8 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
   private final Map<String, PollSchedule> schedules = new ConcurrentHashMap<>();
   private final Map<String, Integer> startFailures = new ConcurrentHashMap<>();
   private final Map<String, UnwrittenTokens> unwritten = new ConcurrentHashMap<>();
+  private final Map<String, Grant> unsavedGrants = new ConcurrentHashMap<>();
+  private final Map<String, String> finishedGrants = new ConcurrentHashMap<>();
   private final Map<String, Integer> refreshFailures = new ConcurrentHashMap<>();
   private final Map<String, Integer> cleanupAttempts = new ConcurrentHashMap<>();
 
@@ -113,7 +116,15 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
    * and written on the next attempt instead of polling again.
    */
   private record UnwrittenTokens(
-      String grantId, Secret secret, Identity identity, Instant idTokenExpiry, Instant renewalTime, boolean refresh) {}
+      String grantId, Secret secret, Identity identity, Instant idTokenExpiry, Instant renewalTime, boolean refresh) {
+
+    /** Never shows the Secret's data. */
+    @Override
+    public String toString() {
+      return "UnwrittenTokens[grantId=" + grantId + ", secret=" + secret.getMetadata().getName() + ", refresh="
+          + refresh + "]";
+    }
+  }
 
   public DeviceLoginReconciler(
       KubernetesClient client, ProviderResolver resolver, IdentityProviderClient idp, EventRecorder events,
@@ -135,10 +146,17 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
     long generation = login.getMetadata().getGeneration();
     String restart = login.restartRequest();
     Optional<Grant> grant = grants.find(login);
-    if (endedForRequest(login.getStatus(), generation, restart)) {
+    String uid = login.getMetadata().getUid();
+    boolean ended = endedForRequest(login.getStatus(), generation, restart);
+    if (!ended && grant.isPresent() && grant.get().id().equals(finishedGrants.get(uid))) {
+      // This process recorded the end of this grant a moment ago; the cache has not seen that status yet.
+      return UpdateControl.<DeviceLogin>noUpdate().rescheduleAfter(CLEANUP_DELAY);
+    }
+    if (ended) {
       if (grant.isPresent()) {
         grants.delete(login);
-        schedules.remove(login.getMetadata().getUid());
+        schedules.remove(uid);
+        finishedGrants.remove(uid);
       }
       return login.getStatus().getPhase() == Phase.Ready ? renew(login, now) : UpdateControl.noUpdate();
     }
@@ -146,6 +164,7 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
       LOG.info("DeviceLogin {}: spec changed or restart requested, starting a fresh login", ref(login));
       grants.delete(login);
       forget(login);
+      finishedGrants.remove(uid);
       grant = Optional.empty();
     }
     metrics.forgetTokenTimes(login.getMetadata().getNamespace(), login.getMetadata().getName());
@@ -204,6 +223,8 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
     }
     grants.delete(login);
     forget(login);
+    finishedGrants.remove(uid);
+    unsavedGrants.remove(uid);
     cleanupAttempts.remove(uid);
     metrics.forgetTokenTimes(namespace, login.getMetadata().getName());
     LOG.info("DeviceLogin {}: deleted; token Secret {}", ref(login), !ours ? "not ours, left alone"
@@ -281,6 +302,9 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
   private UpdateControl<DeviceLogin> providerNotReady(
       DeviceLogin login, Optional<Grant> grant, ProviderResolution.NotReady notReady, Instant now) {
     Reason reason = notReady.retryable() ? Reason.IdPUnavailable : Reason.ProviderNotReady;
+    if (grant.isPresent() && !now.isBefore(grant.get().expiresAt())) {
+      return end(login, DeviceFlow.expired(grant.get()), now);
+    }
     IdentityProviderRef ref = login.getSpec().getIdentityProviderRef();
     String message = "The " + ref.effectiveKind().name() + " " + ref.getName() + " is not ready ("
         + notReady.reason() + "): " + notReady.message();
@@ -291,6 +315,13 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
   }
 
   private UpdateControl<DeviceLogin> start(DeviceLogin login, ProviderConfig config, Instant now) {
+    String uid = login.getMetadata().getUid();
+    Grant unsaved = unsavedGrants.remove(uid);
+    if (unsaved != null && unsaved.isFor(login.getMetadata().getGeneration(), login.restartRequest())
+        && now.isBefore(unsaved.expiresAt())) {
+      LOG.info("DeviceLogin {}: retrying to store the device grant started before", ref(login));
+      return publish(login, unsaved, now);
+    }
     DeviceAuthorization authorization;
     try {
       authorization = idp.startDeviceAuthorization(config);
@@ -300,8 +331,7 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
       boolean unavailable = e.kind() == IdpException.Kind.UNAVAILABLE;
       LOG.warn("DeviceLogin {}: could not start the device login (attempt {}): {}", ref(login), failures,
           e.getMessage());
-      String message = (unavailable ? "Cannot start the device login: " : "The IdP refused to start the device login: ")
-          + e.getMessage() + ". Retrying in " + retry.toSeconds() + "s.";
+      String message = Messages.capitalize(e.getMessage()) + ". Retrying in " + retry.toSeconds() + "s.";
       return patchIfChanged(
           login,
           DeviceLoginStatusBuilder.pending(
@@ -309,8 +339,18 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
           retry);
     }
     startFailures.remove(login.getMetadata().getUid());
-    Grant grant = Grant.start(authorization, login.getMetadata().getGeneration(), login.restartRequest());
+    return publish(login, Grant.start(authorization, login.getMetadata().getGeneration(), login.restartRequest()),
+        now);
+  }
+
+  /**
+   * Stores the grant, then publishes its user code. If storing fails, the grant is kept in memory and stored on the
+   * retry instead of starting another one at the IdP.
+   */
+  private UpdateControl<DeviceLogin> publish(DeviceLogin login, Grant grant, Instant now) {
+    unsavedGrants.put(login.getMetadata().getUid(), grant);
     grants.save(login, grant);
+    unsavedGrants.remove(login.getMetadata().getUid());
     schedules.put(login.getMetadata().getUid(), PollSchedule.firstPollAfter(now, grant.interval()));
     String message = DeviceFlow.waitingMessage(grant);
     LOG.info("DeviceLogin {}: device login started, user code published, expires at {}", ref(login),
@@ -381,16 +421,38 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
       Instant now) {
     IdentityPolicy.Decision decision = decide(login, provider, tokens.claims());
     if (decision instanceof IdentityPolicy.Decision.Refused refused) {
-      return end(login, new Step.End(Phase.Failed, refused.reason(), refused.message()), now);
+      discard(login, config, tokens);
+      return end(login, new Step.End(Phase.Failed, refused.reason(), refused.message()
+          + " " + Messages.startOverHint()), now);
     }
     Identity identity = ((IdentityPolicy.Decision.Accepted) decision).identity();
     String secretName = TokenSecrets.secretName(login, identity.getUsername());
+    Secret existing = tokenSecrets.get(login.getMetadata().getNamespace(), secretName);
+    String conflict = TokenSecrets.conflict(existing, identity);
+    if (conflict != null) {
+      discard(login, config, tokens);
+      return end(login, new Step.End(Phase.Failed, Reason.SecretConflict, conflict + "; the tokens were discarded. "
+          + "Set spec.secretName to a Secret name of this user's own; that spec change starts a fresh login."), now);
+    }
     UnwrittenTokens tokensToWrite = new UnwrittenTokens(
         grant.id(), TokenSecrets.build(login, secretName, config, identity, tokens, grant.id()), identity,
         tokens.idTokenExpiry(), renewalTime(login, tokens.refreshToken() != null, tokens.idTokenIssuedAt(),
             tokens.idTokenExpiry()), false);
     unwritten.put(login.getMetadata().getUid(), tokensToWrite);
     return write(login, tokensToWrite, now);
+  }
+
+  /** Tokens that must not be stored: revoke their refresh token so no live credential is left (best effort). */
+  private void discard(DeviceLogin login, ProviderConfig config, IssuedTokens tokens) {
+    if (tokens.refreshToken() == null) {
+      return;
+    }
+    try {
+      idp.revoke(config, tokens.refreshToken());
+    } catch (IdpException e) {
+      LOG.warn("DeviceLogin {}: could not revoke the refresh token of discarded tokens: {}", ref(login),
+          e.getMessage());
+    }
   }
 
   /**
@@ -421,7 +483,7 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
     String message = "Refreshed the tokens in Secret " + tokens.secret().getMetadata().getName() + "; "
         + (tokens.renewalTime() == null
             ? "the IdP sent no new ID token, so the login ends when the ID token expires at "
-                + Rfc3339.format(tokens.idTokenExpiry()) + ". " + TokenRenewal.startOverHint()
+                + Rfc3339.format(tokens.idTokenExpiry()) + ". " + Messages.startOverHint()
             : "next refresh at " + Rfc3339.format(tokens.renewalTime()) + ".");
     LOG.info("DeviceLogin {}: {}", ref(login), message);
     events.normal(login, "Refreshed", message);
@@ -435,7 +497,9 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
   private UpdateControl<DeviceLogin> recoverReady(
       DeviceLogin login, Secret secret, IdentityProviderSpec provider, Instant now) {
     JWTClaimsSet claims = idTokenClaims(secret);
-    IdentityPolicy.Decision decision = decide(login, provider, claims.toJSONObject());
+    // The identity was accepted before the Secret was written; only read it back here.
+    IdentityPolicy.Decision decision = IdentityPolicy.decide(claims.toJSONObject(), provider.effectiveUsernameClaim(),
+        provider.effectiveGroupsClaim(), null, null);
     if (decision instanceof IdentityPolicy.Decision.Refused refused) {
       return end(login, new Step.End(Phase.Failed, refused.reason(), refused.message()), now);
     }
@@ -488,7 +552,7 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
     }
     if (secret == null) {
       return end(login, new Step.End(Phase.Expired, Reason.RefreshFailed, "Secret " + status.getSecretName()
-          + " was deleted, so there is no refresh token to renew it with. " + TokenRenewal.startOverHint()), now);
+          + " was deleted, so there is no refresh token to renew it with. " + Messages.startOverHint()), now);
     }
     Provider provider = provider(login);
     if (provider.resolution() instanceof ProviderResolution.NotReady notReady) {
@@ -526,7 +590,7 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
       tokenSecrets.delete(secret.getMetadata().getNamespace(), secret.getMetadata().getName());
       return end(login, new Step.End(Phase.Failed, refused.reason(), refused.message()
           + " The refreshed tokens were discarded and Secret " + secret.getMetadata().getName() + " deleted. "
-          + TokenRenewal.startOverHint()), refreshedAt);
+          + Messages.startOverHint()), refreshedAt);
     }
     Instant newExpiry = tokens.idTokenExpiry();
     boolean canRefreshAgain = tokens.refreshToken() != null
@@ -557,7 +621,7 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
   private UpdateControl<DeviceLogin> superseded(DeviceLogin login, Secret secret, Instant now) {
     return end(login, new Step.End(Phase.Expired, Reason.Superseded, "Secret " + secret.getMetadata().getName()
         + " is now written by DeviceLogin " + TokenSecrets.writer(secret) + " (a newer login); this DeviceLogin "
-        + "stopped refreshing it. " + TokenRenewal.startOverHint()), now);
+        + "stopped refreshing it. " + Messages.startOverHint()), now);
   }
 
   /** When to refresh: null when there is no refresh token (nothing can renew the ID token). */
@@ -591,6 +655,7 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
       DeviceLogin login, Identity identity, String secretName, Instant tokenExpiresAt, Instant renewalTime,
       Instant now) {
     forget(login);
+    recordFinished(login);
     String message = "User " + identity.getUsername() + " logged in; the tokens are in Secret " + secretName + "; "
         + (renewalTime == null
             ? "the IdP issued no refresh token, so the login ends when the ID token expires at "
@@ -607,6 +672,7 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
 
   private UpdateControl<DeviceLogin> end(DeviceLogin login, Step.End end, Instant now) {
     forget(login);
+    recordFinished(login);
     LOG.info("DeviceLogin {}: login ended {} ({})", ref(login), end.phase(), end.reason());
     metrics.loginEnded(end.phase().name());
     events.warning(login, end.reason().name(), end.message());
@@ -622,6 +688,11 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
         && grant.userCode().equals(status.getUserCode());
   }
 
+  /** Notes that this process ended the login of the DeviceLogin's current grant (see the guard in reconcile). */
+  private void recordFinished(DeviceLogin login) {
+    grants.cached(login).ifPresent(grant -> finishedGrants.put(login.getMetadata().getUid(), grant.id()));
+  }
+
   private void forget(DeviceLogin login) {
     schedules.remove(login.getMetadata().getUid());
     startFailures.remove(login.getMetadata().getUid());
@@ -629,7 +700,7 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
     refreshFailures.remove(login.getMetadata().getUid());
   }
 
-  /** Writes the status now (a merge patch), then looks again after {@code next}. */
+  /** Writes the status now (one JSON patch replacing it), then looks again after {@code next}. */
   private UpdateControl<DeviceLogin> patch(DeviceLogin login, DeviceLoginStatus status, Duration next) {
     statusWriter.write(login, status);
     login.setStatus(status);
@@ -638,7 +709,7 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
 
   private UpdateControl<DeviceLogin> patchIfChanged(
       DeviceLogin login, DeviceLoginStatus status, Duration next) {
-    if (ProviderReconciler.sameStatus(login.getStatus(), status)) {
+    if (StatusWriter.same(login.getStatus(), status)) {
       return UpdateControl.<DeviceLogin>noUpdate().rescheduleAfter(next);
     }
     return patch(login, status, next);

@@ -7,7 +7,6 @@ import io.devicelogin.operator.api.v1alpha1.ProviderResource;
 import io.devicelogin.operator.status.Conditions;
 import io.devicelogin.operator.status.StatusWriter;
 import io.fabric8.kubernetes.client.CustomResource;
-import io.fabric8.kubernetes.client.utils.Serialization;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
@@ -66,7 +65,7 @@ public abstract class ProviderReconciler<P extends CustomResource<IdentityProvid
           clock.instant()));
       recheck = notReady.retryable() ? RECHECK_UNAVAILABLE : RECHECK_MISCONFIGURED;
     }
-    if (sameStatus(current, next)) {
+    if (StatusWriter.same(current, next)) {
       return UpdateControl.<P>noUpdate().rescheduleAfter(recheck);
     }
     LOG.info("{} {}/{}: Ready={} ({})", provider.getKind(), provider.getMetadata().getNamespace(),
@@ -77,8 +76,4 @@ public abstract class ProviderReconciler<P extends CustomResource<IdentityProvid
     return UpdateControl.<P>noUpdate().rescheduleAfter(recheck);
   }
 
-  /** Compares two status objects by their JSON form. */
-  static boolean sameStatus(Object current, Object next) {
-    return Serialization.jsonMapper().valueToTree(current).equals(Serialization.jsonMapper().valueToTree(next));
-  }
 }

@@ -3,6 +3,7 @@ package io.devicelogin.operator.reconciler;
 import io.devicelogin.operator.api.v1alpha1.IdentityProviderSpec;
 import io.devicelogin.operator.api.v1alpha1.ProviderResource;
 import io.devicelogin.operator.api.v1alpha1.SecretKeyReference;
+import io.devicelogin.operator.messages.Messages;
 import io.devicelogin.operator.idp.IdentityProviderClient;
 import io.devicelogin.operator.idp.IdpException;
 import io.devicelogin.operator.idp.ProviderConfig;
@@ -90,11 +91,21 @@ public final class ProviderResolver {
         new ProviderConfig(issuer, spec.getClientId(), clientSecret, spec.getCaBundle(), spec.effectiveScopes());
     try {
       ProviderEndpoints endpoints = idp.discover(config, freshDiscovery);
+      if (!spec.insecureHttpAllowed()) {
+        for (URI endpoint : java.util.Arrays.asList(endpoints.deviceAuthorizationEndpoint(),
+            endpoints.tokenEndpoint(), endpoints.jwksUri(), endpoints.revocationEndpoint())) {
+          if (endpoint != null && !"https".equalsIgnoreCase(endpoint.getScheme())) {
+            return new ProviderResolution.NotReady(INSECURE_ISSUER, "The discovery document advertises " + endpoint
+                + ", which would send codes and tokens unencrypted; fix the IdP's configuration or, for local "
+                + "development only, set spec.allowInsecureHttp: true", false);
+          }
+        }
+      }
       return new ProviderResolution.Ready(config, endpoints);
     } catch (IdpException e) {
       return e.kind() == IdpException.Kind.UNAVAILABLE
-          ? new ProviderResolution.NotReady(IDP_UNAVAILABLE, capitalize(e.getMessage()), true)
-          : new ProviderResolution.NotReady(DISCOVERY_FAILED, capitalize(e.getMessage()), false);
+          ? new ProviderResolution.NotReady(IDP_UNAVAILABLE, Messages.capitalize(e.getMessage()), true)
+          : new ProviderResolution.NotReady(DISCOVERY_FAILED, Messages.capitalize(e.getMessage()), false);
     }
   }
 
@@ -108,9 +119,4 @@ public final class ProviderResolver {
     return null;
   }
 
-  static String capitalize(String message) {
-    return message == null || message.isEmpty()
-        ? message
-        : Character.toUpperCase(message.charAt(0)) + message.substring(1);
-  }
 }

@@ -50,8 +50,13 @@ public final class GrantStore {
     this.client = client;
   }
 
+  /**
+   * {@code devicelogin-grant-<name>}: a DeviceLogin name is already a valid Secret name, so it is kept as it is (two
+   * DeviceLogins never share a grant Secret); only a name too long for the prefix is shortened with a hash.
+   */
   public static String secretName(DeviceLogin login) {
-    return Names.prefixed(PREFIX, login.getMetadata().getName());
+    String name = login.getMetadata().getName();
+    return PREFIX.length() + name.length() <= Names.MAX_NAME ? PREFIX + name : Names.prefixed(PREFIX, name);
   }
 
   /** The grant stored for this DeviceLogin (this very object, by uid), if any. */
@@ -88,6 +93,16 @@ public final class GrantStore {
         .build();
     client.secrets().inNamespace(login.getMetadata().getNamespace()).resource(secret)
         .createOr(NonDeletingOperation::update);
+    remember(login, grant);
+  }
+
+  /** The grant of this DeviceLogin if this process has it in memory; never asks the API server. */
+  public Optional<Grant> cached(DeviceLogin login) {
+    return Optional.ofNullable(byLoginUid.get(login.getMetadata().getUid()));
+  }
+
+  /** Updates the in-memory copy only (used before a write that may fail, so polling follows the newest interval). */
+  public void remember(DeviceLogin login, Grant grant) {
     byLoginUid.put(login.getMetadata().getUid(), grant);
   }
 

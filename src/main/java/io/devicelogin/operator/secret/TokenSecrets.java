@@ -120,6 +120,29 @@ public final class TokenSecrets {
     client.secrets().inNamespace(namespace).withName(name).delete();
   }
 
+  /**
+   * Why tokens of {@code identity} must not be written over {@code existing}, or null when they may: a Secret of
+   * another type, or one holding another user's tokens, is never overwritten.
+   */
+  public static String conflict(Secret existing, Identity identity) {
+    if (existing == null) {
+      return null;
+    }
+    String name = existing.getMetadata().getName();
+    if (!Constants.TOKEN_SECRET_TYPE.equals(existing.getType())) {
+      return "Secret " + name + " already exists and is not a DeviceLogin token Secret (type " + existing.getType()
+          + ")";
+    }
+    String subject = existing.getMetadata().getAnnotations() == null
+        ? null
+        : existing.getMetadata().getAnnotations().get(Constants.SUBJECT_ANNOTATION);
+    if (subject != null && !subject.equals(identity.getSubject())) {
+      return "Secret " + name + " holds the tokens of another user ("
+          + existing.getMetadata().getAnnotations().get(Constants.USERNAME_ANNOTATION) + ")";
+    }
+    return null;
+  }
+
   /** The id of the grant (login) whose tokens the Secret holds. */
   public static String grantId(Secret secret) {
     return secret.getMetadata().getAnnotations() == null

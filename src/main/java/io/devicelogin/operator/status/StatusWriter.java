@@ -23,6 +23,11 @@ public final class StatusWriter {
     this.client = client;
   }
 
+  /** Whether two status objects are the same, by their JSON form: then there is nothing to write. */
+  public static boolean same(Object current, Object next) {
+    return Serialization.jsonMapper().valueToTree(current).equals(Serialization.jsonMapper().valueToTree(next));
+  }
+
   /** Replaces {@code resource}'s status on the API server with {@code status}. */
   public <R extends HasMetadata> void write(R resource, Object status) {
     ArrayNode patch = Serialization.jsonMapper().createArrayNode();

@@ -128,6 +128,66 @@ class KeycloakE2EIT {
     assertThat(userCode).isNotBlank();
   }
 
+  @Test
+  void twoRefreshesInARowKeepTheSecretValidWithRotatedRefreshTokens() throws Exception {
+    // The test realm issues 60 s tokens and rotates refresh tokens; renewBefore 55s refreshes every ~5 s.
+    DeviceLogin awaiting = create("alice", "keycloak", "alice@example.com", "55s");
+    KeycloakBrowser.approve(awaiting.getStatus().getVerificationUriComplete(), "alice", "alice-password");
+    awaitLogin("alice", phase(Phase.Ready));
+    List<String> refreshTokens = new ArrayList<>();
+    refreshTokens.add(secretValue("oidc-alice-example-com", "refresh-token"));
+    for (int refresh = 1; refresh <= 2; refresh++) {
+      String previous = refreshTokens.get(refreshTokens.size() - 1);
+      DeviceLogin refreshed = awaitLogin("alice",
+          dl -> "Refreshed".equals(ready(dl).getReason())
+              && !previous.equals(secretValue("oidc-alice-example-com", "refresh-token")));
+      refreshTokens.add(secretValue("oidc-alice-example-com", "refresh-token"));
+      assertThat(refreshed.getStatus().getPhase()).isEqualTo(Phase.Ready);
+      assertThat(refreshed.getStatus().getLastRefreshTime()).isNotNull();
+    }
+    assertThat(refreshTokens).as("Keycloak rotated the refresh token each time").doesNotHaveDuplicates();
+    var claims = JWTParser.parse(secretValue("oidc-alice-example-com", "id-token")).getJWTClaimsSet();
+    assertThat(claims.getExpirationTime().toInstant()).isAfter(java.time.Instant.now());
+    assertThat(claims.getSubject()).isEqualTo(get("alice").getStatus().getIdentity().getSubject());
+  }
+
+  @Test
+  void afterDeletionKeycloakRefusesTheOldRefreshToken() throws Exception {
+    DeviceLogin awaiting = create("alice", "keycloak", "alice@example.com");
+    KeycloakBrowser.approve(awaiting.getStatus().getVerificationUriComplete(), "alice", "alice-password");
+    awaitLogin("alice", phase(Phase.Ready));
+    String refreshToken = secretValue("oidc-alice-example-com", "refresh-token");
+    client.resources(DeviceLogin.class).inNamespace(NS).withName("alice").delete();
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> get("alice") == null);
+    assertThat(client.secrets().inNamespace(NS).withName("oidc-alice-example-com").get()).isNull();
+
+    var response = com.nimbusds.openid.connect.sdk.OIDCTokenResponseParser.parse(
+        new com.nimbusds.oauth2.sdk.TokenRequest(
+            java.net.URI.create(keycloak.issuerUrl() + "/protocol/openid-connect/token"),
+            new com.nimbusds.oauth2.sdk.id.ClientID("devicelogin-cli"),
+            new com.nimbusds.oauth2.sdk.RefreshTokenGrant(new com.nimbusds.oauth2.sdk.token.RefreshToken(refreshToken)))
+            .toHTTPRequest().send());
+    assertThat(response.indicatesSuccess()).as("the revoked refresh token no longer works").isFalse();
+    assertThat(response.toErrorResponse().getErrorObject().getCode()).isEqualTo("invalid_grant");
+  }
+
+  @Test
+  void aSessionEndedAtKeycloakEndsTheLoginExpired() {
+    DeviceLogin awaiting = create("alice", "keycloak", "alice@example.com", "55s");
+    KeycloakBrowser.approve(awaiting.getStatus().getVerificationUriComplete(), "alice", "alice-password");
+    awaitLogin("alice", phase(Phase.Ready));
+    keycloak.admin().logoutUser("alice");
+    DeviceLogin expired = Logins.awaitLogin(client, NS, "alice", phase(Phase.Expired), Duration.ofSeconds(40));
+    assertThat(ready(expired).getReason()).isEqualTo("RefreshFailed");
+    assertThat(ready(expired).getMessage()).contains("invalid_grant");
+  }
+
+  private String secretValue(String name, String key) {
+    Secret secret = client.secrets().inNamespace(NS).withName(name).get();
+    String value = secret == null ? null : TokenSecrets.value(secret, key);
+    return value == null ? "" : value;
+  }
+
   private List<String> allSecrets() {
     List<String> secrets = new ArrayList<>(deviceCodes);
     secrets.add("demo-client-secret");
@@ -145,8 +205,13 @@ class KeycloakE2EIT {
   }
 
   private DeviceLogin create(String name, String provider, String user) {
+    return create(name, provider, user, null);
+  }
+
+  private DeviceLogin create(String name, String provider, String user, String renewBefore) {
     DeviceLogin login = Resources.deviceLogin(NS, name, provider);
     login.getSpec().setUser(user);
+    login.getSpec().setRenewBefore(renewBefore);
     client.resource(login).create();
     DeviceLogin awaiting = awaitLogin(name, phase(Phase.AwaitingUser));
     assertThat(awaiting.getStatus().getVerificationUriComplete()).startsWith(keycloak.issuerUrl().toString());

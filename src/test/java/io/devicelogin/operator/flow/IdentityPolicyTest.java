@@ -171,4 +171,24 @@ class IdentityPolicyTest {
         "groups", null, null));
     assertThat(withEmail.getEmail()).isEqualTo("alice@example.com");
   }
+
+  @Test
+  void anEmailTheIdpMarksUnverifiedIsNotAUsername() {
+    java.util.Map<String, Object> claims = new java.util.HashMap<>();
+    claims.put("sub", "s-1");
+    claims.put("email", "alice@example.com");
+    claims.put("email_verified", false);
+    IdentityPolicy.Decision decision = IdentityPolicy.decide(claims, "email", "groups", null, null);
+    org.assertj.core.api.Assertions.assertThat(decision).isInstanceOf(IdentityPolicy.Decision.Refused.class);
+    org.assertj.core.api.Assertions.assertThat(((IdentityPolicy.Decision.Refused) decision).message())
+        .contains("not verified");
+    claims.put("email_verified", true);
+    org.assertj.core.api.Assertions.assertThat(IdentityPolicy.decide(claims, "email", "groups", null, null))
+        .isInstanceOf(IdentityPolicy.Decision.Accepted.class);
+    claims.put("email_verified", false);
+    claims.put("preferred_username", "alice");
+    org.assertj.core.api.Assertions.assertThat(
+            IdentityPolicy.decide(claims, "preferred_username", "groups", null, null))
+        .as("only an email username needs a verified email").isInstanceOf(IdentityPolicy.Decision.Accepted.class);
+  }
 }

@@ -146,4 +146,25 @@ class TokenSecretsTest {
   void valueOfMissingDataIsNull() {
     assertThat(TokenSecrets.value(new Secret(), "id-token")).isNull();
   }
+
+  @Test
+  void anotherUsersOrAForeignSecretIsNeverOverwritten() {
+    io.devicelogin.operator.api.v1alpha1.Identity alice =
+        new io.devicelogin.operator.api.v1alpha1.Identity("alice", "sub-alice", null, java.util.List.of());
+    org.assertj.core.api.Assertions.assertThat(TokenSecrets.conflict(null, alice)).isNull();
+    io.fabric8.kubernetes.api.model.Secret ownTokens = new io.fabric8.kubernetes.api.model.SecretBuilder()
+        .withNewMetadata().withName("oidc-alice").addToAnnotations("devicelogin.io/subject", "sub-alice")
+        .addToAnnotations("devicelogin.io/username", "alice").endMetadata()
+        .withType("devicelogin.io/oidc-tokens").build();
+    org.assertj.core.api.Assertions.assertThat(TokenSecrets.conflict(ownTokens, alice)).isNull();
+    io.fabric8.kubernetes.api.model.Secret bobs = new io.fabric8.kubernetes.api.model.SecretBuilder(ownTokens)
+        .editMetadata().addToAnnotations("devicelogin.io/subject", "sub-bob")
+        .addToAnnotations("devicelogin.io/username", "bob").endMetadata().build();
+    org.assertj.core.api.Assertions.assertThat(TokenSecrets.conflict(bobs, alice))
+        .isEqualTo("Secret oidc-alice holds the tokens of another user (bob)");
+    io.fabric8.kubernetes.api.model.Secret opaque = new io.fabric8.kubernetes.api.model.SecretBuilder()
+        .withNewMetadata().withName("oidc-alice").endMetadata().withType("Opaque").build();
+    org.assertj.core.api.Assertions.assertThat(TokenSecrets.conflict(opaque, alice))
+        .contains("is not a DeviceLogin token Secret (type Opaque)");
+  }
 }

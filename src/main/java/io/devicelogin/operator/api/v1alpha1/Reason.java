@@ -2,8 +2,8 @@ package io.devicelogin.operator.api.v1alpha1;
 
 /**
  * Reasons on a DeviceLogin's Ready condition, exactly as the API contract names them, plus InvalidSpec (the spec breaks a
- * rule the CRD schema states, for objects that reached the operator without admission validation) and Superseded (a
- * newer DeviceLogin took over the Secret).
+ * rule the CRD schema states, for objects that reached the operator without admission validation) Superseded (a newer
+ * DeviceLogin took over the Secret) and SecretConflict (the target Secret belongs to someone else).
  */
 public enum Reason {
   AuthorizationPending,
@@ -18,5 +18,6 @@ public enum Reason {
   InvalidTokenResponse,
   RefreshFailed,
   InvalidSpec,
-  Superseded
+  Superseded,
+  SecretConflict
 }
