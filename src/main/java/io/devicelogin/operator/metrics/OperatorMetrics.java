@@ -15,6 +15,10 @@ public final class OperatorMetrics {
 
   private final MeterRegistry registry;
   private final Map<String, TokenTimes> tokenTimes = new ConcurrentHashMap<>();
+  private final Map<String, ReadyStatus> readyStatus = new ConcurrentHashMap<>();
+
+  /** The Ready condition's status per DeviceLogin, as cert-manager's certificate_ready_status. */
+  private record ReadyStatus(AtomicReference<String> status, List<Meter> meters) {}
 
   /** Per-DeviceLogin gauge values, in epoch seconds (NaN: none). */
   private record TokenTimes(AtomicReference<Double> expiry, AtomicReference<Double> renewal, List<Meter> meters) {}
@@ -88,6 +92,35 @@ public final class OperatorMetrics {
 
   private static double epochSeconds(Instant instant) {
     return instant == null ? Double.NaN : instant.getEpochSecond();
+  }
+
+  /**
+   * Publishes a DeviceLogin's Ready condition as {@code devicelogin_ready_status{namespace,name,condition}}: 1 for
+   * the condition value it has (True, False or Unknown), 0 for the others.
+   */
+  public void readyStatus(String namespace, String name, String status) {
+    readyStatus.computeIfAbsent(namespace + "/" + name, key -> registerReady(namespace, name)).status().set(status);
+  }
+
+  private ReadyStatus registerReady(String namespace, String name) {
+    AtomicReference<String> status = new AtomicReference<>("Unknown");
+    List<Meter> meters = List.of("True", "False", "Unknown").stream()
+        .map(condition -> (Meter) Gauge.builder("devicelogin.ready.status", status,
+                current -> condition.equals(current.get()) ? 1 : 0)
+            .description("The DeviceLogin's Ready condition: 1 for the value it has")
+            .tags("namespace", namespace, "name", name, "condition", condition)
+            .register(registry))
+        .toList();
+    return new ReadyStatus(status, meters);
+  }
+
+  /** Drops all of a deleted DeviceLogin's per-resource gauges. */
+  public void forget(String namespace, String name) {
+    forgetTokenTimes(namespace, name);
+    ReadyStatus status = readyStatus.remove(namespace + "/" + name);
+    if (status != null) {
+      status.meters().forEach(registry::remove);
+    }
   }
 
   /** A login ended; {@code result} is the phase it ended in (Ready, Denied, Expired, Failed). */

@@ -148,7 +148,8 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
     Optional<Grant> grant = grants.find(login);
     String uid = login.getMetadata().getUid();
     boolean ended = endedForRequest(login.getStatus(), generation, restart);
-    if (!ended && grant.isPresent() && grant.get().id().equals(finishedGrants.get(uid))) {
+    if (!ended && grant.isPresent() && grant.get().isFor(generation, restart)
+        && grant.get().id().equals(finishedGrants.get(uid))) {
       // This process recorded the end of this grant a moment ago; the cache has not seen that status yet.
       return UpdateControl.<DeviceLogin>noUpdate().rescheduleAfter(CLEANUP_DELAY);
     }
@@ -226,7 +227,7 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
     finishedGrants.remove(uid);
     unsavedGrants.remove(uid);
     cleanupAttempts.remove(uid);
-    metrics.forgetTokenTimes(namespace, login.getMetadata().getName());
+    metrics.forget(namespace, login.getMetadata().getName());
     LOG.info("DeviceLogin {}: deleted; token Secret {}", ref(login), !ours ? "not ours, left alone"
         : login.getSpec().effectiveDeletionPolicy() == DeviceLoginSpec.DeletionPolicy.Delete ? "deleted" : "retained");
     return DeleteControl.defaultDelete();
@@ -704,6 +705,9 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
   private UpdateControl<DeviceLogin> patch(DeviceLogin login, DeviceLoginStatus status, Duration next) {
     statusWriter.write(login, status);
     login.setStatus(status);
+    var readyCondition = Conditions.find(status.getConditions(), Constants.READY);
+    metrics.readyStatus(login.getMetadata().getNamespace(), login.getMetadata().getName(),
+        readyCondition == null ? "Unknown" : readyCondition.getStatus());
     return UpdateControl.<DeviceLogin>noUpdate().rescheduleAfter(next);
   }
 

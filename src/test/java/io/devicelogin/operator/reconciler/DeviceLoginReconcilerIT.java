@@ -90,7 +90,10 @@ class DeviceLoginReconcilerIT {
     assertThat(idp.grantsStarted()).isEqualTo(1);
     assertThat(client.v1().events().inNamespace(NS).list().getItems())
         .extracting(e -> e.getReason()).contains("LoginStarted", "LoginSucceeded");
-    assertThat(fixture.operator().scrapeMetrics()).contains("devicelogin_logins_total{result=\"Ready\"} 1.0");
+    assertThat(fixture.operator().scrapeMetrics())
+        .contains("devicelogin_logins_total{result=\"Ready\"} 1.0")
+        .contains("devicelogin_ready_status{condition=\"True\",name=\"alice\",namespace=\"team-a\"} 1.0")
+        .contains("devicelogin_ready_status{condition=\"False\",name=\"alice\",namespace=\"team-a\"} 0.0");
   }
 
   @Test
