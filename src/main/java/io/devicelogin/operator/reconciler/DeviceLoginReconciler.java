@@ -588,6 +588,7 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
     }
     if (decision2 instanceof IdentityPolicy.Decision.Refused refused) {
       metrics.refresh("refused");
+      discard(login, config, tokens);
       tokenSecrets.delete(secret.getMetadata().getNamespace(), secret.getMetadata().getName());
       return end(login, new Step.End(Phase.Failed, refused.reason(), refused.message()
           + " The refreshed tokens were discarded and Secret " + secret.getMetadata().getName() + " deleted. "
