@@ -11,5 +11,7 @@ public enum DiscoveryMode {
   /** HTTP 500. */
   SERVER_ERROR,
   /** Metadata whose {@code issuer} differs from the URL it was fetched from. */
-  WRONG_ISSUER
+  WRONG_ISSUER,
+  /** Correct metadata without {@code revocation_endpoint} (RFC 7009 not supported). */
+  NO_REVOCATION_ENDPOINT
 }

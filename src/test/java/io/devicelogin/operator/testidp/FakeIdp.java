@@ -425,7 +425,9 @@ public final class FakeIdp implements AutoCloseable {
             jwksUri());
     metadata.setAuthorizationEndpointURI(endpoint(AUTHORIZATION_PATH));
     metadata.setTokenEndpointURI(tokenEndpoint());
-    metadata.setRevocationEndpointURI(revocationEndpoint());
+    if (mode != DiscoveryMode.NO_REVOCATION_ENDPOINT) {
+      metadata.setRevocationEndpointURI(revocationEndpoint());
+    }
     if (mode == DiscoveryMode.NO_DEVICE_ENDPOINT) {
       metadata.setGrantTypes(List.of(GrantType.AUTHORIZATION_CODE, GrantType.REFRESH_TOKEN));
     } else {
