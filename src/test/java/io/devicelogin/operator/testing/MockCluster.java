@@ -28,6 +28,13 @@ import java.util.stream.Stream;
  */
 public final class MockCluster implements AutoCloseable {
 
+  /** The mock server logs every request through java.util.logging at INFO; held so the level sticks. */
+  private static final java.util.logging.Logger MOCK_SERVER_LOG = java.util.logging.Logger.getLogger("io.fabric8");
+
+  static {
+    MOCK_SERVER_LOG.setLevel(java.util.logging.Level.WARNING);
+  }
+
   private final KubernetesMockServer server;
   private final KubernetesClient client;
 
