@@ -212,7 +212,7 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
       throw new IdpException(
           IdpException.Kind.REJECTED,
           "the IdP refused the device authorization request: "
-              + describe(parsed.toErrorResponse().getErrorObject())
+              + describe(parsed.toErrorResponse().getErrorObject(), null)
               + "; check clientId, clientSecretRef, scopes and that the client may use the device grant");
     }
     metrics.idpRequest("device_authorization", "success");
@@ -252,7 +252,7 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
       return new TokenPollResult.Unavailable("token endpoint answered HTTP " + response.getStatusCode());
     }
     if (response.getStatusCode() == 200) {
-      TokensOrError parsed = tokens(provider, endpoints, response, true);
+      TokensOrError parsed = tokens(provider, endpoints, response, true, deviceCode);
       return parsed.tokens() != null
           ? new TokenPollResult.Issued(parsed.tokens())
           : new TokenPollResult.Invalid(parsed.error());
@@ -269,7 +269,7 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
       case "slow_down" -> new TokenPollResult.SlowDown();
       case "access_denied" -> new TokenPollResult.AccessDenied();
       case "expired_token" -> new TokenPollResult.ExpiredToken();
-      default -> new TokenPollResult.Invalid("the token endpoint refused the device code: " + describe(error));
+      default -> new TokenPollResult.Invalid("the token endpoint refused the device code: " + describe(error, deviceCode));
     };
   }
 
@@ -299,7 +299,7 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
       return new TokenRefreshResult.Unavailable("token endpoint answered HTTP " + response.getStatusCode());
     }
     if (response.getStatusCode() == 200) {
-      TokensOrError parsed = tokens(provider, endpoints, response, false);
+      TokensOrError parsed = tokens(provider, endpoints, response, false, refreshToken);
       return parsed.tokens() != null
           ? new TokenRefreshResult.Refreshed(parsed.tokens())
           : new TokenRefreshResult.Invalid(parsed.error());
@@ -311,7 +311,7 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
           "token endpoint answered HTTP " + response.getStatusCode() + " without an OAuth error");
     }
     metrics.idpRequest("refresh", "error");
-    return new TokenRefreshResult.Rejected("the IdP refused the refresh token: " + describe(error));
+    return new TokenRefreshResult.Rejected("the IdP refused the refresh token: " + describe(error, refreshToken));
   }
 
   @Override
@@ -340,7 +340,7 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
     throw new IdpException(
         IdpException.Kind.REJECTED,
         "the IdP refused to revoke the refresh token: "
-            + (error == null ? "HTTP " + response.getStatusCode() : describe(error)));
+            + (error == null ? "HTTP " + response.getStatusCode() : describe(error, refreshToken)));
   }
 
   /** Validated tokens, or why the 200 answer can't be used. */
@@ -350,16 +350,18 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
    * Reads a 200 token response.
    *
    * @param idTokenRequired true for the device grant; a refresh may come without a new ID token
+   * @param sent the device code or refresh token sent, masked in messages
    */
   private TokensOrError tokens(
-      ProviderConfig provider, ProviderEndpoints endpoints, HTTPResponse response, boolean idTokenRequired) {
+      ProviderConfig provider, ProviderEndpoints endpoints, HTTPResponse response, boolean idTokenRequired,
+      String sent) {
     String endpoint = idTokenRequired ? "token" : "refresh";
     TokenResponse parsed;
     try {
       parsed = OIDCTokenResponseParser.parse(response);
     } catch (ParseException e) {
       metrics.idpRequest(endpoint, "invalid");
-      return new TokensOrError(null, "the token response is not valid: " + e.getMessage());
+      return new TokensOrError(null, "the token response is not valid: " + fromIdp(e.getMessage(), sent));
     }
     if (!parsed.indicatesSuccess()) {
       metrics.idpRequest(endpoint, "invalid");
@@ -383,7 +385,7 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
       claims = validator(provider, endpoints).validate(idToken, null);
     } catch (BadJOSEException | JOSEException e) {
       metrics.idpRequest(endpoint, "invalid");
-      return new TokensOrError(null, "the ID token was rejected: " + e.getMessage());
+      return new TokensOrError(null, "the ID token was rejected: " + fromIdp(e.getMessage(), sent));
     }
     metrics.idpRequest(endpoint, "success");
     return new TokensOrError(new IssuedTokens(
@@ -471,12 +473,28 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
     }
   }
 
-  private static String describe(ErrorObject error) {
+  /**
+   * The IdP's error code and description, both masked and bounded (the IdP chooses both, and may echo what it got).
+   *
+   * @param sent the device code or refresh token the request carried, masked even when shorter than what
+   *     {@link Messages#fromIdp} recognises as token-like; null if none
+   */
+  private static String describe(ErrorObject error, String sent) {
+    String code = fromIdp(error.getCode(), sent);
     String description = error.getDescription();
     if (description == null || description.isBlank()) {
-      return error.getCode();
+      return code;
     }
-    return error.getCode() + " (" + Messages.fromIdp(description) + ")";
+    return code + " (" + fromIdp(description, sent) + ")";
+  }
+
+  /** Text that may carry parts of the IdP's answer, made safe to show: {@link Messages#fromIdp} and {@code sent}. */
+  private static String fromIdp(String text, String sent) {
+    String unmasked = text == null ? "" : text;
+    if (sent != null && !sent.isEmpty()) {
+      unmasked = unmasked.replace(sent, "[redacted]");
+    }
+    return Messages.fromIdp(unmasked);
   }
 
   /** Counts JWKS fetches as IdP requests. */
