@@ -34,7 +34,7 @@ import java.util.stream.Collectors;
 /**
  * What {@link NimbusIdentityProviderClient} makes of arbitrary token endpoint answers: a local JDK HTTP server on
  * 127.0.0.1 publishes discovery and a JWKS and answers every token request with the response under test. Shared by
- * {@link TokenResponsePropertiesTest}; the generators are in {@link TokenResponses}.
+ * {@link TokenResponsePropertiesTest}; the generator is {@link TokenResponsePropertiesTest.Generator}.
  */
 final class TokenResponseProperties implements AutoCloseable {
 
@@ -43,7 +43,7 @@ final class TokenResponseProperties implements AutoCloseable {
       String kind, int status, String contentType, String body, Set<String> secrets, String validIdToken,
       boolean wellFormedSuccess) {
 
-    /** Never the body itself (it may be huge), for jqwik's report of a falsified try. */
+    /** Never the body itself (it may be huge). */
     @Override
     public String toString() {
       String shown = body.length() > 600 ? body.substring(0, 600) + "...(" + body.length() + " chars)" : body;
