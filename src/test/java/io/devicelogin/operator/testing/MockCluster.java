@@ -11,6 +11,8 @@ import io.fabric8.mockwebserver.Context;
 import io.fabric8.mockwebserver.MockWebServer;
 import io.fabric8.mockwebserver.ServerRequest;
 import io.fabric8.mockwebserver.ServerResponse;
+import io.fabric8.mockwebserver.http.MockResponse;
+import io.fabric8.mockwebserver.http.RecordedRequest;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
@@ -19,6 +21,7 @@ import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Queue;
+import java.util.function.Consumer;
 import java.util.stream.Stream;
 
 /**
@@ -49,9 +52,28 @@ public final class MockCluster implements AutoCloseable {
   }
 
   public static MockCluster start(int port) {
+    return start(port, request -> {});
+  }
+
+  /**
+   * Starts on a free port and shows every request to {@code observer} before it is answered (the benchmark counts
+   * API writes this way). The observer runs on the server's threads and must be quick.
+   */
+  public static MockCluster start(Consumer<RecordedRequest> observer) {
+    return start(0, observer);
+  }
+
+  private static MockCluster start(int port, Consumer<RecordedRequest> observer) {
     Map<ServerRequest, Queue<ServerResponse>> expectations = new HashMap<>();
+    KubernetesMixedDispatcher dispatcher = new KubernetesMixedDispatcher(expectations) {
+      @Override
+      public MockResponse dispatch(RecordedRequest request) {
+        observer.accept(request);
+        return super.dispatch(request);
+      }
+    };
     KubernetesMockServer server = new KubernetesMockServer(
-        new Context(), new MockWebServer(), expectations, new KubernetesMixedDispatcher(expectations), false);
+        new Context(), new MockWebServer(), expectations, dispatcher, false);
     try {
       server.init(InetAddress.getLoopbackAddress(), port);
     } catch (RuntimeException e) {

@@ -1,0 +1,304 @@
+package io.devicelogin.operator.bench;
+
+import io.devicelogin.operator.api.v1alpha1.DeviceLogin;
+import io.devicelogin.operator.api.v1alpha1.IdentityProvider;
+import io.devicelogin.operator.idp.ProviderConfig;
+import io.devicelogin.operator.testing.MockCluster;
+import io.devicelogin.operator.testing.Resources;
+import io.devicelogin.operator.testing.RunningOperator;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Issue #6 benchmark (not a test): the real operator in-process against the fabric8 mock API server and an instant
+ * scripted IdP that approves each login a random delay after its grant started, beside a naive thread-per-login
+ * poller doing the same job. Run with {@code mvn -B -Pbench test-compile exec:java}; settings as system properties:
+ * {@code bench.sizes} (100,1000), {@code bench.interval} seconds (5), {@code bench.minDelay}/{@code bench.maxDelay}
+ * seconds (1/20), {@code bench.impls} (operator,naive), {@code bench.output} (docs/BENCHMARKS.md, "-" for none).
+ */
+public final class Benchmark {
+
+  private static final String NS = "bench";
+  private static final String ISSUER = "http://127.0.0.1:1/realms/bench";
+  private static final int CREATORS = 4;
+  private static final java.util.Set<String> BENCHMARK_WRITES =
+      java.util.Set.of("POST customresourcedefinitions", "POST identityproviders", "POST devicelogins");
+
+  private Benchmark() {}
+
+  record Run(String impl, int size, int completed, Percentiles createToUserCodeMs, Percentiles approvalToSecretRatio,
+      double meanPollsPerLogin, double meanIdealPolls, int pollsOffByMoreThanOne, int earlyPolls,
+      double minFirstPollMs, double minPollGapMs, long statusWrites, long secretWrites, long allWrites,
+      Map<String, Long> requests, JvmSampler.Result jvm, long liveHeapBefore, long liveHeapAfterBurst,
+      double wallSeconds) {}
+
+  public static void main(String[] args) throws Exception {
+    List<Integer> sizes = Arrays.stream(System.getProperty("bench.sizes", "100,1000").split(","))
+        .map(String::trim).map(Integer::parseInt).toList();
+    Duration interval = Duration.ofSeconds(Long.getLong("bench.interval", 5));
+    Duration minDelay = Duration.ofSeconds(Long.getLong("bench.minDelay", 1));
+    Duration maxDelay = Duration.ofSeconds(Long.getLong("bench.maxDelay", 20));
+    List<String> impls = Arrays.asList(System.getProperty("bench.impls", "operator,naive").split(","));
+    String output = System.getProperty("bench.output", "docs/BENCHMARKS.md");
+
+    List<Run> runs = new ArrayList<>();
+    for (int size : sizes) {
+      for (String impl : impls) {
+        System.out.printf("%n=== %s, %d DeviceLogins, interval %ds, approval after %d-%ds ===%n", impl, size,
+            interval.toSeconds(), minDelay.toSeconds(), maxDelay.toSeconds());
+        Run run = run(impl.trim(), size, interval, minDelay, maxDelay);
+        runs.add(run);
+        print(run, interval);
+      }
+    }
+    String report = report(runs, interval, minDelay, maxDelay);
+    System.out.println();
+    System.out.println(report);
+    if (!"-".equals(output)) {
+      Path file = Path.of(output);
+      Files.writeString(file, ReportFile.merge(Files.exists(file) ? Files.readString(file) : null, report));
+      System.out.println("written to " + output);
+    }
+    System.exit(0);
+  }
+
+  static Run run(String impl, int size, Duration interval, Duration minDelay, Duration maxDelay) throws Exception {
+    long liveHeapBefore = JvmSampler.liveHeapAfterGc();
+    ApiObserver api = new ApiObserver();
+    BenchIdp idp = new BenchIdp(interval, minDelay, maxDelay);
+    Map<String, Long> created = new ConcurrentHashMap<>();
+    long start;
+    JvmSampler.Result jvm;
+    long liveHeapAfterBurst;
+    try (MockCluster cluster = MockCluster.start(api); KubernetesClient client = cluster.newClient()) {
+      client.resource(Resources.identityProvider(NS, "corp", ISSUER, "cli")).create();
+      AutoCloseable subject;
+      if (impl.equals("operator")) {
+        subject = RunningOperator.start(cluster, metrics -> idp);
+        waitFor(Duration.ofSeconds(30), () -> providerReady(client), "IdentityProvider Ready");
+      } else if (impl.equals("naive")) {
+        subject = new NaivePoller(cluster.newClient(), idp,
+            new ProviderConfig(URI.create(ISSUER), "cli", null, null, List.of()), NS);
+      } else {
+        throw new IllegalArgumentException("unknown implementation " + impl);
+      }
+      try (subject) {
+        Map<Long, Long> cpuBefore = JvmSampler.cpuNow();
+        JvmSampler sampler = new JvmSampler();
+        start = System.nanoTime();
+        ExecutorService creators = Executors.newFixedThreadPool(CREATORS);
+        for (int i = 1; i <= size; i++) {
+          String name = "login-" + i;
+          creators.execute(() -> {
+            created.put(name, System.nanoTime());
+            client.resource(Resources.deviceLogin(NS, name, "corp")).create();
+          });
+        }
+        creators.shutdown();
+        creators.awaitTermination(10, TimeUnit.MINUTES);
+        System.out.printf("burst of %d creates took %.1fs%n", size, (System.nanoTime() - start) / 1e9);
+        Duration limit = maxDelay.plus(interval.multipliedBy(3)).plusSeconds(10 + size / 20);
+        waitFor(limit, () -> api.userCodePublished().size() >= size, "all user codes published");
+        System.out.printf("all user codes published after %.1fs%n", (System.nanoTime() - start) / 1e9);
+        liveHeapAfterBurst = JvmSampler.liveHeapAfterGc();
+        waitFor(limit, () -> api.tokenSecretWritten().size() >= size, "all token Secrets written");
+        System.out.printf("all token Secrets written after %.1fs%n", (System.nanoTime() - start) / 1e9);
+        // let the last status writes and clean-ups land
+        Thread.sleep(Math.max(2000, interval.toMillis()));
+        jvm = sampler.stop(cpuBefore);
+        if (api.tokenSecretWritten().size() < size) {
+          client.resources(DeviceLogin.class).inNamespace(NS).list().getItems().stream().limit(2)
+              .forEach(dl -> System.out.println("status of " + dl.getMetadata().getName() + ": "
+                  + io.fabric8.kubernetes.client.utils.Serialization.asJson(dl.getStatus())));
+        }
+      }
+    }
+    double wall = (System.nanoTime() - start) / 1e9;
+    return analyse(impl, size, interval, api, idp, created, jvm, liveHeapBefore, liveHeapAfterBurst, wall);
+  }
+
+  static Run analyse(String impl, int size, Duration interval, ApiObserver api, BenchIdp idp,
+      Map<String, Long> created, JvmSampler.Result jvm, long liveHeapBefore, long liveHeapAfterBurst, double wall) {
+    long intervalNanos = interval.toNanos();
+    List<Double> createToUserCode = new ArrayList<>();
+    created.forEach((name, t) -> {
+      Long published = api.userCodePublished().get(name);
+      if (published != null) {
+        createToUserCode.add((published - t) / 1e6);
+      }
+    });
+    List<Double> approvalToSecret = new ArrayList<>();
+    api.tokenSecretWritten().forEach((secret, t) -> {
+      BenchIdp.GrantRecord grant = idp.bySecretName(secret);
+      if (grant != null) {
+        approvalToSecret.add((double) (t - grant.approvedNanos) / intervalNanos);
+      }
+    });
+    long polls = 0;
+    long ideal = 0;
+    int offByMore = 0;
+    int early = 0;
+    double minFirst = Double.MAX_VALUE;
+    double minGap = Double.MAX_VALUE;
+    int grants = 0;
+    for (BenchIdp.GrantRecord grant : idp.grants()) {
+      List<Long> times;
+      synchronized (grant) {
+        times = List.copyOf(grant.pollNanos);
+      }
+      if (!grant.issued) {
+        continue;
+      }
+      grants++;
+      long idealPolls = Math.max(1, (grant.approvedNanos - grant.startedNanos + intervalNanos - 1) / intervalNanos);
+      polls += times.size();
+      ideal += idealPolls;
+      if (Math.abs(times.size() - idealPolls) > 1) {
+        offByMore++;
+      }
+      long previous = grant.startedNanos;
+      for (int i = 0; i < times.size(); i++) {
+        long gap = times.get(i) - previous;
+        if (gap < intervalNanos) {
+          early++;
+        }
+        if (i == 0) {
+          minFirst = Math.min(minFirst, gap / 1e6);
+        } else {
+          minGap = Math.min(minGap, gap / 1e6);
+        }
+        previous = times.get(i);
+      }
+    }
+    long statusWrites = api.writes("devicelogins/status");
+    long secretWrites = api.count("POST secrets") + api.count("PUT secrets") + api.count("PATCH secrets");
+    // the benchmark's own writes (CRDs, the IdentityProvider, the DeviceLogins) are not the implementation's
+    long allWrites = api.counts().entrySet().stream()
+        .filter(e -> !e.getKey().startsWith("GET ") && !BENCHMARK_WRITES.contains(e.getKey()))
+        .mapToLong(Map.Entry::getValue).sum();
+    minFirst = minFirst == Double.MAX_VALUE ? Double.NaN : minFirst;
+    minGap = minGap == Double.MAX_VALUE ? Double.NaN : minGap;
+    return new Run(impl, size, api.tokenSecretWritten().size(), new Percentiles(createToUserCode),
+        new Percentiles(approvalToSecret), grants == 0 ? 0 : (double) polls / grants,
+        grants == 0 ? 0 : (double) ideal / grants, offByMore, early, minFirst, minGap, statusWrites, secretWrites,
+        allWrites, api.counts(), jvm, liveHeapBefore, liveHeapAfterBurst, wall);
+  }
+
+  private static boolean providerReady(KubernetesClient client) {
+    IdentityProvider provider = client.resources(IdentityProvider.class).inNamespace(NS).withName("corp").get();
+    return provider != null && provider.getStatus() != null && provider.getStatus().getConditions().stream()
+        .anyMatch(c -> "Ready".equals(c.getType()) && "True".equals(c.getStatus()));
+  }
+
+  private static void waitFor(Duration limit, java.util.function.BooleanSupplier done, String what)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + limit.toNanos();
+    while (!done.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        System.out.println("WARNING: gave up waiting for " + what + " after " + limit.toSeconds() + "s");
+        return;
+      }
+      Thread.sleep(50);
+    }
+  }
+
+  static void print(Run r, Duration interval) {
+    System.out.printf(Locale.ROOT, "completed %d/%d in %.1fs%n", r.completed(), r.size(), r.wallSeconds());
+    System.out.printf(Locale.ROOT, "create -> status.userCode: p50 %.0f ms, p99 %.0f ms, max %.0f ms%n",
+        r.createToUserCodeMs().at(50), r.createToUserCodeMs().at(99), r.createToUserCodeMs().max());
+    System.out.printf(Locale.ROOT, "approval -> Secret written (x interval): p50 %.2f, p99 %.2f, max %.2f%n",
+        r.approvalToSecretRatio().at(50), r.approvalToSecretRatio().at(99), r.approvalToSecretRatio().max());
+    System.out.printf(Locale.ROOT, "polls per login %.2f (ideal %.2f), off by more than one: %d, early polls: %d "
+        + "(min first-poll delay %.1f ms, min gap %.1f ms)%n", r.meanPollsPerLogin(), r.meanIdealPolls(),
+        r.pollsOffByMoreThanOne(), r.earlyPolls(), r.minFirstPollMs(), r.minPollGapMs());
+    System.out.printf(Locale.ROOT, "API writes per completed login: status %.2f + Secret %.2f = %.2f; all writes %.2f%n",
+        per(r.statusWrites(), r), per(r.secretWrites(), r), per(r.statusWrites() + r.secretWrites(), r),
+        per(r.allWrites(), r));
+    System.out.println("requests: " + r.requests());
+    System.out.println("live threads at the sampled peak, by name: " + r.jvm().threadsAtPeak());
+    JvmSampler.Result j = r.jvm();
+    System.out.printf(Locale.ROOT, "peak heap used %d MB (live before %d MB, live after burst %d MB); live threads "
+        + "peak %d (at start %d); CPU %.1fs per 1,000 logins (mock API server %.1fs, rest %.1fs)%n",
+        mb(j.peakHeapBytes()), mb(r.liveHeapBefore()), mb(r.liveHeapAfterBurst()), j.peakLiveThreadsJvm(),
+        j.threadsAtStart(), cpuPer1000(j.processCpuNanos(), r), cpuPer1000(j.mockServerCpuNanos(), r),
+        cpuPer1000(j.otherCpuNanos(), r));
+  }
+
+  private static double per(long count, Run r) {
+    return r.completed() == 0 ? Double.NaN : (double) count / r.completed();
+  }
+
+  private static long mb(long bytes) {
+    return bytes / (1024 * 1024);
+  }
+
+  private static double cpuPer1000(long nanos, Run r) {
+    return nanos / 1e9 / r.size() * 1000;
+  }
+
+  static String report(List<Run> runs, Duration interval, Duration minDelay, Duration maxDelay) {
+    StringBuilder s = new StringBuilder();
+    s.append("Generated by `mvn -B -Pbench test-compile exec:java` (see README, \"Benchmark\") on ")
+        .append(LocalDate.now()).append(".\n\n");
+    s.append("Machine: ").append(Runtime.getRuntime().availableProcessors()).append(" cores (")
+        .append(cpuModel()).append("), Java ").append(System.getProperty("java.version")).append(", max heap ")
+        .append(mb(Runtime.getRuntime().maxMemory())).append(" MB, ").append(System.getProperty("os.name"))
+        .append(' ').append(System.getProperty("os.arch")).append(".\n\n");
+    s.append("DeviceLogins created in a burst (").append(CREATORS).append(" client threads); IdP interval ")
+        .append(interval.toSeconds()).append(" s; each login approved ").append(minDelay.toSeconds()).append("–")
+        .append(maxDelay.toSeconds()).append(" s (uniform) after its grant started. Everything runs in one JVM "
+            + "(the Maven JVM, exec:java): the mock API server, the operator or naive poller, and the benchmark.\n\n");
+    s.append("| implementation | logins | completed | create→userCode p50 / p99 (ms) | approval→Secret p50 / p99 "
+        + "(× interval) | polls per login (ideal) | polls off ideal by >1 | early polls | status + Secret writes "
+        + "per login | all API writes per login | peak heap used (MB) | live heap after burst (before) (MB) | peak "
+        + "live threads (at start) | CPU s per 1,000 logins: total (mock server threads / other Java threads) |\n");
+    s.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    for (Run r : runs) {
+      JvmSampler.Result j = r.jvm();
+      s.append(String.format(Locale.ROOT,
+          "| %s | %,d | %,d | %.0f / %.0f | %.2f / %.2f | %.2f (%.2f) | %d | %d | %.2f | %.2f | %d | %d (%d) | %d (%d) | "
+              + "%.1f (%.1f / %.1f) |%n",
+          r.impl(), r.size(), r.completed(), r.createToUserCodeMs().at(50), r.createToUserCodeMs().at(99),
+          r.approvalToSecretRatio().at(50), r.approvalToSecretRatio().at(99), r.meanPollsPerLogin(),
+          r.meanIdealPolls(), r.pollsOffByMoreThanOne(), r.earlyPolls(), per(r.statusWrites() + r.secretWrites(), r),
+          per(r.allWrites(), r), mb(j.peakHeapBytes()), mb(r.liveHeapAfterBurst()), mb(r.liveHeapBefore()),
+          j.peakLiveThreadsJvm(), j.threadsAtStart(),
+          cpuPer1000(j.processCpuNanos(), r), cpuPer1000(j.mockServerCpuNanos(), r),
+          cpuPer1000(j.otherCpuNanos(), r)));
+    }
+    s.append("\nAPI requests per run (verb and resource, as the mock server saw them):\n\n");
+    for (Run r : runs) {
+      s.append("- ").append(r.impl()).append(", ").append(r.size()).append(": ").append(r.requests()).append('\n');
+    }
+    s.append("\nLive threads at the sampled peak, by name (digits replaced by N):\n\n");
+    for (Run r : runs) {
+      s.append("- ").append(r.impl()).append(", ").append(r.size()).append(": ").append(r.jvm().threadsAtPeak())
+          .append('\n');
+    }
+    return s.toString();
+  }
+
+  private static String cpuModel() {
+    try {
+      return Files.readAllLines(Path.of("/proc/cpuinfo")).stream().filter(l -> l.startsWith("model name"))
+          .findFirst().map(l -> l.substring(l.indexOf(':') + 1).trim()).orElse("unknown CPU");
+    } catch (IOException | RuntimeException e) {
+      return ManagementFactory.getOperatingSystemMXBean().getArch();
+    }
+  }
+}
