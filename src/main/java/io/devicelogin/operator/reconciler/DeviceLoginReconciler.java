@@ -580,7 +580,7 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
       return write(login, unwritten.get(login.getMetadata().getUid()), refreshedAt);
     }
     IdentityPolicy.Decision decision2 = decide(login, provider.resource().getSpec(), tokens.claims());
-    String subject = secret.getMetadata().getAnnotations().get(Constants.SUBJECT_ANNOTATION);
+    String subject = TokenSecrets.annotation(secret, Constants.SUBJECT_ANNOTATION);
     if (decision2 instanceof IdentityPolicy.Decision.Accepted accepted
         && !Objects.equals(subject, accepted.identity().getSubject())) {
       decision2 = new IdentityPolicy.Decision.Refused(Reason.IdentityMismatch, "A refresh returned an ID token for "

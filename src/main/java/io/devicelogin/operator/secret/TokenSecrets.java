@@ -133,21 +133,17 @@ public final class TokenSecrets {
       return "Secret " + name + " already exists and is not a DeviceLogin token Secret (type " + existing.getType()
           + ")";
     }
-    String subject = existing.getMetadata().getAnnotations() == null
-        ? null
-        : existing.getMetadata().getAnnotations().get(Constants.SUBJECT_ANNOTATION);
+    String subject = annotation(existing, Constants.SUBJECT_ANNOTATION);
     if (subject != null && !subject.equals(identity.getSubject())) {
       return "Secret " + name + " holds the tokens of another user ("
-          + existing.getMetadata().getAnnotations().get(Constants.USERNAME_ANNOTATION) + ")";
+          + annotation(existing, Constants.USERNAME_ANNOTATION) + ")";
     }
     return null;
   }
 
   /** The id of the grant (login) whose tokens the Secret holds. */
   public static String grantId(Secret secret) {
-    return secret.getMetadata().getAnnotations() == null
-        ? null
-        : secret.getMetadata().getAnnotations().get(GRANT_ANNOTATION);
+    return annotation(secret, GRANT_ANNOTATION);
   }
 
   /** Whether {@code login} is the DeviceLogin that writes this Secret (the newest login to complete owns it). */
@@ -157,9 +153,7 @@ public final class TokenSecrets {
 
   /** The name of the DeviceLogin that writes this Secret. */
   public static String writer(Secret secret) {
-    return secret.getMetadata().getAnnotations() == null
-        ? null
-        : secret.getMetadata().getAnnotations().get(Constants.DEVICELOGIN_ANNOTATION);
+    return annotation(secret, Constants.DEVICELOGIN_ANNOTATION);
   }
 
   /** The token Secret {@code login} wrote for grant {@code grantId}, if it exists. */
@@ -171,10 +165,13 @@ public final class TokenSecrets {
         .getItems()
         .stream()
         .filter(s -> Constants.TOKEN_SECRET_TYPE.equals(s.getType()))
-        .filter(s -> s.getMetadata().getAnnotations() != null
-            && grantId.equals(s.getMetadata().getAnnotations().get(GRANT_ANNOTATION))
-            && login.getMetadata().getName().equals(s.getMetadata().getAnnotations().get(Constants.DEVICELOGIN_ANNOTATION)))
+        .filter(s -> grantId.equals(grantId(s)) && writtenBy(s, login))
         .findFirst();
+  }
+
+  /** One annotation of a Secret, or null. */
+  public static String annotation(Secret secret, String key) {
+    return secret.getMetadata().getAnnotations() == null ? null : secret.getMetadata().getAnnotations().get(key);
   }
 
   /** The value of one key of a Secret's data, decoded. */
