@@ -4,15 +4,18 @@ import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition
 import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectRulesReview;
 import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectRulesReviewBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.server.mock.KubernetesMixedDispatcher;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import io.fabric8.mockwebserver.Context;
 import io.fabric8.mockwebserver.MockWebServer;
 import io.fabric8.mockwebserver.ServerRequest;
 import io.fabric8.mockwebserver.ServerResponse;
+import io.fabric8.mockwebserver.dsl.HttpMethod;
+import io.fabric8.mockwebserver.http.Dispatcher;
 import io.fabric8.mockwebserver.http.MockResponse;
 import io.fabric8.mockwebserver.http.RecordedRequest;
+import io.fabric8.mockwebserver.internal.MockDispatcher;
+import io.fabric8.mockwebserver.internal.SimpleRequest;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
@@ -26,7 +29,8 @@ import java.util.stream.Stream;
 
 /**
  * A Kubernetes API stand-in: the fabric8 mock server in CRUD mode on 127.0.0.1, with the CRDs from crds/ installed.
- * It answers server-side apply with 415, so the operator's merge patches and updates are what gets exercised.
+ * It answers server-side apply with 415, so the operator's merge patches and updates are what gets exercised. The
+ * CRUD store is {@link IndexedCrudDispatcher} (finds objects by name without scanning all of them).
  * Tests can queue failures ({@link #server()}{@code .expect()}); they are answered before the CRUD store.
  */
 public final class MockCluster implements AutoCloseable {
@@ -65,11 +69,16 @@ public final class MockCluster implements AutoCloseable {
 
   private static MockCluster start(int port, Consumer<RecordedRequest> observer) {
     Map<ServerRequest, Queue<ServerResponse>> expectations = new HashMap<>();
-    KubernetesMixedDispatcher dispatcher = new KubernetesMixedDispatcher(expectations) {
+    MockDispatcher canned = new MockDispatcher(expectations);
+    IndexedCrudDispatcher crud = new IndexedCrudDispatcher();
+    // As fabric8's KubernetesMixedDispatcher (queued expectations first, then the CRUD store), with the indexed store.
+    Dispatcher dispatcher = new Dispatcher() {
       @Override
       public MockResponse dispatch(RecordedRequest request) {
         observer.accept(request);
-        return super.dispatch(request);
+        Queue<ServerResponse> queued =
+            expectations.get(new SimpleRequest(HttpMethod.valueOf(request.getMethod()), request.getPath()));
+        return queued != null && !queued.isEmpty() ? canned.dispatch(request) : crud.dispatch(request);
       }
     };
     KubernetesMockServer server = new KubernetesMockServer(
