@@ -51,6 +51,7 @@ public final class DeviceLoginOperator implements AutoCloseable {
       o.withKubernetesClient(client)
           .withCloseClientOnStop(false)
           .withUseSSAToPatchPrimaryResource(false)
+          .withConcurrentReconciliationThreads(settings.reconcileThreads())
           .withMetrics(MicrometerMetrics.withoutPerResourceMetrics(registry));
       if (settings.leaderElection().enabled()) {
         o.withLeaderElectionConfiguration(leaderElectionConfiguration(settings.leaderElection()));

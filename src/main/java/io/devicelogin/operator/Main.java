@@ -1,7 +1,6 @@
 package io.devicelogin.operator;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import java.util.concurrent.CountDownLatch;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -29,7 +28,7 @@ public final class Main {
       System.exit(2);
       return;
     }
-    KubernetesClient client = new KubernetesClientBuilder().build();
+    KubernetesClient client = KubernetesClients.create();
     DeviceLoginOperator operator = DeviceLoginOperator.create(client, settings).onLostLeadership(() -> {
       // Another instance may already be reconciling: stop at once; Kubernetes restarts the Pod as a follower.
       new Thread(() -> System.exit(1), "lost-leadership-exit").start();

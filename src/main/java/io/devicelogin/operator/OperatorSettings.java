@@ -17,10 +17,18 @@ import java.util.stream.Collectors;
  * @param idpConnectTimeout bound on connecting to an IdP
  * @param idpReadTimeout bound on waiting for an IdP's answer
  * @param leaderElection whether and how instances elect one leader (only the leader reconciles)
+ * @param reconcileThreads how many reconciles run at once (all controllers together); a reconcile waits on the IdP
+ *     and the API server, never on a timer, so a few threads serve thousands of pending logins
  */
 public record OperatorSettings(
     Set<String> watchNamespaces, String operatorNamespace, int httpPort, Duration idpConnectTimeout,
-    Duration idpReadTimeout, LeaderElection leaderElection) {
+    Duration idpReadTimeout, LeaderElection leaderElection, int reconcileThreads) {
+
+  /** Reconcile threads unless RECONCILE_THREADS says otherwise. */
+  public static final int DEFAULT_RECONCILE_THREADS = 16;
+
+  /** Upper bound of RECONCILE_THREADS. */
+  public static final int MAX_RECONCILE_THREADS = 256;
 
   static final Path SERVICE_ACCOUNT_NAMESPACE = Path.of("/var/run/secrets/kubernetes.io/serviceaccount/namespace");
 
@@ -70,18 +78,29 @@ public record OperatorSettings(
     if (leaderElection == null) {
       leaderElection = LeaderElection.disabled();
     }
+    if (reconcileThreads < 1 || reconcileThreads > MAX_RECONCILE_THREADS) {
+      throw new IllegalArgumentException(
+          "RECONCILE_THREADS must be between 1 and " + MAX_RECONCILE_THREADS + ", got " + reconcileThreads);
+    }
   }
 
   /** Without leader election. */
   public OperatorSettings(
       Set<String> watchNamespaces, String operatorNamespace, int httpPort, Duration idpConnectTimeout,
       Duration idpReadTimeout) {
-    this(watchNamespaces, operatorNamespace, httpPort, idpConnectTimeout, idpReadTimeout, LeaderElection.disabled());
+    this(watchNamespaces, operatorNamespace, httpPort, idpConnectTimeout, idpReadTimeout, LeaderElection.disabled(),
+        DEFAULT_RECONCILE_THREADS);
   }
 
   public OperatorSettings withLeaderElection(LeaderElection newLeaderElection) {
     return new OperatorSettings(
-        watchNamespaces, operatorNamespace, httpPort, idpConnectTimeout, idpReadTimeout, newLeaderElection);
+        watchNamespaces, operatorNamespace, httpPort, idpConnectTimeout, idpReadTimeout, newLeaderElection,
+        reconcileThreads);
+  }
+
+  public OperatorSettings withReconcileThreads(int threads) {
+    return new OperatorSettings(
+        watchNamespaces, operatorNamespace, httpPort, idpConnectTimeout, idpReadTimeout, leaderElection, threads);
   }
 
   /** Defaults for a given operator namespace: all namespaces, port 8080, 5 s connect and 10 s read timeouts. */
@@ -90,8 +109,8 @@ public record OperatorSettings(
   }
 
   /**
-   * Reads WATCH_NAMESPACES, OPERATOR_NAMESPACE, HTTP_PORT, LEADER_ELECTION, LEADER_ELECTION_NAMESPACE and
-   * LEADER_ELECTION_LEASE_NAME; throws IllegalArgumentException on bad values.
+   * Reads WATCH_NAMESPACES, OPERATOR_NAMESPACE, HTTP_PORT, LEADER_ELECTION, LEADER_ELECTION_NAMESPACE,
+   * LEADER_ELECTION_LEASE_NAME and RECONCILE_THREADS; throws IllegalArgumentException on bad values.
    */
   public static OperatorSettings fromEnvironment(Map<String, String> env) {
     Set<String> namespaces = Arrays.stream(env.getOrDefault("WATCH_NAMESPACES", "").split(","))
@@ -118,7 +137,19 @@ public record OperatorSettings(
     OperatorSettings defaults = defaults(operatorNamespace);
     return new OperatorSettings(
         namespaces, operatorNamespace, port, defaults.idpConnectTimeout(), defaults.idpReadTimeout(),
-        leaderElection(env, operatorNamespace));
+        leaderElection(env, operatorNamespace), reconcileThreads(env));
+  }
+
+  private static int reconcileThreads(Map<String, String> env) {
+    String raw = env.getOrDefault("RECONCILE_THREADS", "").trim();
+    if (raw.isEmpty()) {
+      return DEFAULT_RECONCILE_THREADS;
+    }
+    try {
+      return Integer.parseInt(raw);
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("RECONCILE_THREADS must be a number of threads, got '" + raw + "'");
+    }
   }
 
   private static LeaderElection leaderElection(Map<String, String> env, String operatorNamespace) {

@@ -29,7 +29,8 @@ import java.util.concurrent.TimeUnit;
  * scripted IdP that approves each login a random delay after its grant started, beside a naive thread-per-login
  * poller doing the same job. Run with {@code mvn -B -Pbench test-compile exec:java}; settings as system properties:
  * {@code bench.sizes} (100,1000), {@code bench.interval} seconds (5), {@code bench.minDelay}/{@code bench.maxDelay}
- * seconds (1/20), {@code bench.impls} (operator,naive), {@code bench.output} (docs/BENCHMARKS.md, "-" for none).
+ * seconds (1/20), {@code bench.impls} (operator,naive), {@code bench.threads} (the operator's reconcile threads,
+ * default as RECONCILE_THREADS), {@code bench.output} (docs/BENCHMARKS.md, "-" for none).
  */
 public final class Benchmark {
 
@@ -89,7 +90,8 @@ public final class Benchmark {
       client.resource(Resources.identityProvider(NS, "corp", ISSUER, "cli")).create();
       AutoCloseable subject;
       if (impl.equals("operator")) {
-        subject = RunningOperator.start(cluster, metrics -> idp);
+        subject = RunningOperator.start(cluster, metrics -> idp,
+            settings -> settings.withReconcileThreads(Integer.getInteger("bench.threads", settings.reconcileThreads())));
         waitFor(Duration.ofSeconds(30), () -> providerReady(client), "IdentityProvider Ready");
       } else if (impl.equals("naive")) {
         subject = new NaivePoller(cluster.newClient(), idp,

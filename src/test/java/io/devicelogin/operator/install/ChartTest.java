@@ -98,6 +98,7 @@ class ChartTest {
       watchNamespaces: [team-a, team-b]
       logFormat: json
       httpPort: 9090
+      reconcileThreads: 32
       leaderElection: {enabled: true}
       resources: {requests: {cpu: 100m, memory: 300Mi}, limits: {memory: 600Mi}}
       extraEnv: [{name: HTTPS_PROXY, value: "http://proxy.example.com:3128"}]
@@ -143,6 +144,7 @@ class ChartTest {
     assertThat(container.getImage()).isEqualTo("devicelogin-operator:0.1.0");
     assertThat(env(container)).containsEntry("WATCH_NAMESPACES", "").containsEntry("HTTP_PORT", "8080")
         .containsEntry("LOG_FORMAT", "text").containsEntry("LEADER_ELECTION", "true")
+        .containsEntry("RECONCILE_THREADS", "16")
         .containsEntry("JAVA_TOOL_OPTIONS", "-XX:MaxRAMPercentage=75");
     assertThat(container.getEnv()).filteredOn(e -> e.getName().equals("OPERATOR_NAMESPACE")).singleElement()
         .satisfies(e -> assertThat(e.getValueFrom().getFieldRef().getFieldPath()).isEqualTo("metadata.namespace"));
@@ -262,7 +264,7 @@ class ChartTest {
     assertThat(pod.getImagePullSecrets()).extracting(s -> s.getName()).containsExactly("regcred");
     assertThat(env(container)).containsEntry("WATCH_NAMESPACES", "team-a,team-b").containsEntry("HTTP_PORT", "9090")
         .containsEntry("LOG_FORMAT", "json").containsEntry("LEADER_ELECTION", "true")
-        .containsEntry("HTTPS_PROXY", "http://proxy.example.com:3128");
+        .containsEntry("RECONCILE_THREADS", "32").containsEntry("HTTPS_PROXY", "http://proxy.example.com:3128");
     assertThat(container.getResources().getLimits().get("memory").toString()).isEqualTo("600Mi");
     assertThat(container.getResources().getRequests().get("cpu").toString()).isEqualTo("100m");
     assertThat(pod.getNodeSelector()).containsEntry("kubernetes.io/os", "linux");
@@ -312,6 +314,8 @@ class ChartTest {
     assertThatThrownBy(() -> Chart.render("logFormat: xml\n")).hasMessageContaining("logFormat");
     assertThatThrownBy(() -> Chart.render("watchNamespaces: [Team_A]\n")).hasMessageContaining("watchNamespaces");
     assertThatThrownBy(() -> Chart.render("replica: 2\n")).as("a misspelt key").hasMessageContaining("replica");
+    assertThatThrownBy(() -> Chart.render("reconcileThreads: 0\n")).hasMessageContaining("reconcileThreads");
+    assertThatThrownBy(() -> Chart.render("reconcileThreads: 1000\n")).hasMessageContaining("reconcileThreads");
   }
 
   private static void assertProbe(Probe probe, String path) {

@@ -1,6 +1,7 @@
 package io.devicelogin.operator.testing;
 
 import io.devicelogin.operator.DeviceLoginOperator;
+import io.devicelogin.operator.KubernetesClients;
 import io.devicelogin.operator.OperatorSettings;
 import io.devicelogin.operator.idp.IdentityProviderClient;
 import io.devicelogin.operator.idp.NimbusIdentityProviderClient;
@@ -14,7 +15,10 @@ import java.util.Set;
 import java.util.function.Function;
 import java.util.function.UnaryOperator;
 
-/** The real operator in-process against a {@link MockCluster}, with its own client; stopped by close(). */
+/**
+ * The real operator in-process against a {@link MockCluster}, with its own client built as {@code Main} builds it;
+ * stopped by close().
+ */
 public final class RunningOperator implements AutoCloseable {
 
   private final KubernetesClient client;
@@ -42,7 +46,7 @@ public final class RunningOperator implements AutoCloseable {
   public static RunningOperator start(
       MockCluster cluster, Function<OperatorMetrics, IdentityProviderClient> idp,
       UnaryOperator<OperatorSettings> customize) {
-    KubernetesClient client = cluster.newClient();
+    KubernetesClient client = cluster.server().createClient(KubernetesClients::bounded);
     OperatorMetrics metrics = new OperatorMetrics(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
     OperatorSettings settings = customize.apply(new OperatorSettings(
         Set.of(), "devicelogin-system", 0, Duration.ofSeconds(2), Duration.ofSeconds(3)));
