@@ -50,6 +50,14 @@ import io.javaoperatorsdk.operator.processing.retry.GradualRetry;
 import io.javaoperatorsdk.operator.api.reconciler.ErrorStatusUpdateControl;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
+import io.javaoperatorsdk.operator.processing.event.ResourceID;
+import io.javaoperatorsdk.operator.processing.event.source.EventSource;
+import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
+import java.util.Set;
+import java.util.stream.Collectors;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -68,6 +76,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Crash safety: the grant is stored before its user code is published; the token Secret is written before the
  * status says Ready and names the grant it came from; the grant is deleted only after the status records the end.
+ * Events follow the status write they describe: the person sees the user code one API request sooner, and a failed
+ * write leaves no Event for a state that was never recorded.
  */
 /* API errors are retried with back-off for as long as they last (2 s doubling to 2 min), never given up on. */
 @GradualRetry(maxAttempts = -1, initialInterval = 2000, intervalMultiplier = 2, maxInterval = 120_000)
@@ -77,6 +87,8 @@ import org.slf4j.LoggerFactory;
     generationAwareEventProcessing = false,
     informer = @Informer(onUpdateFilter = RelevantChange.class))
 public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<DeviceLogin> {
+
+  private static final String PROVIDER_INDEX = "provider";
 
   /** How soon a login whose provider is not ready looks again. */
   public static final Duration PROVIDER_RECHECK = Duration.ofSeconds(10);
@@ -108,6 +120,8 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
   private final Map<String, String> finishedGrants = new ConcurrentHashMap<>();
   private final Map<String, Integer> refreshFailures = new ConcurrentHashMap<>();
   private final Map<String, Integer> cleanupAttempts = new ConcurrentHashMap<>();
+  private InformerEventSource<IdentityProvider, DeviceLogin> identityProviders;
+  private InformerEventSource<ClusterIdentityProvider, DeviceLogin> clusterIdentityProviders;
 
   private record Provider(ProviderResource resource, ProviderResolution resolution) {}
 
@@ -138,6 +152,60 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
     this.events = events;
     this.metrics = metrics;
     this.clock = clock;
+  }
+
+  /**
+   * Providers are read from informer caches (no API request per reconcile), and a provider that is created, deleted
+   * or whose spec changes wakes the DeviceLogins that name it (status-only changes do not: thousands of logins may
+   * share one provider).
+   */
+  @Override
+  public List<EventSource<?, DeviceLogin>> prepareEventSources(EventSourceContext<DeviceLogin> context) {
+    context.getPrimaryCache().addIndexer(PROVIDER_INDEX, login -> List.of(providerKey(login)));
+    identityProviders = new InformerEventSource<>(
+        InformerEventSourceConfiguration.from(IdentityProvider.class, DeviceLogin.class)
+            .withName("identityproviders")
+            .withNamespacesInheritedFromController()
+            .withSecondaryToPrimaryMapper(provider -> loginsNaming(context, IdentityProviderRef.Kind.IdentityProvider,
+                provider.getMetadata().getNamespace(), provider.getMetadata().getName()))
+            .withOnUpdateFilter(DeviceLoginReconciler::specChanged)
+            .build(),
+        context);
+    clusterIdentityProviders = new InformerEventSource<>(
+        InformerEventSourceConfiguration.from(ClusterIdentityProvider.class, DeviceLogin.class)
+            .withName("clusteridentityproviders")
+            .withWatchAllNamespaces()
+            .withSecondaryToPrimaryMapper(provider -> loginsNaming(context,
+                IdentityProviderRef.Kind.ClusterIdentityProvider, null, provider.getMetadata().getName()))
+            .withOnUpdateFilter(DeviceLoginReconciler::specChanged)
+            .build(),
+        context);
+    return List.of(identityProviders, clusterIdentityProviders);
+  }
+
+  private static boolean specChanged(HasMetadata newProvider, HasMetadata oldProvider) {
+    return !Objects.equals(newProvider.getMetadata().getGeneration(), oldProvider.getMetadata().getGeneration());
+  }
+
+  private static Set<ResourceID> loginsNaming(
+      EventSourceContext<DeviceLogin> context, IdentityProviderRef.Kind kind, String namespace, String name) {
+    return context.getPrimaryCache().byIndex(PROVIDER_INDEX, providerKey(kind, namespace, name)).stream()
+        .map(ResourceID::fromResource)
+        .collect(Collectors.toSet());
+  }
+
+  /** The provider a DeviceLogin names, as an index key: kind, then namespace (IdentityProvider only) and name. */
+  private static String providerKey(DeviceLogin login) {
+    IdentityProviderRef ref = login.getSpec() == null ? null : login.getSpec().getIdentityProviderRef();
+    if (ref == null) {
+      return "";
+    }
+    return providerKey(ref.effectiveKind(), login.getMetadata().getNamespace(), ref.getName());
+  }
+
+  private static String providerKey(IdentityProviderRef.Kind kind, String namespace, String name) {
+    return kind == IdentityProviderRef.Kind.ClusterIdentityProvider ? kind + "/" + name
+        : kind + "/" + namespace + "/" + name;
   }
 
   @Override
@@ -288,8 +356,8 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
     IdentityProviderRef ref = login.getSpec().getIdentityProviderRef();
     String namespace = login.getMetadata().getNamespace();
     ProviderResource resource = ref.effectiveKind() == IdentityProviderRef.Kind.ClusterIdentityProvider
-        ? client.resources(ClusterIdentityProvider.class).withName(ref.getName()).get()
-        : client.resources(IdentityProvider.class).inNamespace(namespace).withName(ref.getName()).get();
+        ? clusterIdentityProviders.get(new ResourceID(ref.getName())).orElse(null)
+        : identityProviders.get(new ResourceID(ref.getName(), namespace)).orElse(null);
     if (resource == null) {
       String where = ref.effectiveKind() == IdentityProviderRef.Kind.ClusterIdentityProvider
           ? "ClusterIdentityProvider " + ref.getName()
@@ -356,9 +424,11 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
     String message = DeviceFlow.waitingMessage(grant);
     LOG.info("DeviceLogin {}: device login started, user code published, expires at {}", ref(login),
         grant.expiresAt());
-    events.normal(login, "LoginStarted", message);
-    return patch(login, DeviceLoginStatusBuilder.awaitingUser(login, grant, Reason.AuthorizationPending, message, now),
+    UpdateControl<DeviceLogin> next = patch(
+        login, DeviceLoginStatusBuilder.awaitingUser(login, grant, Reason.AuthorizationPending, message, now),
         grant.interval());
+    events.normal(login, "LoginStarted", message);
+    return next;
   }
 
   private UpdateControl<DeviceLogin> poll(
@@ -487,11 +557,12 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
                 + Rfc3339.format(tokens.idTokenExpiry()) + ". " + Messages.startOverHint()
             : "next refresh at " + Rfc3339.format(tokens.renewalTime()) + ".");
     LOG.info("DeviceLogin {}: {}", ref(login), message);
-    events.normal(login, "Refreshed", message);
     publishTokenTimes(login, tokens.idTokenExpiry(), tokens.renewalTime());
-    return patch(login,
+    UpdateControl<DeviceLogin> next = patch(login,
         DeviceLoginStatusBuilder.refreshed(login, tokens.idTokenExpiry(), tokens.renewalTime(), message, now),
         untilNextLook(now, tokens.idTokenExpiry(), tokens.renewalTime()));
+    events.normal(login, "Refreshed", message);
+    return next;
   }
 
   /** The token Secret of this grant exists: an earlier run got the tokens but stopped before recording it. */
@@ -665,11 +736,12 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
             : "next refresh at " + Rfc3339.format(renewalTime) + ".");
     LOG.info("DeviceLogin {}: {}", ref(login), message);
     metrics.loginEnded(Phase.Ready.name());
-    events.normal(login, "LoginSucceeded", message);
     publishTokenTimes(login, tokenExpiresAt, renewalTime);
-    return patch(login,
+    UpdateControl<DeviceLogin> next = patch(login,
         DeviceLoginStatusBuilder.ready(login, identity, secretName, tokenExpiresAt, renewalTime, message, now),
         CLEANUP_DELAY);
+    events.normal(login, "LoginSucceeded", message);
+    return next;
   }
 
   private UpdateControl<DeviceLogin> end(DeviceLogin login, Step.End end, Instant now) {
@@ -677,9 +749,10 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
     recordFinished(login);
     LOG.info("DeviceLogin {}: login ended {} ({})", ref(login), end.phase(), end.reason());
     metrics.loginEnded(end.phase().name());
+    UpdateControl<DeviceLogin> next = patch(
+        login, DeviceLoginStatusBuilder.ended(login, end.phase(), end.reason(), end.message(), now), CLEANUP_DELAY);
     events.warning(login, end.reason().name(), end.message());
-    return patch(login, DeviceLoginStatusBuilder.ended(login, end.phase(), end.reason(), end.message(), now),
-        CLEANUP_DELAY);
+    return next;
   }
 
   private static boolean showsGrant(DeviceLogin login, Grant grant) {

@@ -268,7 +268,10 @@ class DeviceLoginReconcilerIT {
     assertThat(ready(pending).getReason()).isEqualTo("ProviderNotReady");
     assertThat(ready(pending).getMessage()).contains("IdentityProvider later in namespace team-a does not exist");
     client.resource(Resources.identityProvider(NS, "later", "http://127.0.0.1:1/realms/x", "cli")).create();
-    awaitLogin("alice", phase(Phase.AwaitingUser));
+    // The provider's creation wakes the login (the operator watches providers); without that it would wait for the
+    // next look, PROVIDER_RECHECK (10 s) later.
+    await().atMost(DeviceLoginReconciler.PROVIDER_RECHECK.dividedBy(2))
+        .until(() -> get("alice").getStatus().getPhase() == Phase.AwaitingUser);
   }
 
   @Test
