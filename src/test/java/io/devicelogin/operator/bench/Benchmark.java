@@ -1,5 +1,6 @@
 package io.devicelogin.operator.bench;
 
+import io.devicelogin.operator.KubernetesClients;
 import io.devicelogin.operator.api.v1alpha1.DeviceLogin;
 import io.devicelogin.operator.api.v1alpha1.IdentityProvider;
 import io.devicelogin.operator.idp.ProviderConfig;
@@ -40,13 +41,27 @@ public final class Benchmark {
   private static final java.util.Set<String> BENCHMARK_WRITES =
       java.util.Set.of("POST customresourcedefinitions", "POST identityproviders", "POST devicelogins");
 
+  /**
+   * The operator's threads by name: JOSDK's reconcile pool (named ReconcilerExecutor-* while it reconciles), its
+   * timers (one per controller), the Kubernetes client's fixed pools, the informers' resync scheduler and the
+   * /metrics server. The JDK HTTP clients' selector threads (one per HTTP client) are not told apart from the
+   * benchmark's and count for neither.
+   */
+  static final java.util.regex.Pattern OPERATOR_THREADS = java.util.regex.Pattern.compile(
+      "ReconcilerExecutor-.*|pool-\\d+-thread-\\d+|kubernetes-client-.*|Timer-\\d+|CachedSingleThreadScheduler-.*"
+          + "|HTTP-Dispatcher|idle-timeout-task");
+
+  /** The naive poller's threads: one per login, and the same Kubernetes client pools. */
+  static final java.util.regex.Pattern NAIVE_THREADS = java.util.regex.Pattern.compile(
+      "naive-.*|kubernetes-client-.*");
+
   private Benchmark() {}
 
   record Run(String impl, int size, int completed, Percentiles createToUserCodeMs, Percentiles approvalToSecretRatio,
       double meanPollsPerLogin, double meanIdealPolls, int pollsOffByMoreThanOne, int earlyPolls,
-      double minFirstPollMs, double minPollGapMs, long statusWrites, long secretWrites, long allWrites,
+      double minFirstPollMs, double minPollGapMs, Percentiles pollLateness, long statusWrites, long secretWrites, long allWrites,
       Map<String, Long> requests, JvmSampler.Result jvm, long liveHeapBefore, long liveHeapAfterBurst,
-      double wallSeconds) {}
+      long retainedHeap, double wallSeconds) {}
 
   public static void main(String[] args) throws Exception {
     List<Integer> sizes = Arrays.stream(System.getProperty("bench.sizes", "100,1000").split(","))
@@ -86,6 +101,8 @@ public final class Benchmark {
     long start;
     JvmSampler.Result jvm;
     long liveHeapAfterBurst;
+    long liveWithImplementation = 0;
+    long retainedHeap;
     try (MockCluster cluster = MockCluster.start(api); KubernetesClient client = cluster.newClient()) {
       client.resource(Resources.identityProvider(NS, "corp", ISSUER, "cli")).create();
       AutoCloseable subject;
@@ -94,16 +111,18 @@ public final class Benchmark {
             settings -> settings.withReconcileThreads(Integer.getInteger("bench.threads", settings.reconcileThreads())));
         waitFor(Duration.ofSeconds(30), () -> providerReady(client), "IdentityProvider Ready");
       } else if (impl.equals("naive")) {
-        subject = new NaivePoller(cluster.newClient(), idp,
+        subject = new NaivePoller(cluster.server().createClient(KubernetesClients::bounded), idp,
             new ProviderConfig(URI.create(ISSUER), "cli", null, null, List.of()), NS);
       } else {
         throw new IllegalArgumentException("unknown implementation " + impl);
       }
-      try (subject) {
+      try {
         Map<Long, Long> cpuBefore = JvmSampler.cpuNow();
-        JvmSampler sampler = new JvmSampler();
+        JvmSampler sampler = new JvmSampler(impl.equals("operator") ? OPERATOR_THREADS : NAIVE_THREADS);
         start = System.nanoTime();
-        ExecutorService creators = Executors.newFixedThreadPool(CREATORS);
+        java.util.concurrent.atomic.AtomicInteger creatorNumber = new java.util.concurrent.atomic.AtomicInteger();
+        ExecutorService creators = Executors.newFixedThreadPool(
+            CREATORS, task -> new Thread(task, "bench-creator-" + creatorNumber.incrementAndGet()));
         for (int i = 1; i <= size; i++) {
           String name = "login-" + i;
           creators.execute(() -> {
@@ -128,14 +147,23 @@ public final class Benchmark {
               .forEach(dl -> System.out.println("status of " + dl.getMetadata().getName() + ": "
                   + io.fabric8.kubernetes.client.utils.Serialization.asJson(dl.getStatus())));
         }
+        liveWithImplementation = JvmSampler.liveHeapAfterGc();
+      } finally {
+        subject.close();
       }
+      // What the implementation itself keeps: the same JVM and cluster state, with and without it.
+      subject = null;
+      retainedHeap = liveWithImplementation - JvmSampler.liveHeapAfterGc();
+      System.out.printf("heap retained by the %s: %d MB%n", impl, mb(retainedHeap));
     }
     double wall = (System.nanoTime() - start) / 1e9;
-    return analyse(impl, size, interval, api, idp, created, jvm, liveHeapBefore, liveHeapAfterBurst, wall);
+    return analyse(impl, size, interval, api, idp, created, jvm, liveHeapBefore, liveHeapAfterBurst, retainedHeap,
+        wall);
   }
 
   static Run analyse(String impl, int size, Duration interval, ApiObserver api, BenchIdp idp,
-      Map<String, Long> created, JvmSampler.Result jvm, long liveHeapBefore, long liveHeapAfterBurst, double wall) {
+      Map<String, Long> created, JvmSampler.Result jvm, long liveHeapBefore, long liveHeapAfterBurst,
+      long retainedHeap, double wall) {
     long intervalNanos = interval.toNanos();
     List<Double> createToUserCode = new ArrayList<>();
     created.forEach((name, t) -> {
@@ -145,6 +173,7 @@ public final class Benchmark {
       }
     });
     List<Double> approvalToSecret = new ArrayList<>();
+    List<Double> lateness = new ArrayList<>();
     api.tokenSecretWritten().forEach((secret, t) -> {
       BenchIdp.GrantRecord grant = idp.bySecretName(secret);
       if (grant != null) {
@@ -176,6 +205,7 @@ public final class Benchmark {
       long previous = grant.startedNanos;
       for (int i = 0; i < times.size(); i++) {
         long gap = times.get(i) - previous;
+        lateness.add((double) (gap - intervalNanos) / intervalNanos);
         if (gap < intervalNanos) {
           early++;
         }
@@ -197,8 +227,9 @@ public final class Benchmark {
     minGap = minGap == Double.MAX_VALUE ? Double.NaN : minGap;
     return new Run(impl, size, api.tokenSecretWritten().size(), new Percentiles(createToUserCode),
         new Percentiles(approvalToSecret), grants == 0 ? 0 : (double) polls / grants,
-        grants == 0 ? 0 : (double) ideal / grants, offByMore, early, minFirst, minGap, statusWrites, secretWrites,
-        allWrites, api.counts(), jvm, liveHeapBefore, liveHeapAfterBurst, wall);
+        grants == 0 ? 0 : (double) ideal / grants, offByMore, early, minFirst, minGap, new Percentiles(lateness),
+        statusWrites, secretWrites,
+        allWrites, api.counts(), jvm, liveHeapBefore, liveHeapAfterBurst, retainedHeap, wall);
   }
 
   private static boolean providerReady(KubernetesClient client) {
@@ -228,6 +259,8 @@ public final class Benchmark {
     System.out.printf(Locale.ROOT, "polls per login %.2f (ideal %.2f), off by more than one: %d, early polls: %d "
         + "(min first-poll delay %.1f ms, min gap %.1f ms)%n", r.meanPollsPerLogin(), r.meanIdealPolls(),
         r.pollsOffByMoreThanOne(), r.earlyPolls(), r.minFirstPollMs(), r.minPollGapMs());
+    System.out.printf(Locale.ROOT, "poll lateness behind the interval (x interval): p50 %.2f, p99 %.2f, max %.2f%n",
+        r.pollLateness().at(50), r.pollLateness().at(99), r.pollLateness().max());
     System.out.printf(Locale.ROOT, "API writes per completed login: status %.2f + Secret %.2f = %.2f; all writes %.2f%n",
         per(r.statusWrites(), r), per(r.secretWrites(), r), per(r.statusWrites() + r.secretWrites(), r),
         per(r.allWrites(), r));
@@ -235,9 +268,10 @@ public final class Benchmark {
     System.out.println("live threads at the sampled peak, by name: " + r.jvm().threadsAtPeak());
     JvmSampler.Result j = r.jvm();
     System.out.printf(Locale.ROOT, "peak heap used %d MB (live before %d MB, live after burst %d MB); live threads "
-        + "peak %d (at start %d); CPU %.1fs per 1,000 logins (mock API server %.1fs, rest %.1fs)%n",
+        + "peak %d (at start %d), of them the implementation's %d; CPU %.1fs per 1,000 logins (mock API server %.1fs, "
+        + "rest %.1fs)%n",
         mb(j.peakHeapBytes()), mb(r.liveHeapBefore()), mb(r.liveHeapAfterBurst()), j.peakLiveThreadsJvm(),
-        j.threadsAtStart(), cpuPer1000(j.processCpuNanos(), r), cpuPer1000(j.mockServerCpuNanos(), r),
+        j.threadsAtStart(), j.peakImplementationThreads(), cpuPer1000(j.processCpuNanos(), r), cpuPer1000(j.mockServerCpuNanos(), r),
         cpuPer1000(j.otherCpuNanos(), r));
   }
 
@@ -266,20 +300,22 @@ public final class Benchmark {
         .append(maxDelay.toSeconds()).append(" s (uniform) after its grant started. Everything runs in one JVM "
             + "(the Maven JVM, exec:java): the mock API server, the operator or naive poller, and the benchmark.\n\n");
     s.append("| implementation | logins | completed | create→userCode p50 / p99 (ms) | approval→Secret p50 / p99 "
-        + "(× interval) | polls per login (ideal) | polls off ideal by >1 | early polls | status + Secret writes "
-        + "per login | all API writes per login | peak heap used (MB) | live heap after burst (before) (MB) | peak "
-        + "live threads (at start) | CPU s per 1,000 logins: total (mock server threads / other Java threads) |\n");
-    s.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        + "(× interval) | polls per login (ideal) | polls off ideal by >1 | early polls | poll lateness p99 / max "
+        + "(× interval) | status + Secret writes per login | all API writes per login | peak heap used (MB) | live "
+        + "heap after burst (before) (MB) | heap retained by the implementation at the end (MB) | peak live threads: implementation's (all in the JVM) | CPU s per 1,000 "
+        + "logins: total (mock server threads / other Java threads) |\n");
+    s.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (Run r : runs) {
       JvmSampler.Result j = r.jvm();
       s.append(String.format(Locale.ROOT,
-          "| %s | %,d | %,d | %.0f / %.0f | %.2f / %.2f | %.2f (%.2f) | %d | %d | %.2f | %.2f | %d | %d (%d) | %d (%d) | "
-              + "%.1f (%.1f / %.1f) |%n",
+          "| %s | %,d | %,d | %.0f / %.0f | %.2f / %.2f | %.2f (%.2f) | %d | %d | %.2f / %.2f | %.2f | %.2f | %d | "
+              + "%d (%d) | %d | %d (%d) | %.1f (%.1f / %.1f) |%n",
           r.impl(), r.size(), r.completed(), r.createToUserCodeMs().at(50), r.createToUserCodeMs().at(99),
           r.approvalToSecretRatio().at(50), r.approvalToSecretRatio().at(99), r.meanPollsPerLogin(),
-          r.meanIdealPolls(), r.pollsOffByMoreThanOne(), r.earlyPolls(), per(r.statusWrites() + r.secretWrites(), r),
+          r.meanIdealPolls(), r.pollsOffByMoreThanOne(), r.earlyPolls(), r.pollLateness().at(99),
+          r.pollLateness().max(), per(r.statusWrites() + r.secretWrites(), r),
           per(r.allWrites(), r), mb(j.peakHeapBytes()), mb(r.liveHeapAfterBurst()), mb(r.liveHeapBefore()),
-          j.peakLiveThreadsJvm(), j.threadsAtStart(),
+          mb(r.retainedHeap()), j.peakImplementationThreads(), j.peakLiveThreadsJvm(),
           cpuPer1000(j.processCpuNanos(), r), cpuPer1000(j.mockServerCpuNanos(), r),
           cpuPer1000(j.otherCpuNanos(), r)));
     }

@@ -7,11 +7,12 @@ import java.lang.management.ThreadMXBean;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.regex.Pattern;
 
 /**
  * Samples the JVM every 100 ms while a run goes: peak heap in use, peak live threads, and CPU time per thread (kept
  * per thread id so threads that end still count, up to the last sample), split into the mock API server's threads
- * (vert.x) and all others.
+ * (vert.x) and all others; and the peak number of the implementation's own threads, recognised by name.
  */
 final class JvmSampler implements AutoCloseable {
 
@@ -28,8 +29,12 @@ final class JvmSampler implements AutoCloseable {
   private int peakThreads;
   private Map<String, Integer> threadsAtPeak = Map.of();
   private final int threadsAtStart;
+  private final Pattern implementationThreads;
+  private int peakImplementationThreads;
 
-  JvmSampler() {
+  /** @param implementationThreads names of the threads the measured implementation runs (not the mock server's) */
+  JvmSampler(Pattern implementationThreads) {
+    this.implementationThreads = implementationThreads;
     threadsAtStart = threads.getThreadCount();
     processCpuStart = os.getProcessCpuTime();
     threads.resetPeakThreadCount();
@@ -53,6 +58,13 @@ final class JvmSampler implements AutoCloseable {
     peakHeap = Math.max(peakHeap, memory.getHeapMemoryUsage().getUsed());
     long[] ids = threads.getAllThreadIds();
     ThreadInfo[] infos = threads.getThreadInfo(ids);
+    int own = 0;
+    for (ThreadInfo info : infos) {
+      if (info != null && implementationThreads.matcher(info.getThreadName()).matches()) {
+        own++;
+      }
+    }
+    peakImplementationThreads = Math.max(peakImplementationThreads, own);
     if (ids.length > peakThreads) {
       peakThreads = ids.length;
       Map<String, Integer> byPool = new TreeMap<>();
@@ -90,7 +102,7 @@ final class JvmSampler implements AutoCloseable {
       }
     }
     return new Result(peakHeap, peakThreads, threads.getPeakThreadCount(), threadsAtStart,
-        os.getProcessCpuTime() - processCpuStart, mock, other, threadsAtPeak);
+        os.getProcessCpuTime() - processCpuStart, mock, other, threadsAtPeak, peakImplementationThreads);
   }
 
   /** CPU time per live thread now, to subtract what threads had used before a run. */
@@ -120,5 +132,6 @@ final class JvmSampler implements AutoCloseable {
   }
 
   record Result(long peakHeapBytes, int peakLiveThreadsSampled, int peakLiveThreadsJvm, int threadsAtStart,
-      long processCpuNanos, long mockServerCpuNanos, long otherCpuNanos, Map<String, Integer> threadsAtPeak) {}
+      long processCpuNanos, long mockServerCpuNanos, long otherCpuNanos, Map<String, Integer> threadsAtPeak,
+      int peakImplementationThreads) {}
 }
