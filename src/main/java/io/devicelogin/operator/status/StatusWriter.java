@@ -2,7 +2,6 @@ package io.devicelogin.operator.status;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import io.fabric8.kubernetes.api.model.HasMetadata;
-import io.fabric8.kubernetes.api.model.Namespaced;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
@@ -33,12 +32,7 @@ public final class StatusWriter {
     ArrayNode patch = Serialization.jsonMapper().createArrayNode();
     patch.addObject().put("op", "add").put("path", "/status")
         .set("value", Serialization.jsonMapper().valueToTree(status));
-    @SuppressWarnings("unchecked")
-    Class<R> type = (Class<R>) resource.getClass();
-    var resources = client.resources(type);
-    var named = resource instanceof Namespaced
-        ? resources.inNamespace(resource.getMetadata().getNamespace()).withName(resource.getMetadata().getName())
-        : resources.withName(resource.getMetadata().getName());
-    named.subresource("status").patch(PatchContext.of(PatchType.JSON), patch.toString());
+    // Given the object, fabric8 sends the patch at once; given only a name it would GET the object first.
+    client.resource(resource).subresource("status").patch(PatchContext.of(PatchType.JSON), patch.toString());
   }
 }
