@@ -66,8 +66,11 @@ class TokenLifecycleIT {
     IssuedTokens third = tokens(Duration.ofMinutes(2));
     idp.scriptRefresh(new TokenRefreshResult.Refreshed(second), new TokenRefreshResult.Refreshed(third));
 
+    // the status is read before the Secret: wait until both show the second refresh (the Secret is written first)
     DeviceLogin refreshedTwice = awaitLogin("alice",
-        dl -> secretValue("oidc-alice-example-com", "refresh-token").equals(third.refreshToken()), 30);
+        dl -> secretValue("oidc-alice-example-com", "refresh-token").equals(third.refreshToken())
+            && io.devicelogin.operator.status.Rfc3339.format(third.idTokenExpiry())
+                .equals(dl.getStatus().getTokenExpiresAt()), 30);
     assertThat(ready(refreshedTwice).getReason()).isEqualTo("Refreshed");
     assertThat(refreshedTwice.getStatus().getLastRefreshTime()).isNotNull();
     assertThat(refreshedTwice.getStatus().getRenewalTime()).isNotNull();
