@@ -47,8 +47,8 @@ class IdentityBindingIT {
   private static final List<FakeIdp> idps = new ArrayList<>();
 
   /** One refusal: its own namespace, IdP and DeviceLogin; the expected end. */
-  private record Case(
-      String namespace, String description, FakeIdp idp, String user, String reason, boolean onRefresh) {
+  private record Case(String namespace, String description, FakeIdp idp, Claims approver, String user, String reason,
+      boolean onRefresh) {
     String name() {
       return "login";
     }
@@ -77,6 +77,7 @@ class IdentityBindingIT {
 
   @Test
   void refusedIdentitiesNeverReachAnySecretWrite() {
+    long started = System.nanoTime();
     List<Case> cases = new ArrayList<>();
     // first logins
     cases.add(setUp("b-user", "spec.user is alice, bob approves", "IdentityMismatch", false,
@@ -106,10 +107,16 @@ class IdentityBindingIT {
         Outcome.tokens(Claims.subject("sub-impostor").email("ivan@example.com").preferredUsername("ivan"))));
 
     for (Case c : cases) {
+      String userCode = Logins.awaitLogin(client, c.namespace(), c.name(), Logins.phase(Phase.AwaitingUser))
+          .getStatus().getUserCode();
+      c.idp().login(userCode).approve(c.approver());
+    }
+    for (Case c : cases) {
       DeviceLogin ended = Logins.awaitLogin(client, c.namespace(), c.name(), Logins.phase(Phase.Failed),
           Duration.ofSeconds(40));
       assertThat(Logins.ready(ended).getReason()).as(c.description()).isEqualTo(c.reason());
     }
+    long endedMillis = (System.nanoTime() - started) / 1_000_000;
     assertThat(deleteFails.injected()).isEqualTo(2);
 
     List<ApiRequest> secretWrites = fixture.cluster().requests().stream()
@@ -147,6 +154,7 @@ class IdentityBindingIT {
       await().atMost(Duration.ofSeconds(10)).until(() -> client.secrets().inNamespace(c.namespace())
           .withName("devicelogin-grant-login").get() == null);
     }
+    System.out.printf("IDENTITY-BINDING all ended %d ms after the logins were created%n", endedMillis);
     System.out.printf("IDENTITY-BINDING %d refusals (%d at the first login, %d on refresh); %d Secret writes "
             + "(creates, updates, patches) recorded and searched for %d refused token values: none found; %d "
             + "refused refresh tokens revoked%n", cases.size(), cases.stream().filter(c -> !c.onRefresh()).count(),
@@ -159,8 +167,8 @@ class IdentityBindingIT {
   }
 
   /**
-   * Creates the provider and the DeviceLogin and drives the person: {@code approver} approves the user code; for
-   * refresh cases the login must become Ready first and the next refresh answers {@code refresh}.
+   * Creates the provider and the DeviceLogin; {@code approver} will approve the user code; for refresh cases the
+   * login becomes Ready first and the next refresh answers {@code refresh}.
    */
   private Case setUp(String namespace, String description, String reason, boolean onRefresh,
       Consumer<DeviceLogin> spec, List<String> allowedGroups, Claims approver, Outcome refresh) {
@@ -176,10 +184,8 @@ class IdentityBindingIT {
       idp.refreshWith(refresh);
     }
     client.resource(login).create();
-    String userCode = Logins.awaitLogin(client, namespace, "login", Logins.phase(Phase.AwaitingUser))
-        .getStatus().getUserCode();
-    idp.login(userCode).approve(approver);
-    return new Case(namespace, description, idp, approver.subject().substring("sub-".length()), reason, onRefresh);
+    return new Case(namespace, description, idp, approver, approver.subject().substring("sub-".length()), reason,
+        onRefresh);
   }
 
   /** Every string in a request body (JSON), and the base64 decoding of each that decodes. */
