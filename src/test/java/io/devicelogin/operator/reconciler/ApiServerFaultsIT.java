@@ -290,6 +290,12 @@ class ApiServerFaultsIT {
       problems.addAll(check(s, requests));
       Window window = window(s, requests);
       maxPerSecond = Math.max(maxPerSecond, window.maxPerSecond());
+      // no tight loop: a handful of requests per failed attempt (JOSDK re-reads and re-patches at once on a 409 of
+      // the finalizer patch, up to 10 times; everything else waits for the client's or JOSDK's back-off)
+      if (window.requests() > 10 * (s.fault.injected() + 1) || window.maxPerSecond() > 20) {
+        problems.add(s + ": " + window.requests() + " operator requests in the fault window, " + window.maxPerSecond()
+            + " in one second");
+      }
       System.out.printf("API-FAULTS %-26s %-18s injected %2d, operator requests in the fault window %3d over %6d ms "
               + "(max %2d in 1 s), device authorizations %d, LoginSucceeded events %d%n",
           s.point, s.kind.label(), s.fault.injected(), window.requests(), window.millis(), window.maxPerSecond(),
