@@ -65,6 +65,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -118,12 +119,21 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
   private final Map<String, UnwrittenTokens> unwritten = new ConcurrentHashMap<>();
   private final Map<String, Grant> unsavedGrants = new ConcurrentHashMap<>();
   private final Map<String, String> finishedGrants = new ConcurrentHashMap<>();
+  private final Map<String, UnrecordedEnd> unrecordedEnds = new ConcurrentHashMap<>();
+  private final Set<String> endedWhileReady = ConcurrentHashMap.newKeySet();
   private final Map<String, Integer> refreshFailures = new ConcurrentHashMap<>();
   private final Map<String, Integer> cleanupAttempts = new ConcurrentHashMap<>();
   private InformerEventSource<IdentityProvider, DeviceLogin> identityProviders;
   private InformerEventSource<ClusterIdentityProvider, DeviceLogin> clusterIdentityProviders;
 
   private record Provider(ProviderResource resource, ProviderResolution resolution) {}
+
+  /**
+   * An end whose status write failed: recorded on the retry instead of asking the IdP again (a used device code or a
+   * refused refresh can't be asked twice). {@code grantId}: the grant it ends, null for a Ready login's end;
+   * {@code secretToDelete}: the token Secret a refused refresh must not leave behind, or null.
+   */
+  private record UnrecordedEnd(String grantId, Step.End end, String secretToDelete) {}
 
   /**
    * Tokens whose Secret write failed. The device code is used up once the IdP issued them, so they are kept in memory
@@ -221,13 +231,20 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
       // This process recorded the end of this grant a moment ago; the cache has not seen that status yet.
       return UpdateControl.<DeviceLogin>noUpdate().rescheduleAfter(CLEANUP_DELAY);
     }
+    boolean readyNow = ended && login.getStatus().getPhase() == Phase.Ready;
+    if (readyNow && endedWhileReady.contains(uid)) {
+      // This process ended this Ready login a moment ago; the cache has not seen that status yet.
+      return UpdateControl.<DeviceLogin>noUpdate().rescheduleAfter(CLEANUP_DELAY);
+    }
+    endedWhileReady.remove(uid);
     if (ended) {
       if (grant.isPresent()) {
         grants.delete(login);
         schedules.remove(uid);
         finishedGrants.remove(uid);
       }
-      return login.getStatus().getPhase() == Phase.Ready ? renew(login, now) : UpdateControl.noUpdate();
+      clearReconcileError(login);
+      return readyNow ? renew(login, now) : UpdateControl.noUpdate();
     }
     if (grant.isPresent() && !grant.get().isFor(generation, restart)) {
       LOG.info("DeviceLogin {}: spec changed or restart requested, starting a fresh login", ref(login));
@@ -294,6 +311,7 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
     forget(login);
     finishedGrants.remove(uid);
     unsavedGrants.remove(uid);
+    endedWhileReady.remove(uid);
     cleanupAttempts.remove(uid);
     metrics.forget(namespace, login.getMetadata().getName());
     LOG.info("DeviceLogin {}: deleted; token Secret {}", ref(login), !ours ? "not ours, left alone"
@@ -434,6 +452,16 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
   private UpdateControl<DeviceLogin> poll(
       DeviceLogin login, Grant grant, ProviderConfig config, IdentityProviderSpec provider, Instant now) {
     String uid = login.getMetadata().getUid();
+    UnrecordedEnd unrecorded = unrecordedEnds.get(uid);
+    if (unrecorded != null && grant.id().equals(unrecorded.grantId())) {
+      LOG.info("DeviceLogin {}: retrying to record the end of the login", ref(login));
+      return end(login, unrecorded, now);
+    }
+    Grant unsaved = unsavedGrants.get(uid);
+    if (unsaved != null && unsaved.id().equals(grant.id())) {
+      grants.save(login, unsaved);
+      unsavedGrants.remove(uid);
+    }
     UnwrittenTokens pending = unwritten.get(uid);
     if (pending != null && pending.grantId().equals(grant.id())) {
       LOG.info("DeviceLogin {}: retrying the write of Secret {}", ref(login), pending.secret().getMetadata().getName());
@@ -467,7 +495,11 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
       if (!next.grant().interval().equals(grant.interval())) {
         LOG.info("DeviceLogin {}: IdP asked to slow down, polling every {}s", ref(login),
             next.grant().interval().toSeconds());
+        // polling follows the new interval even if storing it fails; the store is retried (see the top of poll)
+        grants.remember(login, next.grant());
+        unsavedGrants.put(uid, next.grant());
         grants.save(login, next.grant());
+        unsavedGrants.remove(uid);
       }
       if (next.reason() == Reason.IdPUnavailable) {
         LOG.warn("DeviceLogin {}: {}", ref(login), next.message());
@@ -546,23 +578,24 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
     if (latest == null) {
       tokenSecrets.write(new SecretBuilder(tokens.secret()).editMetadata().withResourceVersion(null).endMetadata()
           .build());
-    } else {
+    } else if (!Objects.equals(latest.getData(), tokens.secret().getData())) {
       tokenSecrets.update(new SecretBuilder(latest).withData(tokens.secret().getData()).build());
     }
-    unwritten.remove(uid);
-    metrics.refresh("success");
     String message = "Refreshed the tokens in Secret " + tokens.secret().getMetadata().getName() + "; "
         + (tokens.renewalTime() == null
             ? "the IdP sent no new ID token, so the login ends when the ID token expires at "
                 + Rfc3339.format(tokens.idTokenExpiry()) + ". " + Messages.startOverHint()
             : "next refresh at " + Rfc3339.format(tokens.renewalTime()) + ".");
-    LOG.info("DeviceLogin {}: {}", ref(login), message);
-    publishTokenTimes(login, tokens.idTokenExpiry(), tokens.renewalTime());
-    UpdateControl<DeviceLogin> next = patch(login,
+    // kept in memory until the status records the refresh: a failed status write must not refresh again
+    UpdateControl<DeviceLogin> control = patch(login,
         DeviceLoginStatusBuilder.refreshed(login, tokens.idTokenExpiry(), tokens.renewalTime(), message, now),
         untilNextLook(now, tokens.idTokenExpiry(), tokens.renewalTime()));
+    unwritten.remove(uid);
+    metrics.refresh("success");
+    LOG.info("DeviceLogin {}: {}", ref(login), message);
+    publishTokenTimes(login, tokens.idTokenExpiry(), tokens.renewalTime());
     events.normal(login, "Refreshed", message);
-    return next;
+    return control;
   }
 
   /** The token Secret of this grant exists: an earlier run got the tokens but stopped before recording it. */
@@ -606,6 +639,11 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
       LOG.info("DeviceLogin {}: retrying the write of refreshed tokens to Secret {}", ref(login),
           pending.secret().getMetadata().getName());
       return write(login, pending, now);
+    }
+    UnrecordedEnd unrecorded = unrecordedEnds.get(login.getMetadata().getUid());
+    if (unrecorded != null && unrecorded.grantId() == null) {
+      LOG.info("DeviceLogin {}: retrying to record the end of the login", ref(login));
+      return end(login, unrecorded, now);
     }
     Instant expiry = Rfc3339.parse(status.getTokenExpiresAt());
     Instant renewal = Rfc3339.parse(status.getRenewalTime());
@@ -660,10 +698,10 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
     if (decision2 instanceof IdentityPolicy.Decision.Refused refused) {
       metrics.refresh("refused");
       discard(login, config, tokens);
-      tokenSecrets.delete(secret.getMetadata().getNamespace(), secret.getMetadata().getName());
-      return end(login, new Step.End(Phase.Failed, refused.reason(), refused.message()
+      // the Secret is deleted and the end recorded from memory until both succeeded: never a second refresh
+      return end(login, new UnrecordedEnd(null, new Step.End(Phase.Failed, refused.reason(), refused.message()
           + " The refreshed tokens were discarded and Secret " + secret.getMetadata().getName() + " deleted. "
-          + Messages.startOverHint()), refreshedAt);
+          + Messages.startOverHint()), secret.getMetadata().getName()), refreshedAt);
     }
     Instant newExpiry = tokens.idTokenExpiry();
     boolean canRefreshAgain = tokens.refreshToken() != null
@@ -728,31 +766,51 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
       DeviceLogin login, Identity identity, String secretName, Instant tokenExpiresAt, Instant renewalTime,
       Instant now) {
     forget(login);
-    recordFinished(login);
     String message = "User " + identity.getUsername() + " logged in; the tokens are in Secret " + secretName + "; "
         + (renewalTime == null
             ? "the IdP issued no refresh token, so the login ends when the ID token expires at "
                 + Rfc3339.format(tokenExpiresAt) + "."
             : "next refresh at " + Rfc3339.format(renewalTime) + ".");
+    // If this write fails, the retry finds the token Secret of this grant and records Ready from it (recoverReady).
+    UpdateControl<DeviceLogin> control = patch(login,
+        DeviceLoginStatusBuilder.ready(login, identity, secretName, tokenExpiresAt, renewalTime, message, now),
+        CLEANUP_DELAY);
+    recordFinished(login);
     LOG.info("DeviceLogin {}: {}", ref(login), message);
     metrics.loginEnded(Phase.Ready.name());
     publishTokenTimes(login, tokenExpiresAt, renewalTime);
-    UpdateControl<DeviceLogin> next = patch(login,
-        DeviceLoginStatusBuilder.ready(login, identity, secretName, tokenExpiresAt, renewalTime, message, now),
-        CLEANUP_DELAY);
     events.normal(login, "LoginSucceeded", message);
-    return next;
+    return control;
   }
 
   private UpdateControl<DeviceLogin> end(DeviceLogin login, Step.End end, Instant now) {
+    return end(login, new UnrecordedEnd(grants.cached(login).map(Grant::id).orElse(null), end, null), now);
+  }
+
+  /**
+   * Records an end: kept in memory until the status says so (a failed write is retried from there), the Event and the
+   * metric only once it does.
+   */
+  private UpdateControl<DeviceLogin> end(DeviceLogin login, UnrecordedEnd ending, Instant now) {
+    String uid = login.getMetadata().getUid();
+    Step.End end = ending.end();
+    boolean wasReady = login.getStatus() != null && login.getStatus().getPhase() == Phase.Ready;
     forget(login);
+    unrecordedEnds.put(uid, ending);
+    if (ending.secretToDelete() != null) {
+      tokenSecrets.delete(login.getMetadata().getNamespace(), ending.secretToDelete());
+    }
+    UpdateControl<DeviceLogin> control = patch(login,
+        DeviceLoginStatusBuilder.ended(login, end.phase(), end.reason(), end.message(), now), CLEANUP_DELAY);
+    unrecordedEnds.remove(uid);
     recordFinished(login);
+    if (wasReady) {
+      endedWhileReady.add(uid);
+    }
     LOG.info("DeviceLogin {}: login ended {} ({})", ref(login), end.phase(), end.reason());
     metrics.loginEnded(end.phase().name());
-    UpdateControl<DeviceLogin> next = patch(
-        login, DeviceLoginStatusBuilder.ended(login, end.phase(), end.reason(), end.message(), now), CLEANUP_DELAY);
     events.warning(login, end.reason().name(), end.message());
-    return next;
+    return control;
   }
 
   private static boolean showsGrant(DeviceLogin login, Grant grant) {
@@ -760,7 +818,8 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
     return status != null
         && status.getPhase() == Phase.AwaitingUser
         && Objects.equals(status.getObservedGeneration(), login.getMetadata().getGeneration())
-        && grant.userCode().equals(status.getUserCode());
+        && grant.userCode().equals(status.getUserCode())
+        && Conditions.find(status.getConditions(), DeviceLoginStatusBuilder.RECONCILED) == null;
   }
 
   /** Notes that this process ended the login of the DeviceLogin's current grant (see the guard in reconcile). */
@@ -769,10 +828,27 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
   }
 
   private void forget(DeviceLogin login) {
+    unrecordedEnds.remove(login.getMetadata().getUid());
     schedules.remove(login.getMetadata().getUid());
     startFailures.remove(login.getMetadata().getUid());
     unwritten.remove(login.getMetadata().getUid());
     refreshFailures.remove(login.getMetadata().getUid());
+  }
+
+  /**
+   * The status of an ended or Ready login keeps a Reconciled=False an earlier failed reconcile wrote; this reconcile
+   * got this far, so the error is over: write the status without it (nothing else changes).
+   */
+  private void clearReconcileError(DeviceLogin login) {
+    DeviceLoginStatus status = login.getStatus();
+    if (Conditions.find(status.getConditions(), DeviceLoginStatusBuilder.RECONCILED) == null) {
+      return;
+    }
+    DeviceLoginStatus cleared = io.fabric8.kubernetes.client.utils.Serialization.clone(status);
+    cleared.setConditions(status.getConditions().stream()
+        .filter(c -> !DeviceLoginStatusBuilder.RECONCILED.equals(c.getType())).toList());
+    statusWriter.write(login, cleared);
+    login.setStatus(cleared);
   }
 
   /** Writes the status now (one JSON patch replacing it), then looks again after {@code next}. */

@@ -66,7 +66,7 @@ class TokenLifecycleIT {
     IssuedTokens third = tokens(Duration.ofMinutes(2));
     idp.scriptRefresh(new TokenRefreshResult.Refreshed(second), new TokenRefreshResult.Refreshed(third));
 
-    // The Secret is written first, then the status records the refresh: wait for both.
+    // the status is read before the Secret: wait until both show the second refresh (the Secret is written first)
     DeviceLogin refreshedTwice = awaitLogin("alice",
         dl -> secretValue("oidc-alice-example-com", "refresh-token").equals(third.refreshToken())
             && io.devicelogin.operator.status.Rfc3339.format(third.idTokenExpiry())

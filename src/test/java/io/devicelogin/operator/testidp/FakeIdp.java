@@ -112,6 +112,8 @@ public final class FakeIdp implements AutoCloseable {
   private volatile int expiresIn = 600;
   private volatile int interval = 5;
   private volatile int tokenLifetime = 300;
+  private volatile int refreshedTokenLifetime;
+  private volatile java.util.function.ToIntFunction<String> expiresInByScope;
   private volatile boolean enforceSlowDown;
   private volatile boolean signWithUnpublishedKey;
   private volatile boolean failRevocation;
@@ -209,6 +211,24 @@ public final class FakeIdp implements AutoCloseable {
   /** Lifetime of ID and access tokens issued from now on (default 300). */
   public FakeIdp tokenLifetime(int seconds) {
     tokenLifetime = seconds;
+    return this;
+  }
+
+  /**
+   * Lifetime of ID and access tokens issued by refreshes from now on (default 0: {@link #tokenLifetime(int)}), so a
+   * test can have a first refresh soon after the login and no second one while it runs.
+   */
+  public FakeIdp refreshedTokenLifetime(int seconds) {
+    refreshedTokenLifetime = seconds;
+    return this;
+  }
+
+  /**
+   * The {@code expires_in} of device codes from now on, by the {@code scope} parameter of the device authorization
+   * request (a DeviceLogin's {@code spec.scopes}); a result of 0 or less falls back to {@link #expiresIn(int)}.
+   */
+  public FakeIdp expiresInByScope(java.util.function.ToIntFunction<String> byScope) {
+    expiresInByScope = byScope;
     return this;
   }
 
@@ -455,7 +475,9 @@ public final class FakeIdp implements AutoCloseable {
       return plain(scripted);
     }
     String userCode = userCode();
-    int lifetime = expiresIn;
+    java.util.function.ToIntFunction<String> byScope = expiresInByScope;
+    int scoped = byScope == null ? 0 : byScope.applyAsInt(MultivaluedMapUtils.getFirstValue(form, "scope"));
+    int lifetime = scoped > 0 ? scoped : expiresIn;
     int pollInterval = interval;
     Login login =
         new Login(
@@ -551,7 +573,8 @@ public final class FakeIdp implements AutoCloseable {
             user,
             login.clientId(),
             login.scope() == null ? null : Scope.parse(login.scope()),
-            Duration.ofSeconds(tokenLifetime),
+            Duration.ofSeconds(grantType == GrantType.REFRESH_TOKEN && refreshedTokenLifetime > 0
+                ? refreshedTokenLifetime : tokenLifetime),
             tokens.variants(),
             signWithUnpublishedKey);
     RefreshToken refreshToken = response.getTokens().getRefreshToken();

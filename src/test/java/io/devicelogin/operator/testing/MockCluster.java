@@ -14,16 +14,27 @@ import io.fabric8.mockwebserver.dsl.HttpMethod;
 import io.fabric8.mockwebserver.http.Dispatcher;
 import io.fabric8.mockwebserver.http.MockResponse;
 import io.fabric8.mockwebserver.http.RecordedRequest;
+import io.fabric8.mockwebserver.http.Response;
+import io.fabric8.mockwebserver.http.WebSocket;
+import io.fabric8.mockwebserver.http.WebSocketListener;
 import io.fabric8.mockwebserver.internal.MockDispatcher;
 import io.fabric8.mockwebserver.internal.SimpleRequest;
+import io.fabric8.kubernetes.api.model.StatusBuilder;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Queue;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
 
@@ -31,7 +42,9 @@ import java.util.stream.Stream;
  * A Kubernetes API stand-in: the fabric8 mock server in CRUD mode on 127.0.0.1, with the CRDs from crds/ installed.
  * It answers server-side apply with 415, so the operator's merge patches and updates are what gets exercised. The
  * CRUD store is {@link IndexedCrudDispatcher} (finds objects by name without scanning all of them).
- * Tests can queue failures ({@link #server()}{@code .expect()}); they are answered before the CRUD store.
+ * Tests can queue failures ({@link #server()}{@code .expect()}); they are answered before the CRUD store. Every
+ * request is recorded ({@link #requests()}); {@link #faults()} fails chosen requests (checked before the
+ * expectations), and {@link #dropWatches()} closes the informers' watch connections from the server side.
  */
 public final class MockCluster implements AutoCloseable {
 
@@ -42,12 +55,24 @@ public final class MockCluster implements AutoCloseable {
     MOCK_SERVER_LOG.setLevel(java.util.logging.Level.WARNING);
   }
 
+  /** Header the test's own client sends, so its requests can be told apart from the operator's. */
+  static final String TEST_CLIENT_HEADER = "X-Devicelogin-Test-Client";
+
   private final KubernetesMockServer server;
   private final KubernetesClient client;
+  private final Recorder recorder;
 
-  private MockCluster(KubernetesMockServer server, KubernetesClient client) {
+  private MockCluster(KubernetesMockServer server, KubernetesClient client, Recorder recorder) {
     this.server = server;
     this.client = client;
+    this.recorder = recorder;
+  }
+
+  /** What the dispatcher shares with the cluster: the request log, the fault rules and the open watches. */
+  private static final class Recorder {
+    final Queue<ApiRequest> requests = new ConcurrentLinkedQueue<>();
+    final ApiFaults faults = new ApiFaults();
+    final Set<WebSocket> watches = ConcurrentHashMap.newKeySet();
   }
 
   /** Starts on a free port. */
@@ -69,6 +94,7 @@ public final class MockCluster implements AutoCloseable {
 
   private static MockCluster start(int port, Consumer<RecordedRequest> observer) {
     Map<ServerRequest, Queue<ServerResponse>> expectations = new HashMap<>();
+    Recorder recorder = new Recorder();
     MockDispatcher canned = new MockDispatcher(expectations);
     IndexedCrudDispatcher crud = new IndexedCrudDispatcher();
     // As fabric8's KubernetesMixedDispatcher (queued expectations first, then the CRUD store), with the indexed store.
@@ -76,9 +102,26 @@ public final class MockCluster implements AutoCloseable {
       @Override
       public MockResponse dispatch(RecordedRequest request) {
         observer.accept(request);
+        ApiRequest seen = record(request);
+        ApiFaults.Fault fault = recorder.faults.take(seen);
+        recorder.requests.add(fault == null ? seen : new ApiRequest(seen.nanos(), seen.at(), seen.method(),
+            seen.path(), seen.body(), seen.fromTest(), fault.status()));
+        if (fault != null && fault.mode() == ApiFaults.Mode.REFUSE) {
+          return failure(fault);
+        }
+        if (fault != null && fault.mode() == ApiFaults.Mode.WATCH_ERROR_EVENT) {
+          return watchError(fault);
+        }
         Queue<ServerResponse> queued =
             expectations.get(new SimpleRequest(HttpMethod.valueOf(request.getMethod()), request.getPath()));
-        return queued != null && !queued.isEmpty() ? canned.dispatch(request) : crud.dispatch(request);
+        MockResponse response = queued != null && !queued.isEmpty() ? canned.dispatch(request) : crud.dispatch(request);
+        if (fault != null) {
+          return failure(fault);
+        }
+        if (seen.isWatch() && response.getWebSocketListener() != null) {
+          return response.withWebSocketUpgrade(new TrackedWatch(response.getWebSocketListener(), recorder.watches));
+        }
+        return response;
       }
     };
     KubernetesMockServer server = new KubernetesMockServer(
@@ -88,9 +131,121 @@ public final class MockCluster implements AutoCloseable {
     } catch (RuntimeException e) {
       throw new IllegalStateException("cannot start the mock Kubernetes API on port " + port, e);
     }
-    KubernetesClient client = server.createClient();
+    KubernetesClient client = server.createClient(builder -> builder.withHttpClientBuilderConsumer(
+        http -> http.addOrReplaceInterceptor("test-client", new io.fabric8.kubernetes.client.http.Interceptor() {
+          @Override
+          public void before(io.fabric8.kubernetes.client.http.BasicBuilder request,
+              io.fabric8.kubernetes.client.http.HttpRequest original, RequestTags tags) {
+            request.header(TEST_CLIENT_HEADER, "true");
+          }
+        })));
     installCrds(client, Path.of("crds"));
-    return new MockCluster(server, client);
+    return new MockCluster(server, client, recorder);
+  }
+
+  /** The request as recorded; the body is read without consuming it (the CRUD store still reads it). */
+  private static ApiRequest record(RecordedRequest request) {
+    String body = "GET".equals(request.getMethod()) || request.getBody() == null
+        ? null
+        : new String(request.getBody().getBytes(), StandardCharsets.UTF_8);
+    return new ApiRequest(System.nanoTime(), Instant.now(), request.getMethod(), request.getPath(), body,
+        request.getHeader(TEST_CLIENT_HEADER) != null, 0);
+  }
+
+  private static MockResponse failure(ApiFaults.Fault fault) {
+    return new MockResponse().setResponseCode(fault.status()).setHeader("Content-Type", "application/json")
+        .setBody(Serialization.asJson(new StatusBuilder().withStatus("Failure").withCode(fault.status())
+            .withReason(fault.reason()).withMessage("injected by the test: " + fault).build()));
+  }
+
+  /** A watch that sends one ERROR event with the fault's Status, then closes. */
+  private static MockResponse watchError(ApiFaults.Fault fault) {
+    String status = Serialization.asJson(new StatusBuilder().withStatus("Failure").withCode(fault.status())
+        .withReason(fault.status() == 410 ? "Expired" : fault.reason())
+        .withMessage("too old resource version (injected by the test)").build());
+    return new MockResponse().withWebSocketUpgrade(new WebSocketListener() {
+      @Override
+      public void onOpen(WebSocket webSocket, Response response) {
+        webSocket.send("{\"type\":\"ERROR\",\"object\":" + status + "}");
+        webSocket.close(1000, "watch error");
+      }
+    });
+  }
+
+  /** A watch connection, remembered while open so that the test can close it from the server side. */
+  private static final class TrackedWatch extends WebSocketListener {
+    private final WebSocketListener delegate;
+    private final Set<WebSocket> open;
+
+    TrackedWatch(WebSocketListener delegate, Set<WebSocket> open) {
+      this.delegate = delegate;
+      this.open = open;
+    }
+
+    @Override
+    public void onBeforeAccept(WebSocket webSocket, Response response) {
+      delegate.onBeforeAccept(webSocket, response);
+    }
+
+    @Override
+    public void onOpen(WebSocket webSocket, Response response) {
+      open.add(webSocket);
+      delegate.onOpen(webSocket, response);
+    }
+
+    @Override
+    public void onMessage(WebSocket webSocket, String text) {
+      delegate.onMessage(webSocket, text);
+    }
+
+    @Override
+    public void onMessage(WebSocket webSocket, byte[] bytes) {
+      delegate.onMessage(webSocket, bytes);
+    }
+
+    @Override
+    public void onClosing(WebSocket webSocket, int code, String reason) {
+      open.remove(webSocket);
+      delegate.onClosing(webSocket, code, reason);
+    }
+
+    @Override
+    public void onClosed(WebSocket webSocket, int code, String reason) {
+      open.remove(webSocket);
+      delegate.onClosed(webSocket, code, reason);
+    }
+
+    @Override
+    public void onFailure(WebSocket webSocket, Throwable error, Response response) {
+      open.remove(webSocket);
+      delegate.onFailure(webSocket, error, response);
+    }
+  }
+
+  /** Every request received so far, oldest first. */
+  public List<ApiRequest> requests() {
+    return new ArrayList<>(recorder.requests);
+  }
+
+  /** Fault rules: the next matching requests fail (see {@link ApiFaults}). */
+  public ApiFaults faults() {
+    return recorder.faults;
+  }
+
+  /**
+   * Closes every open watch connection from the server side, as an API server restart or a load balancer dropping
+   * idle connections would; returns how many were closed. The clients reconnect by themselves.
+   */
+  public int dropWatches() {
+    List<WebSocket> open = new ArrayList<>(recorder.watches);
+    open.forEach(webSocket -> webSocket.close(1001, "dropped by the test"));
+    recorder.watches.removeAll(open);
+    return open.size();
+  }
+
+  /** Watch connections open now. */
+  public int openWatches() {
+    return recorder.watches.size();
   }
 
   /** Installs every CRD YAML file in {@code directory}. */
