@@ -16,16 +16,43 @@ public final class ThreadCensus {
     this.counts = counts;
   }
 
-  /** The live threads now, except those whose name starts with one of {@code ignoredPrefixes} (test fixtures). */
+  /**
+   * The live threads now, except those whose name starts with one of {@code ignoredPrefixes} (test fixtures). Idle
+   * workers of unnamed thread pools ({@code pool-#-thread-#} parked waiting for a task) are counted under
+   * {@value #IDLE_POOL_WORKERS}: a fixed pool starts its threads one per task until it is full, which is warm-up, not a
+   * leak, so {@link #grownSince} does not count them; a thread stuck in I/O is never idle.
+   */
   public static ThreadCensus take(Set<String> ignoredPrefixes) {
     Map<String, Integer> counts = new TreeMap<>();
-    for (Thread thread : Thread.getAllStackTraces().keySet()) {
+    for (Map.Entry<Thread, StackTraceElement[]> entry : Thread.getAllStackTraces().entrySet()) {
+      Thread thread = entry.getKey();
       if (!thread.isAlive() || ignoredPrefixes.stream().anyMatch(thread.getName()::startsWith)) {
         continue;
       }
-      counts.merge(thread.getName().replaceAll("\\d+", "#"), 1, Integer::sum);
+      String name = thread.getName().replaceAll("\\d+", "#");
+      boolean idleWorker = name.equals("pool-#-thread-#") && java.util.Arrays.stream(entry.getValue())
+          .anyMatch(frame -> frame.getClassName().equals("java.util.concurrent.ThreadPoolExecutor")
+              && frame.getMethodName().equals("getTask"));
+      counts.merge(idleWorker ? IDLE_POOL_WORKERS : name, 1, Integer::sum);
     }
     return new ThreadCensus(counts);
+  }
+
+  /** The name idle unnamed pool workers are counted under. */
+  public static final String IDLE_POOL_WORKERS = "(idle pool workers)";
+
+  /** Threads whose stack has a frame of a class whose name starts with one of {@code classPrefixes}. */
+  public static java.util.List<String> busyIn(String... classPrefixes) {
+    java.util.List<String> busy = new java.util.ArrayList<>();
+    Thread.getAllStackTraces().forEach((thread, stack) -> {
+      for (StackTraceElement frame : stack) {
+        if (java.util.Arrays.stream(classPrefixes).anyMatch(frame.getClassName()::startsWith)) {
+          busy.add(thread.getName() + " in " + frame);
+          return;
+        }
+      }
+    });
+    return busy;
   }
 
   public int total() {
@@ -40,6 +67,9 @@ public final class ThreadCensus {
   public Map<String, Integer> grownSince(ThreadCensus before) {
     Map<String, Integer> grown = new TreeMap<>();
     counts.forEach((name, count) -> {
+      if (name.equals(IDLE_POOL_WORKERS)) {
+        return;
+      }
       int earlier = before.counts.getOrDefault(name, 0);
       if (count > earlier) {
         grown.put(name, count - earlier);
