@@ -18,8 +18,16 @@ public final class DeviceFlow {
 
   private DeviceFlow() {}
 
-  /** Before polling: has the code expired, or is it too early (then wait until the next poll or the expiry)? */
+  /**
+   * Before polling: has the code expired, or is it too early (then wait until the next poll or the expiry)? While the
+   * schedule holds tokens that wait for a check, the code's expiry no longer matters (the IdP used it up).
+   */
   public static Step beforePoll(Grant grant, PollSchedule schedule, Instant now) {
+    if (schedule.unverified() != null) {
+      return now.isBefore(schedule.nextPollAt())
+          ? new Step.Wait(Duration.between(now, schedule.nextPollAt()))
+          : new Step.Poll();
+    }
     if (!now.isBefore(grant.expiresAt())) {
       return expired(grant);
     }
@@ -51,6 +59,20 @@ public final class DeviceFlow {
           Reason.IdPUnavailable,
           "The IdP is unavailable (" + unavailable.message() + "); the login is kept and polling resumes in "
               + delay.toSeconds() + "s. " + waitingMessage(grant));
+    }
+    if (result instanceof TokenPollResult.Unverified unverified) {
+      int failures = schedule.failures() + 1;
+      Instant next = now.plus(backoff(grant.interval(), failures));
+      if (next.isAfter(unverified.tokens().checkUntil())) {
+        next = unverified.tokens().checkUntil();
+      }
+      return new Step.Continue(
+          grant,
+          new PollSchedule(next, failures, unverified.tokens()),
+          Reason.IdPUnavailable,
+          Messages.capitalize(unverified.message()) + ". The tokens are kept in memory only and checked again in "
+              + Duration.between(now, next).toSeconds() + "s, at the latest until " + unverified.tokens().checkUntil()
+              + "; nothing is stored before the check succeeds.");
     }
     if (result instanceof TokenPollResult.AccessDenied) {
       return new Step.End(Phase.Denied, Reason.AccessDenied, "The login was denied at the IdP. " + Messages.startOverHint());

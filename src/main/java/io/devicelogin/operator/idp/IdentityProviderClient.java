@@ -16,6 +16,20 @@ public interface IdentityProviderClient {
   TokenRefreshResult refresh(ProviderConfig provider, String refreshToken);
 
   /**
+   * Checks again the ID token of tokens whose signing keys could not be fetched when they were issued (a
+   * {@link TokenPollResult.Unverified}). Never throws; gives {@code Issued}, {@code Invalid} (also once
+   * {@link UnverifiedTokens#checkUntil()} has passed) or {@code Unverified} again.
+   */
+  default TokenPollResult verifyIssued(ProviderConfig provider, UnverifiedTokens tokens) {
+    return new TokenPollResult.Invalid("this IdP client cannot check tokens again");
+  }
+
+  /** As {@link #verifyIssued}, for a {@link TokenRefreshResult.Unverified}. */
+  default TokenRefreshResult verifyRefreshed(ProviderConfig provider, UnverifiedTokens tokens) {
+    return new TokenRefreshResult.Invalid("this IdP client cannot check tokens again");
+  }
+
+  /**
    * Revokes a refresh token (RFC 7009).
    *
    * @return false when the IdP advertises no revocation endpoint (nothing to do)

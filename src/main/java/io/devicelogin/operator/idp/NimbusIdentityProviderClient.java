@@ -1,16 +1,18 @@
 package io.devicelogin.operator.idp;
 
+import com.nimbusds.common.contenttype.ContentType;
 import com.nimbusds.jose.JOSEException;
+import com.nimbusds.jose.KeySourceException;
 import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jose.jwk.source.JWKSource;
 import com.nimbusds.jose.jwk.source.JWKSourceBuilder;
 import com.nimbusds.jose.proc.BadJOSEException;
 import com.nimbusds.jose.proc.JWSVerificationKeySelector;
 import com.nimbusds.jose.proc.SecurityContext;
-import com.nimbusds.jose.util.DefaultResourceRetriever;
 import com.nimbusds.jose.util.Resource;
 import com.nimbusds.jose.util.ResourceRetriever;
 import com.nimbusds.jwt.JWT;
+import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.JWTParser;
 import com.nimbusds.oauth2.sdk.ErrorObject;
 import com.nimbusds.oauth2.sdk.ParseException;
@@ -40,15 +42,18 @@ import com.nimbusds.openid.connect.sdk.OIDCTokenResponseParser;
 import com.nimbusds.openid.connect.sdk.claims.IDTokenClaimsSet;
 import com.nimbusds.openid.connect.sdk.op.OIDCProviderMetadata;
 import com.nimbusds.openid.connect.sdk.validators.IDTokenValidator;
+import com.nimbusds.oauth2.sdk.util.JSONObjectUtils;
 import io.devicelogin.operator.messages.Messages;
 import io.devicelogin.operator.metrics.OperatorMetrics;
 import java.io.IOException;
+import java.net.SocketTimeoutException;
 import java.net.MalformedURLException;
 import java.net.URI;
 import java.net.URL;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Date;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -71,10 +76,24 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
     ASYMMETRIC.addAll(JWSAlgorithm.Family.ED);
   }
 
-  private static final int JWKS_SIZE_LIMIT = 512 * 1024;
+  /**
+   * The clock skew the ID token checks allow between the IdP's clock and the operator's: an {@code iat} up to this far
+   * in the future and an {@code exp} up to this far in the past are accepted. (Nimbus' default, set explicitly.)
+   */
+  public static final Duration ID_TOKEN_CLOCK_SKEW = Duration.ofSeconds(60);
+
+  /**
+   * How long at most tokens whose signing keys could not be fetched are kept for another check (within that, until the
+   * ID token would expire).
+   */
+  public static final Duration MAX_UNVERIFIED_HOLD = Duration.ofHours(1);
+
+  /** The largest answer read from an IdP endpoint (discovery, JWKS, device authorization, token, revocation). */
+  public static final int MAX_RESPONSE_BYTES = BoundedHttpSender.MAX_RESPONSE_BYTES;
 
   private final Duration connectTimeout;
   private final Duration readTimeout;
+  private final Duration deadline;
   private final OperatorMetrics metrics;
   private final Clock clock;
   private final TlsTrust tls = new TlsTrust();
@@ -87,8 +106,14 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
       Duration connectTimeout, Duration readTimeout, OperatorMetrics metrics, Clock clock) {
     this.connectTimeout = connectTimeout;
     this.readTimeout = readTimeout;
+    this.deadline = connectTimeout.plus(readTimeout);
     this.metrics = metrics;
     this.clock = clock;
+  }
+
+  /** The bound on one whole exchange with the IdP (connect, send, status line, headers, body): connect + read timeout. */
+  public Duration requestDeadline() {
+    return deadline;
   }
 
   @Override
@@ -197,6 +222,11 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
           IdpException.Kind.UNAVAILABLE,
           "device authorization endpoint answered HTTP " + response.getStatusCode());
     }
+    String notJson = notJson("device authorization endpoint", response);
+    if (notJson != null) {
+      metrics.idpRequest("device_authorization", "unavailable");
+      throw new IdpException(IdpException.Kind.UNAVAILABLE, notJson);
+    }
     DeviceAuthorizationResponse parsed;
     try {
       parsed = DeviceAuthorizationResponse.parse(response);
@@ -252,10 +282,12 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
       return new TokenPollResult.Unavailable("token endpoint answered HTTP " + response.getStatusCode());
     }
     if (response.getStatusCode() == 200) {
-      TokensOrError parsed = tokens(provider, endpoints, response, true, deviceCode);
-      return parsed.tokens() != null
-          ? new TokenPollResult.Issued(parsed.tokens())
-          : new TokenPollResult.Invalid(parsed.error());
+      String notJson = notJson("token endpoint", response);
+      if (notJson != null) {
+        metrics.idpRequest("token", "unavailable");
+        return new TokenPollResult.Unavailable(notJson);
+      }
+      return polled(tokens(provider, endpoints, response, true, deviceCode));
     }
     ErrorObject error = errorOf(response);
     if (error == null) {
@@ -299,10 +331,12 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
       return new TokenRefreshResult.Unavailable("token endpoint answered HTTP " + response.getStatusCode());
     }
     if (response.getStatusCode() == 200) {
-      TokensOrError parsed = tokens(provider, endpoints, response, false, refreshToken);
-      return parsed.tokens() != null
-          ? new TokenRefreshResult.Refreshed(parsed.tokens())
-          : new TokenRefreshResult.Invalid(parsed.error());
+      String notJson = notJson("token endpoint", response);
+      if (notJson != null) {
+        metrics.idpRequest("refresh", "unavailable");
+        return new TokenRefreshResult.Unavailable(notJson);
+      }
+      return refreshed(tokens(provider, endpoints, response, false, refreshToken));
     }
     ErrorObject error = errorOf(response);
     if (error == null) {
@@ -343,8 +377,47 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
             + (error == null ? "HTTP " + response.getStatusCode() : describe(error, refreshToken)));
   }
 
-  /** Validated tokens, or why the 200 answer can't be used. */
-  private record TokensOrError(IssuedTokens tokens, String error) {}
+  @Override
+  public TokenPollResult verifyIssued(ProviderConfig provider, UnverifiedTokens tokens) {
+    return polled(recheck(provider, tokens, "token"));
+  }
+
+  @Override
+  public TokenRefreshResult verifyRefreshed(ProviderConfig provider, UnverifiedTokens tokens) {
+    return refreshed(recheck(provider, tokens, "refresh"));
+  }
+
+  /** What a 200 token response (or another check of one) gave. */
+  private sealed interface Checked {
+    /** Tokens whose ID token validated (or a refresh without a new ID token). */
+    record Valid(IssuedTokens tokens) implements Checked {}
+
+    /** Tokens that must not be used, and why. */
+    record Rejected(String message) implements Checked {}
+
+    /** The ID token could not be checked: the IdP's signing keys could not be fetched. */
+    record KeysUnavailable(UnverifiedTokens tokens, String message) implements Checked {}
+  }
+
+  private static TokenPollResult polled(Checked checked) {
+    if (checked instanceof Checked.Valid valid) {
+      return new TokenPollResult.Issued(valid.tokens());
+    }
+    if (checked instanceof Checked.KeysUnavailable keys) {
+      return new TokenPollResult.Unverified(keys.tokens(), keys.message());
+    }
+    return new TokenPollResult.Invalid(((Checked.Rejected) checked).message());
+  }
+
+  private static TokenRefreshResult refreshed(Checked checked) {
+    if (checked instanceof Checked.Valid valid) {
+      return new TokenRefreshResult.Refreshed(valid.tokens());
+    }
+    if (checked instanceof Checked.KeysUnavailable keys) {
+      return new TokenRefreshResult.Unverified(keys.tokens(), keys.message());
+    }
+    return new TokenRefreshResult.Invalid(((Checked.Rejected) checked).message());
+  }
 
   /**
    * Reads a 200 token response.
@@ -352,7 +425,7 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
    * @param idTokenRequired true for the device grant; a refresh may come without a new ID token
    * @param sent the device code or refresh token sent, masked in messages
    */
-  private TokensOrError tokens(
+  private Checked tokens(
       ProviderConfig provider, ProviderEndpoints endpoints, HTTPResponse response, boolean idTokenRequired,
       String sent) {
     String endpoint = idTokenRequired ? "token" : "refresh";
@@ -361,11 +434,11 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
       parsed = OIDCTokenResponseParser.parse(response);
     } catch (ParseException e) {
       metrics.idpRequest(endpoint, "invalid");
-      return new TokensOrError(null, "the token response is not valid: " + fromIdp(e.getMessage(), sent));
+      return new Checked.Rejected("the token response is not valid: " + fromIdp(e.getMessage(), sent));
     }
     if (!parsed.indicatesSuccess()) {
       metrics.idpRequest(endpoint, "invalid");
-      return new TokensOrError(null, "the token response is an error with HTTP 200");
+      return new Checked.Rejected("the token response is an error with HTTP 200");
     }
     var tokens = parsed.toSuccessResponse().getTokens();
     JWT idToken = parsed instanceof OIDCTokenResponse oidc ? oidc.getOIDCTokens().getIDToken() : null;
@@ -374,27 +447,109 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
     if (idToken == null) {
       if (idTokenRequired) {
         metrics.idpRequest(endpoint, "invalid");
-        return new TokensOrError(null, "the token response has no id_token; is 'openid' among the scopes?");
+        return new Checked.Rejected("the token response has no id_token; is 'openid' among the scopes?");
       }
       metrics.idpRequest(endpoint, "success");
-      return new TokensOrError(
-          new IssuedTokens(null, tokens.getAccessToken().getValue(), refresh, null, null, Map.of()), null);
+      return new Checked.Valid(new IssuedTokens(null, tokens.getAccessToken().getValue(), refresh, null, null, Map.of()));
     }
+    Instant checkUntil = checkUntil(idToken);
+    if (checkUntil == null) {
+      metrics.idpRequest(endpoint, "invalid");
+      return new Checked.Rejected("the ID token was rejected: it has no readable expiry (exp)");
+    }
+    return check(provider, endpoints, new UnverifiedTokens(idToken, tokens.getAccessToken().getValue(), refresh,
+        checkUntil), sent, endpoint);
+  }
+
+  /** Checks again tokens whose signing keys could not be fetched before. */
+  private Checked recheck(ProviderConfig provider, UnverifiedTokens tokens, String endpoint) {
+    if (clock.instant().isAfter(tokens.checkUntil())) {
+      return new Checked.Rejected("the IdP's signing keys could not be fetched before the ID token expired (check "
+          + "possible until " + tokens.checkUntil() + "); the tokens were dropped");
+    }
+    ProviderEndpoints endpoints;
+    try {
+      endpoints = discover(provider, false);
+    } catch (IdpException e) {
+      return new Checked.KeysUnavailable(tokens, "the IdP issued tokens, but they cannot be checked yet: "
+          + e.getMessage());
+    }
+    return check(provider, endpoints, tokens, null, endpoint);
+  }
+
+  /** Validates the ID token: valid, rejected, or not checkable for now because the signing keys can't be fetched. */
+  private Checked check(
+      ProviderConfig provider, ProviderEndpoints endpoints, UnverifiedTokens tokens, String sent, String endpoint) {
     IDTokenClaimsSet claims;
     try {
-      claims = validator(provider, endpoints).validate(idToken, null);
+      claims = validator(provider, endpoints).validate(tokens.idToken(), null);
+    } catch (KeySourceException e) {
+      metrics.idpRequest(endpoint, "unavailable");
+      return new Checked.KeysUnavailable(tokens, "the IdP issued tokens, but its signing keys (" + endpoints.jwksUri()
+          + ") could not be fetched to check the ID token: " + fromIdp(keyProblem(e), sent));
     } catch (BadJOSEException | JOSEException e) {
       metrics.idpRequest(endpoint, "invalid");
-      return new TokensOrError(null, "the ID token was rejected: " + fromIdp(e.getMessage(), sent));
+      return new Checked.Rejected("the ID token was rejected: " + fromIdp(e.getMessage(), sent)
+          + clockHint(tokens.idToken()));
     }
     metrics.idpRequest(endpoint, "success");
-    return new TokensOrError(new IssuedTokens(
-        idToken.getParsedString(),
-        tokens.getAccessToken().getValue(),
-        refresh,
+    return new Checked.Valid(new IssuedTokens(
+        tokens.idToken().getParsedString(),
+        tokens.accessToken(),
+        tokens.refreshToken(),
         claims.getExpirationTime().toInstant(),
         claims.getIssueTime().toInstant(),
-        claims.toJSONObject()), null);
+        claims.toJSONObject()));
+  }
+
+  /**
+   * Until when tokens that can't be checked yet are kept: the ID token's (unverified) expiry plus the allowed clock
+   * skew, at most {@link #MAX_UNVERIFIED_HOLD} from now; null without a readable expiry.
+   */
+  private Instant checkUntil(JWT idToken) {
+    Date exp;
+    try {
+      exp = idToken.getJWTClaimsSet().getExpirationTime();
+    } catch (java.text.ParseException e) {
+      return null;
+    }
+    if (exp == null) {
+      return null;
+    }
+    Instant latest = clock.instant().plus(MAX_UNVERIFIED_HOLD);
+    Instant until = exp.toInstant().plus(ID_TOKEN_CLOCK_SKEW);
+    return until.isAfter(latest) ? latest : until;
+  }
+
+  private static String keyProblem(KeySourceException e) {
+    return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+  }
+
+  /**
+   * For an ID token refused for its times: how far its iat or exp is off the operator's clock, and what to do. The
+   * checks use the system clock, like Nimbus.
+   */
+  private static String clockHint(JWT idToken) {
+    JWTClaimsSet claims;
+    try {
+      claims = idToken.getJWTClaimsSet();
+    } catch (java.text.ParseException e) {
+      return "";
+    }
+    Instant now = Instant.now();
+    Date iat = claims.getIssueTime();
+    Date exp = claims.getExpirationTime();
+    String allowed = " (the operator allows " + ID_TOKEN_CLOCK_SKEW.toSeconds() + "s of clock skew); if that is not "
+        + "right, check that the IdP's and the operator's clocks are synchronised (NTP)";
+    if (iat != null && iat.toInstant().isAfter(now.plus(ID_TOKEN_CLOCK_SKEW))) {
+      return "; it was issued at " + iat.toInstant() + ", "
+          + Duration.between(now, iat.toInstant()).toSeconds() + "s ahead of the operator's clock" + allowed;
+    }
+    if (exp != null && !exp.toInstant().plus(ID_TOKEN_CLOCK_SKEW).isAfter(now)) {
+      return "; it expired at " + exp.toInstant() + ", " + Duration.between(exp.toInstant(), now).toSeconds()
+          + "s before the operator's clock" + allowed;
+    }
+    return "";
   }
 
   private static ErrorObject errorOf(HTTPResponse response) {
@@ -426,15 +581,23 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
     } catch (IdpException | MalformedURLException e) {
       throw new JOSEException("cannot fetch the IdP's signing keys: " + e.getMessage(), e);
     }
-    DefaultResourceRetriever retriever = new DefaultResourceRetriever(
-        (int) connectTimeout.toMillis(), (int) readTimeout.toMillis(), JWKS_SIZE_LIMIT, true, factory);
-    ResourceRetriever counted = new CountingRetriever(retriever, metrics);
-    JWKSource<SecurityContext> keys = JWKSourceBuilder.create(jwksUrl, counted).build();
+    ResourceRetriever retriever = new JwksRetriever(new BoundedHttpSender(connectTimeout, readTimeout, deadline,
+        "https".equalsIgnoreCase(jwksUrl.getProtocol()) ? factory : null));
+    // Keys are cached 5 minutes (Nimbus' default); an ID token with an unknown key id refetches the JWKS once, so a
+    // rotated key is found and a key id still unknown after that fetch is a real rejection. No fetch rate limit
+    // (Nimbus' default allows two fetches in 30 s and then fails the check): fetches happen only for token responses
+    // the IdP sent, at most one each, and those are already paced by polling and back-off. A thread waiting for
+    // another's fetch waits a little longer than that fetch may take.
+    JWKSource<SecurityContext> keys = JWKSourceBuilder.create(jwksUrl, retriever)
+        .cache(JWKSourceBuilder.DEFAULT_CACHE_TIME_TO_LIVE, deadline.plusSeconds(1).toMillis())
+        .rateLimited(false)
+        .build();
     IDTokenValidator created = new IDTokenValidator(
         new Issuer(endpoints.issuer()),
         new ClientID(provider.clientId()),
         new JWSVerificationKeySelector<>(endpoints.idTokenAlgorithms(), keys),
         null);
+    created.setMaxClockSkew((int) ID_TOKEN_CLOCK_SKEW.toSeconds());
     validators.put(key, created);
     return created;
   }
@@ -450,14 +613,12 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
 
   private HTTPResponse send(String endpoint, HTTPRequest request, ProviderConfig provider, Object target)
       throws IdpException {
-    request.setConnectTimeout((int) connectTimeout.toMillis());
-    request.setReadTimeout((int) readTimeout.toMillis());
-    request.setFollowRedirects(false);
-    if ("https".equalsIgnoreCase(request.getURL().getProtocol())) {
-      request.setSSLSocketFactory(tls.socketFactory(provider.caBundle()));
-    }
+    SSLSocketFactory factory = "https".equalsIgnoreCase(request.getURL().getProtocol())
+        ? tls.socketFactory(provider.caBundle())
+        : null;
+    HTTPResponse response;
     try {
-      return request.send();
+      response = request.send(new BoundedHttpSender(connectTimeout, readTimeout, deadline, factory));
     } catch (javax.net.ssl.SSLException e) {
       metrics.idpRequest(endpoint, "invalid");
       throw new IdpException(
@@ -466,11 +627,70 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
               + "certificate comes from a private CA, put that CA in spec.caBundle");
     } catch (IOException e) {
       metrics.idpRequest(endpoint, "unavailable");
-      throw new IdpException(
-          IdpException.Kind.UNAVAILABLE,
-          "cannot reach " + endpoint + " endpoint " + target + ": " + e.getClass().getSimpleName()
-              + (e.getMessage() == null ? "" : ": " + e.getMessage()));
+      // "refresh" is a metric label, not an endpoint; messages say "device authorization" like the other messages
+      String name = (endpoint.equals("refresh") ? "token" : endpoint).replace('_', ' ');
+      throw new IdpException(IdpException.Kind.UNAVAILABLE, failure(name + " endpoint " + target, e));
     }
+    readJsonAsJson(response);
+    return response;
+  }
+
+  /** Why an exchange failed, for a message: bounds by name, other I/O errors by type. */
+  private String failure(String what, IOException e) {
+    if (e instanceof BoundedHttpSender.ResponseTooLargeException
+        || e instanceof BoundedHttpSender.DeadlineExceededException
+        || e instanceof BoundedHttpSender.TruncatedResponseException) {
+      return what + ": " + e.getMessage();
+    }
+    if (e instanceof SocketTimeoutException) {
+      boolean connect = e.getMessage() != null && e.getMessage().toLowerCase(java.util.Locale.ROOT).contains("connect");
+      return "cannot reach " + what + ": " + (connect
+          ? "no connection within " + BoundedHttpSender.show(connectTimeout) + " (connect timeout)"
+          : "no answer within " + BoundedHttpSender.show(readTimeout) + " (read timeout)");
+    }
+    return "cannot reach " + what + ": " + e.getClass().getSimpleName()
+        + (e.getMessage() == null ? "" : ": " + e.getMessage());
+  }
+
+  /**
+   * A JSON object is read as JSON whatever the {@code Content-Type} says: some IdPs and proxies label JSON
+   * {@code text/plain} or {@code text/html}, and a token response is validated on its content (the ID token's
+   * signature), not its label.
+   */
+  private static void readJsonAsJson(HTTPResponse response) {
+    String body = response.getBody();
+    if (body == null || isJson(response.getEntityContentType()) || !body.stripLeading().startsWith("{")) {
+      return;
+    }
+    try {
+      JSONObjectUtils.parse(body);
+    } catch (ParseException e) {
+      return;
+    }
+    response.setEntityContentType(ContentType.APPLICATION_JSON);
+  }
+
+  private static boolean isJson(ContentType type) {
+    return type != null && (type.matches(ContentType.APPLICATION_JSON) || type.hasSubTypeSuffix("json"));
+  }
+
+  /**
+   * For a 200 answer with no JSON at all (an HTML or text page, an empty body): what it is, in words — not an answer of
+   * the OAuth endpoint but of something in front of it (a proxy, a load balancer, a maintenance page), so it says
+   * nothing about the grant and is worth retrying. Null when the answer is JSON (valid or not).
+   */
+  private static String notJson(String what, HTTPResponse response) {
+    if (isJson(response.getEntityContentType())) {
+      return null;
+    }
+    String body = response.getBody();
+    ContentType type = response.getEntityContentType();
+    String got = body == null || body.isBlank()
+        ? "an empty body"
+        : (type == null ? "a body without a content type" : type.getType()) + " (" + body.length()
+            + " characters)";
+    return what + " answered HTTP " + response.getStatusCode() + " with " + got + " instead of JSON; a proxy, load "
+        + "balancer or maintenance page may be answering for the IdP";
   }
 
   /**
@@ -497,18 +717,31 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
     return Messages.fromIdp(unmasked);
   }
 
-  /** Counts JWKS fetches as IdP requests. */
-  private record CountingRetriever(ResourceRetriever delegate, OperatorMetrics metrics) implements ResourceRetriever {
+  /** Fetches a JWKS through the bounded sender (bounded like every other IdP answer) and counts the fetches. */
+  private final class JwksRetriever implements ResourceRetriever {
+
+    private final BoundedHttpSender sender;
+
+    JwksRetriever(BoundedHttpSender sender) {
+      this.sender = sender;
+    }
+
     @Override
     public Resource retrieveResource(URL url) throws IOException {
+      HTTPResponse response;
       try {
-        Resource resource = delegate.retrieveResource(url);
-        metrics.idpRequest("jwks", "success");
-        return resource;
+        response = new HTTPRequest(HTTPRequest.Method.GET, url).send(sender);
       } catch (IOException e) {
         metrics.idpRequest("jwks", "unavailable");
-        throw e;
+        throw new IOException(failure("the JWKS endpoint", e), e);
       }
+      if (response.getStatusCode() != 200) {
+        metrics.idpRequest("jwks", "unavailable");
+        throw new IOException("the JWKS endpoint answered HTTP " + response.getStatusCode());
+      }
+      metrics.idpRequest("jwks", "success");
+      String body = response.getBody();
+      return new Resource(body == null ? "" : body, response.getHeaderValue("Content-Type"));
     }
   }
 

@@ -21,6 +21,12 @@ public sealed interface TokenPollResult {
   /** The IdP could not be reached or answered with a server error; the login is still alive. */
   record Unavailable(String message) implements TokenPollResult {}
 
+  /**
+   * The IdP issued tokens, but its signing keys could not be fetched to check the ID token: the device code is used up,
+   * so keep {@code tokens} and check them again later ({@link IdentityProviderClient#verifyIssued}).
+   */
+  record Unverified(UnverifiedTokens tokens, String message) implements TokenPollResult {}
+
   /** The IdP answered in a way that ends the login (a bad token, an unexpected error code). */
   record Invalid(String message) implements TokenPollResult {}
 }

@@ -15,6 +15,13 @@ public sealed interface TokenRefreshResult {
   /** The IdP refused the refresh token for good ({@code invalid_grant}: revoked, session ended) or the client. */
   record Rejected(String message) implements TokenRefreshResult {}
 
+  /**
+   * The IdP sent new tokens, but its signing keys could not be fetched to check the new ID token: the refresh token
+   * sent may be rotated away, so keep {@code tokens} and check them again later
+   * ({@link IdentityProviderClient#verifyRefreshed}).
+   */
+  record Unverified(UnverifiedTokens tokens, String message) implements TokenRefreshResult {}
+
   /** The IdP answered with tokens the operator must not use (an ID token that fails validation). */
   record Invalid(String message) implements TokenRefreshResult {}
 }

@@ -29,6 +29,7 @@ import io.devicelogin.operator.idp.IssuedTokens;
 import io.devicelogin.operator.idp.ProviderConfig;
 import io.devicelogin.operator.idp.TokenPollResult;
 import io.devicelogin.operator.idp.TokenRefreshResult;
+import io.devicelogin.operator.idp.UnverifiedTokens;
 import io.devicelogin.operator.metrics.OperatorMetrics;
 import io.devicelogin.operator.secret.GrantStore;
 import io.devicelogin.operator.secret.TokenSecrets;
@@ -123,6 +124,7 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
   private final Set<String> endedWhileReady = ConcurrentHashMap.newKeySet();
   private final Map<String, Integer> refreshFailures = new ConcurrentHashMap<>();
   private final Map<String, Integer> cleanupAttempts = new ConcurrentHashMap<>();
+  private final Map<String, UnverifiedTokens> unverifiedRefreshes = new ConcurrentHashMap<>();
   private InformerEventSource<IdentityProvider, DeviceLogin> identityProviders;
   private InformerEventSource<ClusterIdentityProvider, DeviceLogin> clusterIdentityProviders;
 
@@ -487,7 +489,10 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
     if (step instanceof Step.End end) {
       return end(login, end, now);
     }
-    TokenPollResult result = idp.pollToken(config, grant.deviceCode());
+    // Tokens the IdP issued whose signing keys could not be fetched are checked again instead (the code is used up).
+    TokenPollResult result = schedule.unverified() != null
+        ? idp.verifyIssued(config, schedule.unverified())
+        : idp.pollToken(config, grant.deviceCode());
     Instant polled = clock.instant();
     step = DeviceFlow.afterPoll(grant, schedule, result, polled);
     if (step instanceof Step.Continue next) {
@@ -670,11 +675,22 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
           + notReady.message(), now);
     }
     ProviderConfig config = ((ProviderResolution.Ready) provider.resolution()).config();
-    TokenRefreshResult result = idp.refresh(config, TokenSecrets.value(secret, TokenSecrets.REFRESH_TOKEN));
+    // Refreshed tokens whose signing keys could not be fetched are checked again instead (the old refresh token may
+    // be rotated away).
+    UnverifiedTokens held = unverifiedRefreshes.remove(login.getMetadata().getUid());
+    TokenRefreshResult result = held != null
+        ? idp.verifyRefreshed(config, held)
+        : idp.refresh(config, TokenSecrets.value(secret, TokenSecrets.REFRESH_TOKEN));
     Instant refreshedAt = clock.instant();
     if (result instanceof TokenRefreshResult.Unavailable unavailable) {
       metrics.refresh("unavailable");
       return refreshFailed(login, expiry, unavailable.message(), refreshedAt);
+    }
+    if (result instanceof TokenRefreshResult.Unverified unverified) {
+      unverifiedRefreshes.put(login.getMetadata().getUid(), unverified.tokens());
+      metrics.refresh("unavailable");
+      return refreshFailed(login, expiry, unverified.message() + "; the new tokens are kept in memory only and "
+          + "checked again", refreshedAt);
     }
     if (!(result instanceof TokenRefreshResult.Refreshed refreshed)) {
       metrics.refresh("refused");
@@ -833,6 +849,7 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
     startFailures.remove(login.getMetadata().getUid());
     unwritten.remove(login.getMetadata().getUid());
     refreshFailures.remove(login.getMetadata().getUid());
+    unverifiedRefreshes.remove(login.getMetadata().getUid());
   }
 
   /**

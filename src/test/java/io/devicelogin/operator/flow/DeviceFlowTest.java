@@ -6,6 +6,7 @@ import io.devicelogin.operator.api.v1alpha1.Phase;
 import io.devicelogin.operator.api.v1alpha1.Reason;
 import io.devicelogin.operator.idp.IssuedTokens;
 import io.devicelogin.operator.idp.TokenPollResult;
+import io.devicelogin.operator.idp.UnverifiedTokens;
 import java.net.URI;
 import java.time.Duration;
 import java.time.Instant;
@@ -34,6 +35,17 @@ class DeviceFlowTest {
 
   @Nested
   class BeforePoll {
+
+    @Test
+    void heldTokensAreCheckedAfterTheUserCodeExpiredBecauseTheIdpUsedTheCodeUp() {
+      Grant g = grant(INTERVAL, NOW.minusSeconds(1));
+      UnverifiedTokens held = new UnverifiedTokens(null, "access", null, NOW.plusSeconds(300));
+      assertThat(DeviceFlow.beforePoll(g, new PollSchedule(NOW.plusSeconds(4), 1, held), NOW))
+          .isEqualTo(new Step.Wait(Duration.ofSeconds(4)));
+      assertThat(DeviceFlow.beforePoll(g, new PollSchedule(NOW, 1, held), NOW)).isInstanceOf(Step.Poll.class);
+      assertThat(DeviceFlow.beforePoll(g, new PollSchedule(NOW, 1), NOW)).as("without held tokens")
+          .isInstanceOf(Step.End.class);
+    }
 
     @Test
     void expiredExactlyAtExpiresAt() {
@@ -120,6 +132,29 @@ class DeviceFlowTest {
             .contains("https://idp.example/device", "WDJB-MJHT", g.expiresAt().toString())
             .doesNotContain(DEVICE_CODE);
       });
+    }
+
+    @Test
+    void tokensWaitingForTheSigningKeysAreCheckedAgainWithBackOffCappedAtTheirCheckLimit() {
+      Grant g = grant();
+      UnverifiedTokens held = new UnverifiedTokens(null, "access", "refresh", NOW.plusSeconds(30));
+      Step first = DeviceFlow.afterPoll(g, new PollSchedule(NOW, 0),
+          new TokenPollResult.Unverified(held, "the IdP issued tokens, but its signing keys could not be fetched"), NOW);
+      assertThat(first).isInstanceOfSatisfying(Step.Continue.class, c -> {
+        assertThat(c.grant()).isEqualTo(g);
+        assertThat(c.schedule()).isEqualTo(new PollSchedule(NOW.plus(INTERVAL), 1, held));
+        assertThat(c.reason()).isEqualTo(Reason.IdPUnavailable);
+        assertThat(c.message()).startsWith("The IdP issued tokens").contains("checked again in 5s")
+            .contains(NOW.plusSeconds(30).toString()).doesNotContain("access").doesNotContain("refresh token");
+      });
+      // the fourth failure in a row would wait 40 s: capped at the check limit
+      Step fourth = DeviceFlow.afterPoll(g, new PollSchedule(NOW, 3, held),
+          new TokenPollResult.Unverified(held, "still no keys"), NOW);
+      assertThat(((Step.Continue) fourth).schedule()).isEqualTo(new PollSchedule(NOW.plusSeconds(30), 4, held));
+      // checked tokens: the schedule forgets them
+      Step issued = DeviceFlow.afterPoll(g, new PollSchedule(NOW, 2, held), new TokenPollResult.Issued(
+          new IssuedTokens("id", "access", null, NOW.plusSeconds(300), NOW, Map.of())), NOW);
+      assertThat(issued).isInstanceOf(Step.Issued.class);
     }
 
     @Test

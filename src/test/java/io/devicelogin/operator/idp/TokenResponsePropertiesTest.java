@@ -165,8 +165,15 @@ class TokenResponsePropertiesTest {
     assertThat(message.length()).as("message length").isLessThanOrEqualTo(MAX_MESSAGE);
   }
 
+  /**
+   * Every sealed variant but {@code Unverified}: that one needs the JWKS to fail, and this server's JWKS never does, so
+   * the loops above fail on it (IdpFaultMatrixTest covers it with a failing JWKS).
+   */
   private static void assertEveryVariantReached(Class<?> sealed, Map<String, Integer> results) {
     for (Class<?> variant : sealed.getPermittedSubclasses()) {
+      if (variant.getSimpleName().equals("Unverified")) {
+        continue;
+      }
       assertThat(results.getOrDefault(variant.getSimpleName(), 0))
           .as("%s never reached in %d tries: %s", variant.getSimpleName(), TRIES, results)
           .isPositive();

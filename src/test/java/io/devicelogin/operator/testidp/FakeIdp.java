@@ -121,17 +121,27 @@ public final class FakeIdp implements AutoCloseable {
 
   private HttpServer server;
 
-  private FakeIdp() {
+  private FakeIdp(int advertisedPort) {
     server = bind(0);
     port = server.getAddress().getPort();
-    issuer = "http://127.0.0.1:" + port + ISSUER_PATH;
+    issuer = "http://127.0.0.1:" + (advertisedPort < 0 ? port : advertisedPort) + ISSUER_PATH;
     wrongIssuer = issuer + "-other";
     tokenFactory = new TokenFactory(issuer, wrongIssuer);
   }
 
   /** Starts a fake IdP on a free port of 127.0.0.1. */
   public static FakeIdp start() {
-    return new FakeIdp();
+    return new FakeIdp(-1);
+  }
+
+  /**
+   * Starts a fake IdP on a free port of 127.0.0.1 behind {@code proxy}: the issuer, every endpoint discovery advertises
+   * and the {@code iss} of its tokens name the proxy's port, and the proxy forwards to this IdP.
+   */
+  public static FakeIdp startBehind(FaultProxy proxy) {
+    FakeIdp idp = new FakeIdp(proxy.port());
+    proxy.forwardTo(idp.port);
+    return idp;
   }
 
   /** Stops the server for good. */
@@ -244,6 +254,15 @@ public final class FakeIdp implements AutoCloseable {
   /** Signs ID tokens with a key that is not in the JWKS (but with the published key id). */
   public FakeIdp signWithUnpublishedKey(boolean unpublished) {
     signWithUnpublishedKey = unpublished;
+    return this;
+  }
+
+  /**
+   * The IdP's clock is {@code offset} ahead of the real one (negative: behind) from now on: the {@code iat} and
+   * {@code exp} of ID tokens issued later are shifted by it (default zero).
+   */
+  public FakeIdp clockSkew(Duration offset) {
+    tokenFactory.clockSkew(offset);
     return this;
   }
 

@@ -47,6 +47,7 @@ final class TokenFactory {
   private final String issuer;
   private final String wrongIssuer;
   private RSAKey signingKey = FirstKey.KEY;
+  private volatile Duration clockSkew = Duration.ZERO;
 
   TokenFactory(String issuer, String wrongIssuer) {
     this.issuer = issuer;
@@ -56,6 +57,11 @@ final class TokenFactory {
   /** The published keys: the public part of the current signing key. */
   synchronized JWKSet publicJwks() {
     return new JWKSet(signingKey.toPublicJWK());
+  }
+
+  /** Shifts the {@code iat} and {@code exp} of ID tokens issued from now on, as an IdP whose clock is off would. */
+  void clockSkew(Duration offset) {
+    clockSkew = offset;
   }
 
   /** Replaces the signing key by a new one with a new key id; the old one is no longer published. */
@@ -87,7 +93,7 @@ final class TokenFactory {
 
   private SignedJWT idToken(
       Claims user, String clientId, Duration lifetime, Set<TokenVariant> variants, boolean badSignature) {
-    Instant issuedAt = Instant.now();
+    Instant issuedAt = Instant.now().plus(clockSkew);
     if (variants.contains(TokenVariant.EXPIRED)) {
       issuedAt = issuedAt.minus(FAR).minus(lifetime);
     } else if (variants.contains(TokenVariant.ISSUED_IN_FUTURE)) {
