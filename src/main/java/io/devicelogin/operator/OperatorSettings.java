@@ -25,7 +25,7 @@ public record OperatorSettings(
     Duration idpReadTimeout, LeaderElection leaderElection, int reconcileThreads) {
 
   /** Reconcile threads unless RECONCILE_THREADS says otherwise. */
-  public static final int DEFAULT_RECONCILE_THREADS = 16;
+  public static final int DEFAULT_RECONCILE_THREADS = 32;
 
   /** Upper bound of RECONCILE_THREADS. */
   public static final int MAX_RECONCILE_THREADS = 256;

@@ -27,7 +27,7 @@ class OperatorSettingsTest {
     assertThat(s.operatorNamespace()).isEqualTo("devicelogin-system");
     assertThat(s.idpConnectTimeout()).isEqualTo(Duration.ofSeconds(5));
     assertThat(s.idpReadTimeout()).isEqualTo(Duration.ofSeconds(10));
-    assertThat(s.reconcileThreads()).isEqualTo(16);
+    assertThat(s.reconcileThreads()).isEqualTo(32);
     assertThat(s).isEqualTo(OperatorSettings.defaults("devicelogin-system"));
   }
 
@@ -62,7 +62,7 @@ class OperatorSettingsTest {
     assertThat(OperatorSettings.fromEnvironment(env("RECONCILE_THREADS", " 4 ")).reconcileThreads()).isEqualTo(4);
     assertThat(OperatorSettings.fromEnvironment(env("RECONCILE_THREADS", "1")).reconcileThreads()).isEqualTo(1);
     assertThat(OperatorSettings.fromEnvironment(env("RECONCILE_THREADS", "256")).reconcileThreads()).isEqualTo(256);
-    assertThat(OperatorSettings.fromEnvironment(env("RECONCILE_THREADS", "")).reconcileThreads()).isEqualTo(16);
+    assertThat(OperatorSettings.fromEnvironment(env("RECONCILE_THREADS", "")).reconcileThreads()).isEqualTo(32);
     for (String value : new String[] {"0", "-3", "257", "many", "2.5"}) {
       assertThatThrownBy(() -> OperatorSettings.fromEnvironment(env("RECONCILE_THREADS", value)))
           .as("RECONCILE_THREADS=%s", value)

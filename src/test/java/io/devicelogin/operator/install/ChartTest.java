@@ -144,7 +144,7 @@ class ChartTest {
     assertThat(container.getImage()).isEqualTo("devicelogin-operator:0.1.0");
     assertThat(env(container)).containsEntry("WATCH_NAMESPACES", "").containsEntry("HTTP_PORT", "8080")
         .containsEntry("LOG_FORMAT", "text").containsEntry("LEADER_ELECTION", "true")
-        .containsEntry("RECONCILE_THREADS", "16")
+        .containsEntry("RECONCILE_THREADS", "32")
         .containsEntry("JAVA_TOOL_OPTIONS", "-XX:MaxRAMPercentage=75");
     assertThat(container.getEnv()).filteredOn(e -> e.getName().equals("OPERATOR_NAMESPACE")).singleElement()
         .satisfies(e -> assertThat(e.getValueFrom().getFieldRef().getFieldPath()).isEqualTo("metadata.namespace"));
