@@ -10,9 +10,9 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /** {@code java -jar target/devicelogin-operator.jar} as a child process, with its output in a file. */
-final class OperatorProcess implements AutoCloseable {
+public final class OperatorProcess implements AutoCloseable {
 
-  static final Path JAR = Path.of("target", "devicelogin-operator.jar");
+  public static final Path JAR = Path.of("target", "devicelogin-operator.jar");
 
   private final Process process;
   private final Path output;
@@ -23,7 +23,15 @@ final class OperatorProcess implements AutoCloseable {
   }
 
   /** Starts the jar with KUBECONFIG pointing at a kubeconfig for {@code apiServerUrl} and the given environment. */
-  static OperatorProcess start(String apiServerUrl, Map<String, String> env) {
+  public static OperatorProcess start(String apiServerUrl, Map<String, String> env) {
+    return start(apiServerUrl, "test-token", env);
+  }
+
+  /**
+   * As {@link #start(String, Map)}, authenticating with the bearer token {@code token}, so the API server can tell this
+   * process's requests from others'.
+   */
+  public static OperatorProcess start(String apiServerUrl, String token, Map<String, String> env) {
     try {
       Path dir = Files.createTempDirectory(Path.of("target"), "operator-process");
       Path kubeconfig = dir.resolve("kubeconfig");
@@ -37,12 +45,12 @@ final class OperatorProcess implements AutoCloseable {
           users:
           - name: test
             user:
-              token: test-token
+              token: %s
           contexts:
           - name: test
             context: {cluster: test, user: test, namespace: default}
           current-context: test
-          """.formatted(apiServerUrl));
+          """.formatted(apiServerUrl, token));
       Path output = dir.resolve("output.log");
       ProcessBuilder builder = new ProcessBuilder(
           Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m", "-jar",
@@ -59,11 +67,11 @@ final class OperatorProcess implements AutoCloseable {
   }
 
   /** Waits for the process to exit; returns its exit code, or -1 if it is still running after {@code timeout}. */
-  int awaitExit(Duration timeout) throws InterruptedException {
+  public int awaitExit(Duration timeout) throws InterruptedException {
     return process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS) ? process.exitValue() : -1;
   }
 
-  String output() {
+  public String output() {
     try {
       return Files.readString(output, StandardCharsets.UTF_8);
     } catch (IOException e) {
@@ -71,12 +79,20 @@ final class OperatorProcess implements AutoCloseable {
     }
   }
 
-  boolean isAlive() {
+  public boolean isAlive() {
     return process.isAlive();
   }
 
+  /** SIGKILL (on Linux): no shutdown hook runs, nothing is flushed or closed; waits until the process is gone. */
+  public void kill() throws InterruptedException {
+    process.destroyForcibly();
+    if (!process.waitFor(30, TimeUnit.SECONDS)) {
+      throw new IllegalStateException("operator process " + process.pid() + " still running 30 s after SIGKILL");
+    }
+  }
+
   /** SIGTERM, as Kubernetes stops a Pod; waits for the exit. */
-  int terminate(Duration timeout) throws InterruptedException {
+  public int terminate(Duration timeout) throws InterruptedException {
     process.destroy();
     if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
       process.destroyForcibly();

@@ -41,6 +41,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -118,6 +119,7 @@ public final class FakeIdp implements AutoCloseable {
   private volatile boolean signWithUnpublishedKey;
   private volatile boolean failRevocation;
   private volatile Duration delay = Duration.ZERO;
+  private volatile Interceptor interceptor = (request, proceed) -> proceed.get();
 
   private HttpServer server;
 
@@ -304,6 +306,22 @@ public final class FakeIdp implements AutoCloseable {
     return this;
   }
 
+  /**
+   * Decides, for each request, what happens to it: {@code proceed} processes it (records it, changes the IdP's state)
+   * and returns the normal answer; an interceptor may instead answer without processing, hold the request (it runs on
+   * the request's own thread, so it may block), or return {@code null} to close the connection without an answer.
+   */
+  @FunctionalInterface
+  public interface Interceptor {
+    HTTPResponse intercept(RecordedRequest request, Supplier<HTTPResponse> proceed);
+  }
+
+  /** Puts {@code interceptor} in front of every request from now on (default: process each one). */
+  public FakeIdp intercept(Interceptor interceptor) {
+    this.interceptor = interceptor;
+    return this;
+  }
+
   /** Stops the HTTP server: open connections are closed, new ones refused. State survives. */
   public synchronized FakeIdp down() {
     if (server != null) {
@@ -390,12 +408,37 @@ public final class FakeIdp implements AutoCloseable {
 
   private void handle(HttpExchange exchange) {
     try (exchange) {
-      HTTPResponse response;
+      String method = exchange.getRequestMethod();
+      String authorization = exchange.getRequestHeaders().getFirst("Authorization");
+      String contentType = exchange.getRequestHeaders().getFirst("Content-Type");
+      String body = new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
+
+      // Nimbus's view of the request, to parse the form and the client authentication
+      HTTPRequest request = new HTTPRequest(HTTPRequest.Method.POST, URI.create(issuer).resolve(exchange.getRequestURI()));
+      request.setAuthorization(authorization);
+      Map<String, List<String>> form;
       try {
-        response = respond(exchange);
-      } catch (RuntimeException e) {
-        LOG.error("fake IdP failed on {} {}", exchange.getRequestMethod(), exchange.getRequestURI(), e);
-        response = text(500, "fake IdP failure: " + e);
+        if (contentType != null) {
+          request.setContentType(contentType);
+        }
+        request.setBody(body);
+        form = request.getBodyAsFormParameters();
+      } catch (ParseException e) {
+        form = null;
+      }
+      RecordedRequest recorded = new RecordedRequest(
+          Instant.now(), method, exchange.getRequestURI().getPath(), form == null ? Map.of() : form, authorization);
+      Map<String, List<String>> parsedForm = form;
+      HTTPResponse response = interceptor.intercept(recorded, () -> {
+        try {
+          return respond(recorded, request, parsedForm);
+        } catch (RuntimeException e) {
+          LOG.error("fake IdP failed on {} {}", method, exchange.getRequestURI(), e);
+          return text(500, "fake IdP failure: " + e);
+        }
+      });
+      if (response == null) {
+        return; // closed without an answer
       }
       if (!delay.isZero()) {
         Thread.sleep(delay.toMillis());
@@ -408,27 +451,11 @@ public final class FakeIdp implements AutoCloseable {
     }
   }
 
-  private HTTPResponse respond(HttpExchange exchange) throws IOException {
-    String method = exchange.getRequestMethod();
-    String path = exchange.getRequestURI().getPath();
-    String authorization = exchange.getRequestHeaders().getFirst("Authorization");
-    String contentType = exchange.getRequestHeaders().getFirst("Content-Type");
-    String body = new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
-
-    // Nimbus's view of the request, to parse the form and the client authentication
-    HTTPRequest request = new HTTPRequest(HTTPRequest.Method.POST, URI.create(issuer).resolve(exchange.getRequestURI()));
-    request.setAuthorization(authorization);
-    Map<String, List<String>> form;
-    try {
-      if (contentType != null) {
-        request.setContentType(contentType);
-      }
-      request.setBody(body);
-      form = request.getBodyAsFormParameters();
-    } catch (ParseException e) {
-      form = null;
-    }
-    requests.add(new RecordedRequest(Instant.now(), method, path, form == null ? Map.of() : form, authorization));
+  /** Processes a request: records it, changes the IdP's state and returns the answer. */
+  private HTTPResponse respond(RecordedRequest recorded, HTTPRequest request, Map<String, List<String>> form) {
+    String method = recorded.method();
+    String path = recorded.path();
+    requests.add(recorded);
     if ("POST".equals(method) && form == null) {
       return OAuth2Error.INVALID_REQUEST.appendDescription(": expected a form body").toHTTPResponse();
     }

@@ -68,6 +68,11 @@ public final class LeakScanner {
 
   /** Fails if any secret value appears in what a person or a tool can see. */
   public void assertNoLeaks(KubernetesClient client, LogCapture logs, String metricsText) {
+    assertNoLeaks(client, logs.text(), metricsText);
+  }
+
+  /** As {@link #assertNoLeaks(KubernetesClient, LogCapture, String)}, for an operator whose log is text (a process's output). */
+  public void assertNoLeaks(KubernetesClient client, String logText, String metricsText) {
     Map<String, String> haystacks = new LinkedHashMap<>();
     for (DeviceLogin login : client.resources(DeviceLogin.class).inAnyNamespace().list().getItems()) {
       haystacks.put("status of DeviceLogin " + login.getMetadata().getName(),
@@ -81,7 +86,7 @@ public final class LeakScanner {
     }
     client.v1().events().inAnyNamespace().list().getItems().forEach(event ->
         haystacks.put("Event " + event.getMetadata().getName(), Serialization.asJson(event)));
-    haystacks.put("operator log", logs.text());
+    haystacks.put("operator log", logText);
     haystacks.put("metrics", metricsText);
     List<String> leaks = new ArrayList<>();
     haystacks.forEach((where, text) -> {

@@ -36,6 +36,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import java.util.stream.Stream;
 
 /**
@@ -81,7 +82,7 @@ public final class MockCluster implements AutoCloseable {
   }
 
   public static MockCluster start(int port) {
-    return start(port, request -> {});
+    return start(port, (request, proceed) -> proceed.apply(request));
   }
 
   /**
@@ -89,10 +90,29 @@ public final class MockCluster implements AutoCloseable {
    * API writes this way). The observer runs on the server's threads and must be quick.
    */
   public static MockCluster start(Consumer<RecordedRequest> observer) {
-    return start(0, observer);
+    return start(0, (request, proceed) -> {
+      observer.accept(request);
+      return proceed.apply(request);
+    });
   }
 
-  private static MockCluster start(int port, Consumer<RecordedRequest> observer) {
+  /**
+   * Decides, for each request, what the mock server does with it: {@code proceed} applies it (recorded, faults,
+   * expectations, then the CRUD store) and returns the normal answer; an interceptor may also answer without applying
+   * it, or change the answer (e.g. {@link MockResponse#setBodyDelay} holds it back without blocking the server). It
+   * runs on the server's only event-loop thread, so it must not block.
+   */
+  @FunctionalInterface
+  public interface Interceptor {
+    MockResponse intercept(RecordedRequest request, Function<RecordedRequest, MockResponse> proceed);
+  }
+
+  /** Starts on a free port with {@code interceptor} in front of everything else. */
+  public static MockCluster start(Interceptor interceptor) {
+    return start(0, interceptor);
+  }
+
+  private static MockCluster start(int port, Interceptor interceptor) {
     Map<ServerRequest, Queue<ServerResponse>> expectations = new HashMap<>();
     Recorder recorder = new Recorder();
     MockDispatcher canned = new MockDispatcher(expectations);
@@ -101,7 +121,10 @@ public final class MockCluster implements AutoCloseable {
     Dispatcher dispatcher = new Dispatcher() {
       @Override
       public MockResponse dispatch(RecordedRequest request) {
-        observer.accept(request);
+        return interceptor.intercept(request, this::apply);
+      }
+
+      private MockResponse apply(RecordedRequest request) {
         ApiRequest seen = record(request);
         ApiFaults.Fault fault = recorder.faults.take(seen);
         recorder.requests.add(fault == null ? seen : new ApiRequest(seen.nanos(), seen.at(), seen.method(),
