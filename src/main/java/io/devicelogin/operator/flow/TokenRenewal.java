@@ -87,5 +87,35 @@ public final class TokenRenewal {
         Messages.capitalize(message) + "; the operator stopped refreshing. " + Messages.startOverHint());
   }
 
+  /**
+   * What to do with a login whose token Secret says a refresh was started that no one finished (the operator stopped
+   * between sending the refresh token and storing the answer; another process started it). The IdP may already have
+   * rotated the refresh token, and presenting it again is a reuse for which some IdPs revoke the whole session, so it is
+   * not presented again: wait while the ID token is valid, then end Expired (RefreshFailed).
+   */
+  public static Decision afterInterruptedRefresh(Instant now, Instant expiry, String secretName, String startedAt) {
+    if (!now.isBefore(expiry)) {
+      return new Decision.End(Phase.Expired, Reason.RefreshFailed,
+          interruption(secretName, startedAt) + " The ID token expired at " + expiry + ". " + Messages.startOverHint());
+    }
+    return new Decision.Wait(Duration.between(now, expiry));
+  }
 
+  /** The Ready condition's message while the login waits for the ID token's expiry after an interrupted refresh. */
+  public static String interruptedMessage(String secretName, String startedAt, Instant expiry) {
+    return interruption(secretName, startedAt) + " The tokens in the Secret stay valid until " + expiry
+        + "; then the login ends. " + Messages.startOverHint();
+  }
+
+  private static String interruption(String secretName, String startedAt) {
+    String when;
+    try {
+      when = "at " + Instant.parse(startedAt);
+    } catch (java.time.format.DateTimeParseException | NullPointerException e) {
+      when = "at an unknown time"; // the annotation was changed by hand: never echo it
+    }
+    return "A refresh of the tokens in Secret " + secretName + " was interrupted (started " + when
+        + ", the operator stopped before it stored the answer). The IdP may already have replaced the refresh token, "
+        + "and presenting it again could make the IdP revoke the whole session, so it is not used again.";
+  }
 }

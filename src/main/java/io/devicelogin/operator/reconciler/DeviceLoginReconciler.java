@@ -77,7 +77,9 @@ import org.slf4j.LoggerFactory;
  * {@code rescheduleAfter}; the one place that picks the delay is the step the flow returns.
  *
  * <p>Crash safety: the grant is stored before its user code is published; the token Secret is written before the
- * status says Ready and names the grant it came from; the grant is deleted only after the status records the end.
+ * status says Ready and names the grant it came from; the grant is deleted only after the status records the end; a
+ * refresh is marked on the token Secret before the refresh token is sent, so a refresh token the IdP may have rotated
+ * is never presented again after a crash.
  * Events follow the status write they describe: the person sees the user code one API request sooner, and a failed
  * write leaves no Event for a state that was never recorded.
  */
@@ -123,6 +125,8 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
   private final Map<String, UnrecordedEnd> unrecordedEnds = new ConcurrentHashMap<>();
   private final Set<String> endedWhileReady = ConcurrentHashMap.newKeySet();
   private final Map<String, Integer> refreshFailures = new ConcurrentHashMap<>();
+  /** The refresh marker this process put on a login's token Secret (see {@link TokenSecrets#refreshStarted}). */
+  private final Map<String, String> refreshesStarted = new ConcurrentHashMap<>();
   private final Map<String, Integer> cleanupAttempts = new ConcurrentHashMap<>();
   private final Map<String, UnverifiedTokens> unverifiedRefreshes = new ConcurrentHashMap<>();
   private InformerEventSource<IdentityProvider, DeviceLogin> identityProviders;
@@ -583,9 +587,11 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
     if (latest == null) {
       tokenSecrets.write(new SecretBuilder(tokens.secret()).editMetadata().withResourceVersion(null).endMetadata()
           .build());
-    } else if (!Objects.equals(latest.getData(), tokens.secret().getData())) {
-      tokenSecrets.update(new SecretBuilder(latest).withData(tokens.secret().getData()).build());
+    } else if (!Objects.equals(latest.getData(), tokens.secret().getData())
+        || TokenSecrets.refreshStarted(latest) != null) {
+      tokenSecrets.update(TokenSecrets.withTokenData(latest, tokens.secret().getData()));
     }
+    refreshesStarted.remove(uid);
     String message = "Refreshed the tokens in Secret " + tokens.secret().getMetadata().getName() + "; "
         + (tokens.renewalTime() == null
             ? "the IdP sent no new ID token, so the login ends when the ID token expires at "
@@ -662,6 +668,10 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
     if (secret != null && !TokenSecrets.writtenBy(secret, login)) {
       return superseded(login, secret, now);
     }
+    String started = secret == null ? null : TokenSecrets.refreshStarted(secret);
+    if (started != null && !started.equals(refreshesStarted.get(login.getMetadata().getUid()))) {
+      return refreshInterrupted(login, secret, started, expiry, now);
+    }
     if (decision instanceof TokenRenewal.Decision.End end) {
       return end(login, new Step.End(end.phase(), end.reason(), end.message()), now);
     }
@@ -676,14 +686,25 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
     }
     ProviderConfig config = ((ProviderResolution.Ready) provider.resolution()).config();
     // Refreshed tokens whose signing keys could not be fetched are checked again instead (the old refresh token may
-    // be rotated away).
+    // be rotated away; the refresh mark of that refresh stays until they are stored).
     UnverifiedTokens held = unverifiedRefreshes.remove(login.getMetadata().getUid());
+    if (held == null && started == null) {
+      // Persisted before the refresh token leaves: a process that dies before storing the answer leaves this mark, and
+      // the next one does not present a refresh token the IdP may already have rotated.
+      // Remembered first: if the update is applied but its answer lost, the mark found next is still this process's.
+      started = Rfc3339.format(now);
+      refreshesStarted.put(login.getMetadata().getUid(), started);
+      secret = tokenSecrets.update(TokenSecrets.withRefreshStarted(secret, started));
+    }
     TokenRefreshResult result = held != null
         ? idp.verifyRefreshed(config, held)
         : idp.refresh(config, TokenSecrets.value(secret, TokenSecrets.REFRESH_TOKEN));
     Instant refreshedAt = clock.instant();
     if (result instanceof TokenRefreshResult.Unavailable unavailable) {
       metrics.refresh("unavailable");
+      if (held == null) {
+        refreshAnswered(login, secret);
+      }
       return refreshFailed(login, expiry, unavailable.message(), refreshedAt);
     }
     if (result instanceof TokenRefreshResult.Unverified unverified) {
@@ -727,6 +748,45 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
         renewalTime(login, canRefreshAgain, tokens.idTokenIssuedAt(), newExpiry), true);
     unwritten.put(login.getMetadata().getUid(), toWrite);
     return write(login, toWrite, refreshedAt);
+  }
+
+  /**
+   * The token Secret says a refresh was in flight when an earlier process stopped: its refresh token may be rotated at
+   * the IdP already and is not presented again. Ready (RefreshFailed, no renewal time) until the ID token expires,
+   * then Expired.
+   */
+  private UpdateControl<DeviceLogin> refreshInterrupted(
+      DeviceLogin login, Secret secret, String started, Instant expiry, Instant now) {
+    String name = secret.getMetadata().getName();
+    TokenRenewal.Decision decision = TokenRenewal.afterInterruptedRefresh(now, expiry, name, started);
+    if (decision instanceof TokenRenewal.Decision.End end) {
+      return end(login, new Step.End(end.phase(), end.reason(), end.message()), now);
+    }
+    String message = TokenRenewal.interruptedMessage(name, started, expiry);
+    DeviceLoginStatus next = DeviceLoginStatusBuilder.refreshFailing(login, null, message, now);
+    boolean changed = !StatusWriter.same(login.getStatus(), next);
+    publishTokenTimes(login, expiry, null);
+    UpdateControl<DeviceLogin> control = patchIfChanged(login, next, ((TokenRenewal.Decision.Wait) decision).delay());
+    if (changed) {
+      LOG.warn("DeviceLogin {}: {}", ref(login), message);
+      events.warning(login, Reason.RefreshFailed.name(), message);
+    }
+    return control;
+  }
+
+  /**
+   * The IdP answered a refresh without new tokens (unavailable; retried later with the same refresh token, as this
+   * process would): the refresh is no longer in flight, so a restart retries it too instead of taking it as
+   * interrupted. If clearing the mark fails, it stays: a restart then does not retry (the safe side).
+   */
+  private void refreshAnswered(DeviceLogin login, Secret secret) {
+    try {
+      tokenSecrets.update(TokenSecrets.withoutRefreshStarted(secret));
+      refreshesStarted.remove(login.getMetadata().getUid());
+    } catch (KubernetesClientException e) {
+      LOG.warn("DeviceLogin {}: could not clear the refresh mark on Secret {}: {}", ref(login),
+          secret.getMetadata().getName(), describe(e));
+    }
   }
 
   /** A refresh failed for now: retry with back-off while the ID token is valid; the phase stays Ready. */
@@ -850,6 +910,7 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
     unwritten.remove(login.getMetadata().getUid());
     refreshFailures.remove(login.getMetadata().getUid());
     unverifiedRefreshes.remove(login.getMetadata().getUid());
+    refreshesStarted.remove(login.getMetadata().getUid());
   }
 
   /**

@@ -26,6 +26,13 @@ public final class TokenSecrets {
   /** Annotation naming the grant whose tokens the Secret holds, so a restart can tell that a login finished. */
   public static final String GRANT_ANNOTATION = Constants.GROUP + "/grant-id";
 
+  /**
+   * Annotation set (to the attempt's time, RFC 3339) just before the Secret's refresh token is sent to the IdP, and
+   * removed by the update that stores the refreshed tokens: a process that finds it without having set it knows that a
+   * refresh was interrupted, so the refresh token may already be rotated at the IdP and must not be presented again.
+   */
+  public static final String REFRESH_STARTED_ANNOTATION = Constants.GROUP + "/refresh-started";
+
   public static final String ID_TOKEN = "id-token";
   public static final String REFRESH_TOKEN = "refresh-token";
   public static final String ACCESS_TOKEN = "access-token";
@@ -90,8 +97,8 @@ public final class TokenSecrets {
 
   /**
    * A copy of {@code current} holding the tokens of a refresh: a new ID token (and its expiry) only when the IdP sent
-   * one, a new refresh token only when it rotated it. Keeps {@code current}'s resourceVersion, so the update is
-   * refused if someone else changed the Secret in between.
+   * one, a new refresh token only when it rotated it; the refresh is no longer in flight. Keeps {@code current}'s
+   * resourceVersion, so the update is refused if someone else changed the Secret in between.
    */
   public static Secret withRefreshedTokens(Secret current, IssuedTokens tokens) {
     Map<String, String> data = new LinkedHashMap<>(current.getData());
@@ -103,7 +110,33 @@ public final class TokenSecrets {
     if (tokens.refreshToken() != null) {
       data.put(REFRESH_TOKEN, GrantStore.encode(tokens.refreshToken()));
     }
-    return new SecretBuilder(current).withData(data).build();
+    return withTokenData(current, data);
+  }
+
+  /**
+   * A copy of {@code latest} (as last read, resourceVersion included) with {@code data} and without the refresh
+   * marker: what the update storing refreshed tokens writes.
+   */
+  public static Secret withTokenData(Secret latest, Map<String, String> data) {
+    return new SecretBuilder(latest).withData(data).editMetadata()
+        .removeFromAnnotations(REFRESH_STARTED_ANNOTATION).endMetadata().build();
+  }
+
+  /** A copy of {@code current} marking a refresh as started at {@code startedAt}; keeps its resourceVersion. */
+  public static Secret withRefreshStarted(Secret current, String startedAt) {
+    return new SecretBuilder(current).editMetadata().addToAnnotations(REFRESH_STARTED_ANNOTATION, startedAt)
+        .endMetadata().build();
+  }
+
+  /** A copy of {@code current} without the refresh marker; keeps its resourceVersion. */
+  public static Secret withoutRefreshStarted(Secret current) {
+    return new SecretBuilder(current).editMetadata().removeFromAnnotations(REFRESH_STARTED_ANNOTATION).endMetadata()
+        .build();
+  }
+
+  /** When the refresh in flight with this Secret's refresh token started, or null when none is. */
+  public static String refreshStarted(Secret secret) {
+    return annotation(secret, REFRESH_STARTED_ANNOTATION);
   }
 
   /** The Secret {@code name} in {@code namespace}, or null. */
@@ -111,9 +144,9 @@ public final class TokenSecrets {
     return client.secrets().inNamespace(namespace).withName(name).get();
   }
 
-  /** Replaces a Secret read before, refusing (409) if it changed since. */
-  public void update(Secret secret) {
-    client.secrets().inNamespace(secret.getMetadata().getNamespace()).resource(secret).update();
+  /** Replaces a Secret read before, refusing (409) if it changed since; returns it as stored. */
+  public Secret update(Secret secret) {
+    return client.secrets().inNamespace(secret.getMetadata().getNamespace()).resource(secret).update();
   }
 
   public void delete(String namespace, String name) {

@@ -7,6 +7,7 @@ import io.devicelogin.operator.api.v1alpha1.Reason;
 import io.devicelogin.operator.idp.TokenRefreshResult;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class TokenRenewalTest {
@@ -67,5 +68,37 @@ class TokenRenewalTest {
     TokenRenewal.Decision.End invalid =
         TokenRenewal.refused(new TokenRefreshResult.Invalid("the ID token was rejected: bad signature"));
     assertThat(invalid.message()).contains("bad signature").contains("stopped refreshing");
+  }
+
+  @Test
+  void anInterruptedRefreshWaitsForTheExpiryThenEndsExpiredSayingWhy() {
+    String started = "2026-01-01T10:19:58Z";
+    Instant now = EXPIRY.minus(Duration.ofMinutes(9));
+    assertThat(TokenRenewal.afterInterruptedRefresh(now, EXPIRY, "oidc-alice", started))
+        .as("the refresh token is not presented again; the ID token stays usable until it expires")
+        .isEqualTo(new TokenRenewal.Decision.Wait(Duration.ofMinutes(9)));
+
+    String waiting = TokenRenewal.interruptedMessage("oidc-alice", started, EXPIRY);
+    assertThat(waiting).contains("Secret oidc-alice").contains("interrupted").contains("started at " + started)
+        .contains("not used again").contains("valid until " + EXPIRY).contains("devicelogin.io/restart");
+
+    for (Instant at : List.of(EXPIRY, EXPIRY.plusSeconds(1))) {
+      TokenRenewal.Decision.End end =
+          (TokenRenewal.Decision.End) TokenRenewal.afterInterruptedRefresh(at, EXPIRY, "oidc-alice", started);
+      assertThat(end.phase()).isEqualTo(Phase.Expired);
+      assertThat(end.reason()).as("a reason the contract lists").isEqualTo(Reason.RefreshFailed);
+      assertThat(end.message()).contains("interrupted").contains("expired at " + EXPIRY)
+          .contains("devicelogin.io/restart");
+    }
+  }
+
+  @Test
+  void aHandEditedRefreshMarkIsNotEchoed() {
+    String garbage = "x".repeat(5_000);
+    assertThat(TokenRenewal.interruptedMessage("oidc-alice", garbage, EXPIRY))
+        .contains("started at an unknown time").doesNotContain("xxxx").hasSizeLessThan(600);
+    TokenRenewal.Decision.End end =
+        (TokenRenewal.Decision.End) TokenRenewal.afterInterruptedRefresh(EXPIRY, EXPIRY, "oidc-alice", garbage);
+    assertThat(end.message()).contains("unknown time").doesNotContain("xxxx");
   }
 }

@@ -71,6 +71,7 @@ class ApiServerFaultsIT {
     READY_STATUS("status patch recording Ready", false),
     GRANT_SECRET_DELETE("DELETE of the grant Secret", false),
     SLOW_DOWN_GRANT_UPDATE("PUT of the grant Secret after slow_down", false),
+    REFRESH_MARK("PUT of the token Secret marking the refresh in flight", true),
     REFRESH_SECRET_UPDATE("PUT of the token Secret with refreshed tokens", true),
     REFRESHED_STATUS("status patch recording a refresh", true),
     FINALIZER_ADD("patch adding the finalizer", false),
@@ -95,7 +96,10 @@ class ApiServerFaultsIT {
         case READY_STATUS -> r -> r.isStatusPatchOf("alice") && r.bodyContains("\"phase\":\"Ready\"");
         case GRANT_SECRET_DELETE -> r -> "DELETE".equals(r.method()) && r.bare().endsWith("/secrets/" + GRANT_SECRET);
         case SLOW_DOWN_GRANT_UPDATE -> r -> "PUT".equals(r.method()) && r.bare().endsWith("/secrets/" + GRANT_SECRET);
-        case REFRESH_SECRET_UPDATE -> r -> "PUT".equals(r.method()) && r.bare().endsWith("/secrets/" + SECRET);
+        case REFRESH_MARK -> r -> "PUT".equals(r.method()) && r.bare().endsWith("/secrets/" + SECRET)
+            && r.bodyContains(TokenSecrets.REFRESH_STARTED_ANNOTATION);
+        case REFRESH_SECRET_UPDATE -> r -> "PUT".equals(r.method()) && r.bare().endsWith("/secrets/" + SECRET)
+            && !r.bodyContains(TokenSecrets.REFRESH_STARTED_ANNOTATION);
         case REFRESHED_STATUS -> r -> r.isStatusPatchOf("alice") && r.bodyContains("\"reason\":\"Refreshed\"");
         case FINALIZER_ADD -> r -> r.isMainResourceWriteOf("alice")
             && r.bodyContains("\"op\":\"add\",\"path\":\"/metadata/finalizers\"");

@@ -8,6 +8,7 @@ import com.nimbusds.oauth2.sdk.GrantType;
 import io.devicelogin.operator.api.v1alpha1.DeviceLogin;
 import io.devicelogin.operator.api.v1alpha1.IdentityProvider;
 import io.devicelogin.operator.api.v1alpha1.Phase;
+import io.devicelogin.operator.secret.TokenSecrets;
 import io.devicelogin.operator.testidp.Claims;
 import io.devicelogin.operator.testidp.FakeIdp;
 import io.devicelogin.operator.testidp.IssuedTokens;
@@ -145,11 +146,15 @@ class IdentityBindingIT {
           .as(c.description() + ": no token Secret left").isNull();
       assertThat(c.idp().refreshCount()).as(c.description() + ": refreshes").isEqualTo(c.onRefresh() ? 1 : 0);
       if (c.onRefresh()) {
-        // the Secret held the first login's tokens until the refusal: written once, never updated
+        // the Secret held the first login's tokens until the refusal: created once, then only marked before the
+        // refresh (the same data plus the refresh-started annotation), never written with other tokens
         IssuedTokens first = issued.get(0);
-        long writesOfFirst = secretWrites.stream().filter(r -> c.namespace().equals(r.namespace()))
-            .filter(r -> texts(r.body()).stream().anyMatch(t -> t.contains(first.refreshToken()))).count();
-        assertThat(writesOfFirst).as(c.description() + ": writes of the first tokens").isEqualTo(1);
+        List<ApiRequest> writesOfFirst = secretWrites.stream().filter(r -> c.namespace().equals(r.namespace()))
+            .filter(r -> texts(r.body()).stream().anyMatch(t -> t.contains(first.refreshToken()))).toList();
+        assertThat(writesOfFirst.size()).as(c.description() + ": writes of the first tokens").isEqualTo(2);
+        assertThat(writesOfFirst.get(0).method()).as(c.description() + ": the first write").isEqualTo("POST");
+        assertThat(writesOfFirst.get(1).bodyContains(TokenSecrets.REFRESH_STARTED_ANNOTATION))
+            .as(c.description() + ": the second write is the refresh mark").isTrue();
       }
       await().atMost(Duration.ofSeconds(10)).until(() -> client.secrets().inNamespace(c.namespace())
           .withName("devicelogin-grant-login").get() == null);

@@ -131,7 +131,7 @@ class TokenLifecycleIT {
   }
 
   @Test
-  void unavailableIdpKeepsTheLoginReadyAndRetries() {
+  void unavailableIdpKeepsTheLoginReadyAndRetriesAlsoAfterARestart() {
     lifetime = Duration.ofSeconds(40);
     loginReady("alice", "38s");
     IssuedTokens next = tokens(Duration.ofMinutes(2));
@@ -141,8 +141,13 @@ class TokenLifecycleIT {
     assertThat(failing.getStatus().getPhase()).isEqualTo(Phase.Ready);
     assertThat(ready(failing).getStatus()).isEqualTo("True");
     assertThat(ready(failing).getMessage()).contains("HTTP 503").contains("stay valid until");
+    // The IdP answered, so the refresh is no longer in flight: an operator started now retries it too.
+    assertThat(TokenSecrets.refreshStarted(client.secrets().inNamespace(NS).withName("oidc-alice-example-com").get()))
+        .isNull();
+    fixture.restartOperator();
     awaitLogin("alice", dl -> "Refreshed".equals(ready(dl).getReason()), 30);
     assertThat(secretValue("oidc-alice-example-com", "refresh-token")).isEqualTo(next.refreshToken());
+    assertThat(idp.refreshes()).as("the unanswered refresh token, retried once").hasSize(2);
   }
 
   @Test

@@ -167,4 +167,41 @@ class TokenSecretsTest {
     org.assertj.core.api.Assertions.assertThat(TokenSecrets.conflict(opaque, alice))
         .contains("is not a DeviceLogin token Secret (type Opaque)");
   }
+
+  @Test
+  void theRefreshMarkIsSetBeforeARefreshAndGoneWithTheRefreshedTokens() {
+    DeviceLogin login = login(null, null);
+    Secret written = new io.fabric8.kubernetes.api.model.SecretBuilder(
+        TokenSecrets.build(login, "oidc-alice", provider(null), ALICE, tokens("refresh-1"), "grant-7"))
+        .editMetadata().withResourceVersion("41").endMetadata().build();
+    assertThat(TokenSecrets.refreshStarted(written)).as("a fresh token Secret has no refresh in flight").isNull();
+
+    Secret marked = TokenSecrets.withRefreshStarted(written, "2025-03-01T10:40:00Z");
+    assertThat(TokenSecrets.refreshStarted(marked)).isEqualTo("2025-03-01T10:40:00Z");
+    assertThat(marked.getMetadata().getAnnotations()).as("the other annotations are kept")
+        .containsAllEntriesOf(written.getMetadata().getAnnotations());
+    assertThat(marked.getMetadata().getResourceVersion()).as("the update is refused if the Secret changed")
+        .isEqualTo("41");
+    assertThat(marked.getData()).as("only metadata changes; no token in the mark").isEqualTo(written.getData());
+    assertThat(TokenSecrets.refreshStarted(written)).as("the original is not changed").isNull();
+
+    Secret refreshed = TokenSecrets.withRefreshedTokens(marked, tokens("refresh-2"));
+    assertThat(TokenSecrets.refreshStarted(refreshed)).as("the same update that stores the tokens clears it").isNull();
+    assertThat(decoded(refreshed, "refresh-token")).isEqualTo("refresh-2");
+    assertThat(refreshed.getMetadata().getAnnotations()).containsKeys("devicelogin.io/grant-id",
+        "devicelogin.io/subject", "devicelogin.io/devicelogin", "devicelogin.io/username");
+
+    Secret latest = new io.fabric8.kubernetes.api.model.SecretBuilder(marked).editMetadata().withResourceVersion("42")
+        .endMetadata().build();
+    Secret stored = TokenSecrets.withTokenData(latest, refreshed.getData());
+    assertThat(TokenSecrets.refreshStarted(stored)).isNull();
+    assertThat(stored.getData()).isEqualTo(refreshed.getData());
+    assertThat(stored.getMetadata().getResourceVersion()).isEqualTo("42");
+
+    Secret answered = TokenSecrets.withoutRefreshStarted(marked);
+    assertThat(TokenSecrets.refreshStarted(answered)).isNull();
+    assertThat(answered.getData()).isEqualTo(written.getData());
+    assertThat(TokenSecrets.withoutRefreshStarted(new Secret()).getMetadata().getAnnotations())
+        .as("nothing to remove is fine").isNullOrEmpty();
+  }
 }
