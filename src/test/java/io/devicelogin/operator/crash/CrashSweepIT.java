@@ -95,7 +95,7 @@ class CrashSweepIT {
     long began = System.nanoTime();
     try (CrashRig started = CrashRig.start()) {
       rig = started;
-      client = rig.cluster().client();
+      client = rig.client();
       idp = rig.idp();
       long t = System.nanoTime();
       rig.startOperator();
@@ -187,6 +187,9 @@ class CrashSweepIT {
       rig.forget(run.c);
       finished.add(run);
       System.out.println("CRASH-SWEEP " + run.line());
+      // keeps the operator's lists small over a long sweep
+      client.resources(IdentityProvider.class).inNamespace(run.c.namespace).withName("corp").delete();
+      client.secrets().inNamespace(run.c.namespace).withName("corp-client").delete();
     }
   }
 
@@ -567,11 +570,12 @@ class CrashSweepIT {
     List<Long> starts = rig.startMillis();
     String summary = String.format("mode %s: %d kill points x 2 variants = %d cases; %d runs (%d wave repetitions, "
             + "%d isolated rounds); %d SIGKILLs; %d processes started (ready in %d-%d ms); %d late requests of killed "
-            + "processes refused; refresh token reuse %d; %d secret values scanned for leaks; took %d s%n",
+            + "processes refused; operator API requests by HTTP version %s; refresh token reuse %d; %d secret values "
+            + "scanned for leaks; took %d s%n",
         FULL ? "full" : "default", KillPoint.values().length, byCase.size(), finished.size(), REPETITIONS, ISOLATED,
         rig.kills(), rig.kills() + 1, starts.stream().mapToLong(Long::longValue).min().orElse(0),
         starts.stream().mapToLong(Long::longValue).max().orElse(0), rig.lateRequestsRefused(),
-        idp.refreshTokenReuseCount(), secretsScanned, took.toSeconds());
+        rig.operatorRequestsByVersion(), idp.refreshTokenReuseCount(), secretsScanned, took.toSeconds());
     System.out.println("CRASH-SWEEP " + summary + table);
     String name = "crash-sweep-" + (FULL ? "full" : "default");
     Files.writeString(Path.of("target", name + ".md"), summary + "\n" + table);
