@@ -529,9 +529,11 @@ class CrashSweepIT {
 
     String line() {
       return String.format("%s %s run %d: held %s (+%d later requests held); required %s; observed %s; "
-              + "grants started %d, abandoned %d; token responses never stored %d; refreshes %d; %s%s",
+              + "grants started %d, abandoned %d; token responses never stored %d; refreshes %d; revocations %d; %s%s",
           c.point, c.variant, c.repetition, c.heldRequest(), c.heldLaterCount(), outcome, observed, grantsStarted,
-          abandoned, neverStored, refreshes, failure == null ? "OK" : "FAILED: " + failure.getMessage(),
+          abandoned, neverStored, refreshes, idp.requestsTo(idp.revocationEndpoint()).stream()
+              .filter(r -> c.clientId.equals(CrashRig.clientId(r))).count(),
+          failure == null ? "OK" : "FAILED: " + failure.getMessage(),
           message == null ? "" : "; end message: " + message);
     }
   }
