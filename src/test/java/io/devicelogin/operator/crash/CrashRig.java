@@ -112,7 +112,7 @@ final class CrashRig implements AutoCloseable {
     // 7.5.2); fabric8 reads http2.disable from the environment as HTTP2_DISABLE. A real API server speaks TLS with
     // ALPN; what is tested here is not the HTTP version.
     // Every held case blocks a reconcile thread (two if JOSDK retries it) until the kill: enough threads that the
-    // other cases of a wave still reach their kill points (the default, 16, is less than a wave of 18).
+    // other cases of a wave of 18 still reach their kill points (with 16 they starved; the default is now 32).
     operator = OperatorProcess.start(cluster.url(), TOKEN_PREFIX + incarnation,
         Map.of("HTTP_PORT", String.valueOf(httpPort), "OPERATOR_NAMESPACE", "devicelogin-system",
             "HTTP2_DISABLE", "true", "RECONCILE_THREADS", "64"));
