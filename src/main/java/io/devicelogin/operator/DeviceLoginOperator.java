@@ -51,7 +51,8 @@ public final class DeviceLoginOperator implements AutoCloseable {
       o.withKubernetesClient(client)
           .withCloseClientOnStop(false)
           .withUseSSAToPatchPrimaryResource(false)
-          .withConcurrentReconciliationThreads(settings.reconcileThreads())
+          // named threads, so a thread dump (and the benchmark) tells reconciles from JOSDK's start-up pool
+          .withExecutorService(ThreadPools.fixed("devicelogin-reconcile-", settings.reconcileThreads()))
           .withMetrics(MicrometerMetrics.withoutPerResourceMetrics(registry));
       if (settings.leaderElection().enabled()) {
         o.withLeaderElectionConfiguration(leaderElectionConfiguration(settings.leaderElection()));

@@ -5,10 +5,7 @@ import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.jdkhttp.JdkHttpClientFactory;
 import io.fabric8.kubernetes.client.jdkhttp.JdkHttpClientImpl;
 import java.util.concurrent.Executor;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The operator's Kubernetes client, with a fixed number of threads. fabric8's defaults give the JDK HTTP client and
@@ -23,11 +20,6 @@ public final class KubernetesClients {
 
   /** Threads running the client's asynchronous tasks (response decoding, informer event handlers). */
   public static final int TASK_THREADS = 4;
-
-  /** Pool threads end after this long without work, so a closed client leaves no threads behind. */
-  static final int IDLE_SECONDS = 10;
-
-  private static final AtomicInteger POOLS = new AtomicInteger();
 
   private KubernetesClients() {}
 
@@ -44,7 +36,7 @@ public final class KubernetesClients {
         .withTaskExecutorSupplier(new KubernetesClientBuilder.ExecutorSupplier() {
           @Override
           public Executor get() {
-            return pool("kubernetes-client-task-", TASK_THREADS);
+            return ThreadPools.fixed("kubernetes-client-task-", TASK_THREADS);
           }
 
           @Override
@@ -54,26 +46,13 @@ public final class KubernetesClients {
         });
   }
 
-  private static ThreadPoolExecutor pool(String name, int threads) {
-    String prefix = name + POOLS.incrementAndGet() + "-";
-    AtomicInteger count = new AtomicInteger();
-    ThreadPoolExecutor executor = new ThreadPoolExecutor(threads, threads, IDLE_SECONDS, TimeUnit.SECONDS,
-        new LinkedBlockingQueue<>(), task -> {
-          Thread thread = new Thread(task, prefix + count.incrementAndGet());
-          thread.setDaemon(true);
-          return thread;
-        });
-    executor.allowCoreThreadTimeOut(true);
-    return executor;
-  }
-
   /**
    * One executor for all HTTP clients of one Kubernetes client; fabric8 cannot tell a factory which of its clients
    * closes, so the idle threads end by themselves instead of being shut down.
    */
   private static final class BoundedJdkHttpClientFactory extends JdkHttpClientFactory {
 
-    private final ThreadPoolExecutor executor = pool("kubernetes-client-http-", HTTP_THREADS);
+    private final ThreadPoolExecutor executor = ThreadPools.fixed("kubernetes-client-http-", HTTP_THREADS);
 
     @Override
     protected java.net.http.HttpClient.Builder createNewHttpClientBuilder() {

@@ -42,13 +42,14 @@ public final class Benchmark {
       java.util.Set.of("POST customresourcedefinitions", "POST identityproviders", "POST devicelogins");
 
   /**
-   * The operator's threads by name: JOSDK's reconcile pool (named ReconcilerExecutor-* while it reconciles), its
-   * timers (one per controller), the Kubernetes client's fixed pools, the informers' resync scheduler and the
-   * /metrics server. The JDK HTTP clients' selector threads (one per HTTP client) are not told apart from the
-   * benchmark's and count for neither.
+   * The operator's threads by name: its reconcile pool ({@code devicelogin-reconcile-*}, renamed
+   * {@code ReconcilerExecutor-*} by JOSDK while it reconciles), the controllers' timers, the Kubernetes client's fixed
+   * pools, the informers' resync scheduler and the /metrics server. Not counted: JOSDK's start-up pool
+   * ({@code pool-N-thread-N}, which starts controllers and informers in parallel and whose idle threads end a minute
+   * later) and the JDK HTTP clients' selector threads (one per HTTP client, not told apart from the benchmark's).
    */
   static final java.util.regex.Pattern OPERATOR_THREADS = java.util.regex.Pattern.compile(
-      "ReconcilerExecutor-.*|pool-\\d+-thread-\\d+|kubernetes-client-.*|Timer-\\d+|CachedSingleThreadScheduler-.*"
+      "ReconcilerExecutor-.*|devicelogin-reconcile-.*|kubernetes-client-.*|Timer-\\d+|CachedSingleThreadScheduler-.*"
           + "|HTTP-Dispatcher|idle-timeout-task");
 
   /** The naive poller's threads: one per login, and the same Kubernetes client pools. */
