@@ -68,8 +68,10 @@ public abstract class ProviderReconciler<P extends CustomResource<IdentityProvid
     if (StatusWriter.same(current, next)) {
       return UpdateControl.<P>noUpdate().rescheduleAfter(recheck);
     }
-    LOG.info("{} {}/{}: Ready={} ({})", provider.getKind(), provider.getMetadata().getNamespace(),
-        provider.getMetadata().getName(), resolution instanceof ProviderResolution.Ready,
+    String namespace = provider.getMetadata().getNamespace();
+    LOG.info("{} {}: Ready={} ({})", provider.getKind(),
+        (namespace == null ? "" : namespace + "/") + provider.getMetadata().getName(),
+        resolution instanceof ProviderResolution.Ready,
         Conditions.find(next.getConditions(), Constants.READY).getReason());
     statusWriter.write(provider, next);
     provider.setStatus(next);

@@ -343,15 +343,19 @@ class ApiServerFaultsIT {
       String deletedRefreshToken = TokenSecrets.value(
           client.secrets().inNamespace(ns).withName("oidc-deleted-example-com").get(), TokenSecrets.REFRESH_TOKEN);
 
-      // the outage: every watch connection dropped; the informers' reconnects get a 410 "too old resource version"
-      // ERROR event (a full re-list follows), then 503 until the outage ends
+      // the outage: every watch connection dropped; reconnects get a 410 "too old resource version" ERROR event (a
+      // full re-list follows) — the DeviceLogin informer's first one, and two of the provider informers' (the
+      // provider controllers and the DeviceLogin controller each watch both provider kinds) — then 503 until the
+      // outage ends
       long outageStart = System.nanoTime();
-      ApiFaults.Fault gone = fixture.cluster().faults().add("watch: 410 Gone", ApiRequest::isWatch, 410,
-          ApiFaults.Mode.WATCH_ERROR_EVENT, 3);
+      ApiFaults.Fault goneLogins = fixture.cluster().faults().add("watch devicelogins: 410 Gone",
+          r -> r.isWatch() && r.bare().endsWith("/devicelogins"), 410, ApiFaults.Mode.WATCH_ERROR_EVENT, 1);
+      ApiFaults.Fault goneProviders = fixture.cluster().faults().add("watch providers: 410 Gone",
+          r -> r.isWatch() && r.bare().endsWith("identityproviders"), 410, ApiFaults.Mode.WATCH_ERROR_EVENT, 2);
       ApiFaults.Fault down = fixture.cluster().faults().fail("watch: 503", ApiRequest::isWatch, 503,
           Integer.MAX_VALUE);
       int dropped = fixture.cluster().dropWatches();
-      assertThat(dropped).as("the operator's watch connections").isGreaterThanOrEqualTo(3);
+      assertThat(dropped).as("the operator's watch connections (DeviceLogins, and both provider kinds twice)").isGreaterThanOrEqualTo(5);
       logins.get("waiting").approve(Claims.user("waiting"));
       DeviceLogin restart = Logins.get(client, ns, "restarted");
       restart.getMetadata().getAnnotations().put("devicelogin.io/restart", "outage");
@@ -390,11 +394,15 @@ class ApiServerFaultsIT {
       long otherRequests = outage.stream().filter(r -> !r.isWatch()).count();
       System.out.printf("WATCH-OUTAGE dropped %d watch connections; outage %d ms; %d watch attempts refused (410: %d, "
               + "503: %d); %d re-lists of devicelogins; %d other operator requests during the outage; %d open watches "
-              + "after%n", dropped, (outageEnd - outageStart) / 1_000_000, watchAttempts, gone.injected(),
+              + "after%n", dropped, (outageEnd - outageStart) / 1_000_000, watchAttempts,
+          goneLogins.injected() + goneProviders.injected(),
           down.injected(), relists, otherRequests, fixture.cluster().openWatches());
-      assertThat(gone.injected()).as("reconnects answered 410 Gone").isEqualTo(3);
+      assertThat(goneLogins.injected()).as("DeviceLogin watch reconnects answered 410 Gone").isEqualTo(1);
+      assertThat(goneProviders.injected()).as("provider watch reconnects answered 410 Gone").isEqualTo(2);
       assertThat(relists).as("the DeviceLogin informer listed again after 410 Gone").isGreaterThanOrEqualTo(1);
-      assertThat(fixture.cluster().openWatches()).as("watches re-established").isGreaterThanOrEqualTo(3);
+      // each informer reconnects on its own back-off (fabric8: doubling after every refused attempt)
+      await().atMost(Duration.ofSeconds(60)).untilAsserted(() ->
+          assertThat(fixture.cluster().openWatches()).as("watches re-established").isGreaterThanOrEqualTo(5));
 
       // every login ends right, with one device grant each (two for the restarted one)
       assertReady(ns, "waiting", logins.get("waiting"), "Issued");
