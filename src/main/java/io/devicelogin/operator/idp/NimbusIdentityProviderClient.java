@@ -18,6 +18,7 @@ import com.nimbusds.oauth2.sdk.ErrorObject;
 import com.nimbusds.oauth2.sdk.ParseException;
 import com.nimbusds.oauth2.sdk.Scope;
 import com.nimbusds.oauth2.sdk.TokenErrorResponse;
+import com.nimbusds.oauth2.sdk.AuthorizationGrant;
 import com.nimbusds.oauth2.sdk.RefreshTokenGrant;
 import com.nimbusds.oauth2.sdk.TokenRequest;
 import com.nimbusds.oauth2.sdk.TokenRevocationRequest;
@@ -266,36 +267,20 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
     } catch (IdpException e) {
       return new TokenPollResult.Unavailable(e.getMessage());
     }
-    ClientAuthentication auth = clientAuthentication(provider, endpoints);
-    DeviceCodeGrant grant = new DeviceCodeGrant(new DeviceCode(deviceCode));
-    TokenRequest request = auth == null
-        ? new TokenRequest(endpoints.tokenEndpoint(), new ClientID(provider.clientId()), grant)
-        : new TokenRequest(endpoints.tokenEndpoint(), auth, grant);
-    HTTPResponse response;
+    TokenAnswer answer;
     try {
-      response = send("token", request.toHTTPRequest(), provider, endpoints.tokenEndpoint());
+      answer = exchange("token", provider, endpoints, new DeviceCodeGrant(new DeviceCode(deviceCode)), true,
+          deviceCode);
     } catch (IdpException e) {
       return new TokenPollResult.Unavailable(e.getMessage());
     }
-    if (response.getStatusCode() >= 500) {
-      metrics.idpRequest("token", "unavailable");
-      return new TokenPollResult.Unavailable("token endpoint answered HTTP " + response.getStatusCode());
+    if (answer instanceof TokenAnswer.Unavailable unavailable) {
+      return new TokenPollResult.Unavailable(unavailable.message());
     }
-    if (response.getStatusCode() == 200) {
-      String notJson = notJson("token endpoint", response);
-      if (notJson != null) {
-        metrics.idpRequest("token", "unavailable");
-        return new TokenPollResult.Unavailable(notJson);
-      }
-      return polled(tokens(provider, endpoints, response, true, deviceCode));
+    if (answer instanceof TokenAnswer.Tokens tokens) {
+      return polled(tokens.checked());
     }
-    ErrorObject error = errorOf(response);
-    if (error == null) {
-      metrics.idpRequest("token", "unavailable");
-      return new TokenPollResult.Unavailable(
-          "token endpoint answered HTTP " + response.getStatusCode() + " without an OAuth error");
-    }
-    metrics.idpRequest("token", "error");
+    ErrorObject error = ((TokenAnswer.Refused) answer).error();
     return switch (error.getCode()) {
       case "authorization_pending" -> new TokenPollResult.Pending();
       case "slow_down" -> new TokenPollResult.SlowDown();
@@ -313,39 +298,70 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
     } catch (IdpException e) {
       return new TokenRefreshResult.Unavailable(e.getMessage());
     }
-    ClientAuthentication auth = clientAuthentication(provider, endpoints);
-    RefreshTokenGrant grant = new RefreshTokenGrant(new RefreshToken(refreshToken));
-    TokenRequest request = auth == null
-        ? new TokenRequest(endpoints.tokenEndpoint(), new ClientID(provider.clientId()), grant)
-        : new TokenRequest(endpoints.tokenEndpoint(), auth, grant);
-    HTTPResponse response;
+    TokenAnswer answer;
     try {
-      response = send("refresh", request.toHTTPRequest(), provider, endpoints.tokenEndpoint());
+      answer = exchange("refresh", provider, endpoints, new RefreshTokenGrant(new RefreshToken(refreshToken)), false,
+          refreshToken);
     } catch (IdpException e) {
       return e.kind() == IdpException.Kind.UNAVAILABLE
           ? new TokenRefreshResult.Unavailable(e.getMessage())
           : new TokenRefreshResult.Rejected(e.getMessage());
     }
+    if (answer instanceof TokenAnswer.Unavailable unavailable) {
+      return new TokenRefreshResult.Unavailable(unavailable.message());
+    }
+    if (answer instanceof TokenAnswer.Tokens tokens) {
+      return refreshed(tokens.checked());
+    }
+    return new TokenRefreshResult.Rejected("the IdP refused the refresh token: "
+        + describe(((TokenAnswer.Refused) answer).error(), refreshToken));
+  }
+
+  /** What the token endpoint answered: no usable answer, tokens (read and checked), or an OAuth error. */
+  private sealed interface TokenAnswer {
+    record Unavailable(String message) implements TokenAnswer {}
+
+    record Tokens(Checked checked) implements TokenAnswer {}
+
+    record Refused(ErrorObject error) implements TokenAnswer {}
+  }
+
+  /**
+   * Sends {@code grant} to the token endpoint and sorts the answer, for polling and refresh alike: a 5xx, a 200 that
+   * is not JSON (a proxy's or maintenance page) and an error without an OAuth error body are outages; a 200 is read
+   * by {@link #tokens}; anything else is the IdP's OAuth error.
+   *
+   * @param metric the request's name in metrics, "token" or "refresh"
+   * @param idTokenRequired true for the device grant; a refresh may come without a new ID token
+   * @param sent the device code or refresh token sent, masked in messages
+   */
+  private TokenAnswer exchange(String metric, ProviderConfig provider, ProviderEndpoints endpoints,
+      AuthorizationGrant grant, boolean idTokenRequired, String sent) throws IdpException {
+    ClientAuthentication auth = clientAuthentication(provider, endpoints);
+    TokenRequest request = auth == null
+        ? new TokenRequest(endpoints.tokenEndpoint(), new ClientID(provider.clientId()), grant)
+        : new TokenRequest(endpoints.tokenEndpoint(), auth, grant);
+    HTTPResponse response = send(metric, request.toHTTPRequest(), provider, endpoints.tokenEndpoint());
     if (response.getStatusCode() >= 500) {
-      metrics.idpRequest("refresh", "unavailable");
-      return new TokenRefreshResult.Unavailable("token endpoint answered HTTP " + response.getStatusCode());
+      metrics.idpRequest(metric, "unavailable");
+      return new TokenAnswer.Unavailable("token endpoint answered HTTP " + response.getStatusCode());
     }
     if (response.getStatusCode() == 200) {
       String notJson = notJson("token endpoint", response);
       if (notJson != null) {
-        metrics.idpRequest("refresh", "unavailable");
-        return new TokenRefreshResult.Unavailable(notJson);
+        metrics.idpRequest(metric, "unavailable");
+        return new TokenAnswer.Unavailable(notJson);
       }
-      return refreshed(tokens(provider, endpoints, response, false, refreshToken));
+      return new TokenAnswer.Tokens(tokens(provider, endpoints, response, idTokenRequired, sent));
     }
     ErrorObject error = errorOf(response);
     if (error == null) {
-      metrics.idpRequest("refresh", "unavailable");
-      return new TokenRefreshResult.Unavailable(
+      metrics.idpRequest(metric, "unavailable");
+      return new TokenAnswer.Unavailable(
           "token endpoint answered HTTP " + response.getStatusCode() + " without an OAuth error");
     }
-    metrics.idpRequest("refresh", "error");
-    return new TokenRefreshResult.Rejected("the IdP refused the refresh token: " + describe(error, refreshToken));
+    metrics.idpRequest(metric, "error");
+    return new TokenAnswer.Refused(error);
   }
 
   @Override
