@@ -8,12 +8,11 @@ import io.devicelogin.operator.idp.IdentityProviderClient;
 import io.devicelogin.operator.idp.IdpException;
 import io.devicelogin.operator.idp.ProviderConfig;
 import io.devicelogin.operator.idp.ProviderEndpoints;
+import io.devicelogin.operator.secret.TokenSecrets;
 import io.fabric8.kubernetes.api.model.Namespaced;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.net.URI;
-import java.nio.charset.StandardCharsets;
-import java.util.Base64;
 
 /**
  * Turns a provider resource into a usable {@link ProviderConfig}: checks the issuer URL, reads the client secret and
@@ -110,13 +109,12 @@ public final class ProviderResolver {
   }
 
   private static String secretValue(Secret secret, String key) {
-    if (secret.getData() != null && secret.getData().get(key) != null) {
-      return new String(Base64.getDecoder().decode(secret.getData().get(key)), StandardCharsets.UTF_8).trim();
+    String value = TokenSecrets.value(secret, key);
+    if (value != null) {
+      return value.trim();
     }
-    if (secret.getStringData() != null) {
-      return secret.getStringData().get(key);
-    }
-    return null;
+    return secret.getStringData() == null ? null : secret.getStringData().get(key);
   }
+
 
 }
