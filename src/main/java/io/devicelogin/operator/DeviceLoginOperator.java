@@ -9,7 +9,9 @@ import io.devicelogin.operator.reconciler.DeviceLoginReconciler;
 import io.devicelogin.operator.reconciler.EventRecorder;
 import io.devicelogin.operator.reconciler.IdentityProviderReconciler;
 import io.devicelogin.operator.reconciler.ProviderResolver;
+import io.devicelogin.operator.reconciler.UnreadableObjects;
 import io.devicelogin.operator.status.StatusWriter;
+import io.devicelogin.operator.upgrade.InstalledCrds;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
 import io.javaoperatorsdk.operator.Operator;
@@ -39,6 +41,7 @@ public final class DeviceLoginOperator implements AutoCloseable {
   private final OperatorSettings settings;
   private final PrometheusMeterRegistry registry;
   private final KubernetesClient client;
+  private final InstalledCrds crds;
   private HealthServer health;
 
   private DeviceLoginOperator(
@@ -63,13 +66,16 @@ public final class DeviceLoginOperator implements AutoCloseable {
     Gauge.builder("devicelogin_leader", leading, l -> l.get() ? 1 : 0)
         .description("1 while this instance reconciles (the leader, or the only instance without leader election)")
         .register(registry);
-    ProviderResolver resolver = new ProviderResolver(client, idp, settings.operatorNamespace());
+    this.crds = InstalledCrds.of(client, registry);
+    ProviderResolver resolver = new ProviderResolver(client, idp, settings.operatorNamespace(), crds);
     EventRecorder events = new EventRecorder(client, clock);
+    UnreadableObjects unreadable = new UnreadableObjects(events, registry);
     StatusWriter statusWriter = new StatusWriter(client);
-    operator.register(new IdentityProviderReconciler(resolver, statusWriter, clock), namespaced());
+    operator.register(new IdentityProviderReconciler(resolver, statusWriter, unreadable, clock), namespaced());
+    operator.register(new ClusterIdentityProviderReconciler(resolver, statusWriter, unreadable, clock),
+        o -> o.watchingAllNamespaces());
     operator.register(
-        new ClusterIdentityProviderReconciler(resolver, statusWriter, clock), o -> o.watchingAllNamespaces());
-    operator.register(new DeviceLoginReconciler(client, resolver, idp, events, metrics, clock), namespaced());
+        new DeviceLoginReconciler(client, resolver, idp, events, metrics, unreadable, crds, clock), namespaced());
   }
 
   /**
@@ -150,6 +156,8 @@ public final class DeviceLoginOperator implements AutoCloseable {
    */
   public void start() throws StartupCheck.StartupException, IOException {
     StartupCheck.verify(client, settings.watchNamespaces());
+    // an outdated CRD is said at start (and held against the objects that need it), not a reason to refuse to start
+    crds.check();
     // Readiness: started with healthy informers. A follower's informers run too (only event processing waits for
     // the lease), so a ready follower has warm caches and can take over at once.
     health = HealthServer.start(

@@ -12,7 +12,8 @@ import java.time.Clock;
 @ControllerConfiguration(name = "clusteridentityprovider")
 public class ClusterIdentityProviderReconciler extends ProviderReconciler<ClusterIdentityProvider> {
 
-  public ClusterIdentityProviderReconciler(ProviderResolver resolver, StatusWriter statusWriter, Clock clock) {
-    super(resolver, statusWriter, clock);
+  public ClusterIdentityProviderReconciler(
+      ProviderResolver resolver, StatusWriter statusWriter, UnreadableObjects unreadable, Clock clock) {
+    super(resolver, statusWriter, unreadable, clock);
   }
 }

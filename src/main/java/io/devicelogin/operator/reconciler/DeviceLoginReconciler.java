@@ -37,6 +37,7 @@ import io.devicelogin.operator.status.Conditions;
 import io.devicelogin.operator.status.DeviceLoginStatusBuilder;
 import io.devicelogin.operator.status.Rfc3339;
 import io.devicelogin.operator.status.StatusWriter;
+import io.devicelogin.operator.upgrade.InstalledCrds;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -103,6 +104,9 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
   /** How often deletion retries revoking the refresh token before it gives up and lets the DeviceLogin go. */
   public static final int CLEANUP_ATTEMPTS = 5;
 
+  /** How soon a login held back by an outdated CRD looks again (InstalledCrds reads the CRDs at most once a minute). */
+  static final Duration CRD_RECHECK = Duration.ofSeconds(30);
+
   /** Delay before the reconcile that removes the grant of a login whose end the status records. */
   static final Duration CLEANUP_DELAY = Duration.ofSeconds(1);
 
@@ -116,6 +120,8 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
   private final StatusWriter statusWriter;
   private final EventRecorder events;
   private final OperatorMetrics metrics;
+  private final UnreadableObjects unreadable;
+  private final InstalledCrds crds;
   private final Clock clock;
   private final Map<String, PollSchedule> schedules = new ConcurrentHashMap<>();
   private final Map<String, Integer> startFailures = new ConcurrentHashMap<>();
@@ -158,7 +164,7 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
 
   public DeviceLoginReconciler(
       KubernetesClient client, ProviderResolver resolver, IdentityProviderClient idp, EventRecorder events,
-      OperatorMetrics metrics, Clock clock) {
+      OperatorMetrics metrics, UnreadableObjects unreadable, InstalledCrds crds, Clock clock) {
     this.client = client;
     this.resolver = resolver;
     this.idp = idp;
@@ -167,6 +173,8 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
     this.statusWriter = new StatusWriter(client);
     this.events = events;
     this.metrics = metrics;
+    this.unreadable = unreadable;
+    this.crds = crds;
     this.clock = clock;
   }
 
@@ -226,6 +234,9 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
 
   @Override
   public UpdateControl<DeviceLogin> reconcile(DeviceLogin login, Context<DeviceLogin> context) {
+    if (unreadable.unreadable(login, "The operator leaves it alone: no login is started, polled or refreshed.")) {
+      return UpdateControl.noUpdate();
+    }
     Instant now = clock.instant();
     long generation = login.getMetadata().getGeneration();
     String restart = login.restartRequest();
@@ -273,6 +284,12 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
       config = config.withScopes(login.getSpec().getScopes());
     }
     if (grant.isEmpty()) {
+      List<String> lacking = crds.missingFields(DeviceLogin.class);
+      if (!lacking.isEmpty()) {
+        // a spec field the person set may have been dropped by the API server: start nothing on it
+        return patchIfChanged(login, DeviceLoginStatusBuilder.pending(login, Reason.CRDOutdated,
+            InstalledCrds.outdatedMessage(DeviceLogin.class, lacking), now), CRD_RECHECK);
+      }
       return start(login, config, now);
     }
     return poll(login, grant.get(), config, provider.resource().getSpec(), now);
@@ -285,6 +302,12 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
    */
   @Override
   public DeleteControl cleanup(DeviceLogin login, Context<DeviceLogin> context) {
+    if (unreadable.unreadable(login, "Deleting it without revoking its refresh token; Secrets it owns go with it "
+        + "(owner references).")) {
+      unreadable.forget(login);
+      return DeleteControl.defaultDelete();
+    }
+    unreadable.forget(login);
     String uid = login.getMetadata().getUid();
     String namespace = login.getMetadata().getNamespace();
     DeviceLoginStatus status = login.getStatus();

@@ -12,7 +12,8 @@ import java.time.Clock;
 @ControllerConfiguration(name = "identityprovider")
 public class IdentityProviderReconciler extends ProviderReconciler<IdentityProvider> {
 
-  public IdentityProviderReconciler(ProviderResolver resolver, StatusWriter statusWriter, Clock clock) {
-    super(resolver, statusWriter, clock);
+  public IdentityProviderReconciler(
+      ProviderResolver resolver, StatusWriter statusWriter, UnreadableObjects unreadable, Clock clock) {
+    super(resolver, statusWriter, unreadable, clock);
   }
 }

@@ -4,9 +4,9 @@ import io.devicelogin.operator.api.v1alpha1.Constants;
 import io.devicelogin.operator.api.v1alpha1.IdentityProviderSpec;
 import io.devicelogin.operator.api.v1alpha1.IdentityProviderStatus;
 import io.devicelogin.operator.api.v1alpha1.ProviderResource;
+import io.devicelogin.operator.api.v1alpha1.TolerantResource;
 import io.devicelogin.operator.status.Conditions;
 import io.devicelogin.operator.status.StatusWriter;
-import io.fabric8.kubernetes.client.CustomResource;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
@@ -19,7 +19,7 @@ import org.slf4j.LoggerFactory;
  * Checks an IdentityProvider or ClusterIdentityProvider: discovery, device endpoint, client secret. Re-checks
  * periodically so the Ready condition follows the IdP.
  */
-public abstract class ProviderReconciler<P extends CustomResource<IdentityProviderSpec, IdentityProviderStatus>>
+public abstract class ProviderReconciler<P extends TolerantResource<IdentityProviderSpec, IdentityProviderStatus>>
     implements Reconciler<P> {
 
   /** How often a ready provider is checked again. */
@@ -35,16 +35,21 @@ public abstract class ProviderReconciler<P extends CustomResource<IdentityProvid
 
   private final ProviderResolver resolver;
   private final StatusWriter statusWriter;
+  private final UnreadableObjects unreadable;
   private final Clock clock;
 
-  protected ProviderReconciler(ProviderResolver resolver, StatusWriter statusWriter, Clock clock) {
+  protected ProviderReconciler(
+      ProviderResolver resolver, StatusWriter statusWriter, UnreadableObjects unreadable, Clock clock) {
     this.resolver = resolver;
     this.statusWriter = statusWriter;
+    this.unreadable = unreadable;
     this.clock = clock;
   }
 
   @Override
   public UpdateControl<P> reconcile(P provider, Context<P> context) {
+    // reported here; resolving it gives Ready=False (Unreadable), so DeviceLogins naming it wait
+    unreadable.unreadable(provider, "It is Ready=False and no login uses it.");
     ProviderResolution resolution = resolver.resolve((ProviderResource) provider, true);
     IdentityProviderStatus current = provider.getStatus() == null ? new IdentityProviderStatus() : provider.getStatus();
     IdentityProviderStatus next = new IdentityProviderStatus();

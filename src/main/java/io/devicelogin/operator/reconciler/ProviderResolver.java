@@ -1,5 +1,7 @@
 package io.devicelogin.operator.reconciler;
 
+import io.devicelogin.operator.api.v1alpha1.ClusterIdentityProvider;
+import io.devicelogin.operator.api.v1alpha1.IdentityProvider;
 import io.devicelogin.operator.api.v1alpha1.IdentityProviderSpec;
 import io.devicelogin.operator.api.v1alpha1.ProviderResource;
 import io.devicelogin.operator.api.v1alpha1.SecretKeyReference;
@@ -9,10 +11,13 @@ import io.devicelogin.operator.idp.IdpException;
 import io.devicelogin.operator.idp.ProviderConfig;
 import io.devicelogin.operator.idp.ProviderEndpoints;
 import io.devicelogin.operator.secret.TokenSecrets;
+import io.devicelogin.operator.upgrade.InstalledCrds;
+import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Namespaced;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.net.URI;
+import java.util.List;
 
 /**
  * Turns a provider resource into a usable {@link ProviderConfig}: checks the issuer URL, reads the client secret and
@@ -27,21 +32,39 @@ public final class ProviderResolver {
   public static final String CLIENT_SECRET_MISSING = "ClientSecretMissing";
   public static final String DISCOVERY_FAILED = "DiscoveryFailed";
   public static final String IDP_UNAVAILABLE = "IdPUnavailable";
+  /** This operator version can't read the provider's spec (see TolerantResource). */
+  public static final String UNREADABLE = "Unreadable";
+  /** The installed CRD lacks fields this operator version uses (see InstalledCrds). */
+  public static final String CRD_OUTDATED = "CRDOutdated";
 
   private final KubernetesClient client;
   private final IdentityProviderClient idp;
   private final String operatorNamespace;
+  private final InstalledCrds crds;
 
-  public ProviderResolver(KubernetesClient client, IdentityProviderClient idp, String operatorNamespace) {
+  public ProviderResolver(
+      KubernetesClient client, IdentityProviderClient idp, String operatorNamespace, InstalledCrds crds) {
     this.client = client;
     this.idp = idp;
     this.operatorNamespace = operatorNamespace;
+    this.crds = crds;
   }
 
   /**
    * @param freshDiscovery fetch the discovery document even if a cached one is still valid
    */
   public ProviderResolution resolve(ProviderResource provider, boolean freshDiscovery) {
+    if (provider.readProblem() != null) {
+      return new ProviderResolution.NotReady(UNREADABLE, "This operator version can't read the provider: "
+          + provider.readProblem() + ". It is not used until it is changed or the operator is upgraded; run the "
+          + "operator and CRDs of the same release.", false);
+    }
+    Class<? extends HasMetadata> kind =
+        provider instanceof Namespaced ? IdentityProvider.class : ClusterIdentityProvider.class;
+    List<String> lacking = crds.missingFields(kind);
+    if (!lacking.isEmpty()) {
+      return new ProviderResolution.NotReady(CRD_OUTDATED, InstalledCrds.outdatedMessage(kind, lacking), true);
+    }
     IdentityProviderSpec spec = provider.getSpec();
     if (spec == null || spec.getIssuerUrl() == null || spec.getClientId() == null) {
       return new ProviderResolution.NotReady(

@@ -16,16 +16,20 @@ import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceAccount;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingAdmissionPolicy;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingAdmissionPolicyBinding;
+import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
 import io.fabric8.kubernetes.api.model.rbac.PolicyRule;
 import io.fabric8.kubernetes.api.model.rbac.Role;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.fabric8.kubernetes.client.utils.Serialization;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -65,6 +69,11 @@ class ChartTest {
       needs.add(new Need(Scope.WATCHED, "devicelogin.io", "devicelogins", verb, null));
       needs.add(new Need(Scope.WATCHED, "devicelogin.io", "identityproviders", verb, null));
       needs.add(new Need(Scope.CLUSTER, "devicelogin.io", "clusteridentityproviders", verb, null));
+    }
+    // InstalledCrds GETs the operator's own CRDs by name
+    for (String crd : List.of("devicelogins", "identityproviders", "clusteridentityproviders")) {
+      needs.add(new Need(Scope.CLUSTER, "apiextensions.k8s.io", "customresourcedefinitions", "get",
+          crd + ".devicelogin.io"));
     }
     // JOSDK adds and removes the cleanup finalizer with a JSON patch on the DeviceLogin; finalizers subresource
     // for clusters that enforce owner-reference/finalizer permissions
@@ -137,7 +146,10 @@ class ChartTest {
             "ServiceAccount/devicelogin-operator", "ClusterRole/devicelogin-operator",
             "ClusterRoleBinding/devicelogin-operator", "Role/devicelogin-operator-self",
             "RoleBinding/devicelogin-operator-self", "Deployment/devicelogin-operator",
-            "Service/devicelogin-operator-metrics");
+            "Service/devicelogin-operator-metrics",
+            "CustomResourceDefinition/devicelogins.devicelogin.io",
+            "CustomResourceDefinition/identityproviders.devicelogin.io",
+            "CustomResourceDefinition/clusteridentityproviders.devicelogin.io");
     Deployment deployment = chart.one(Deployment.class);
     assertThat(deployment.getSpec().getReplicas()).isEqualTo(1);
     Container container = container(deployment);
@@ -150,6 +162,28 @@ class ChartTest {
         .satisfies(e -> assertThat(e.getValueFrom().getFieldRef().getFieldPath()).isEqualTo("metadata.namespace"));
     assertThat(deployment.getSpec().getTemplate().getSpec().getServiceAccountName()).isEqualTo(SA);
     assertThat(chart.one(ServiceAccount.class).getMetadata().getNamespace()).isEqualTo(Chart.NAMESPACE);
+  }
+
+  /**
+   * The CRDs are templates, so helm upgrade applies the new schema (Helm never upgrades a chart's crds/ directory);
+   * kept on uninstall by default, since deleting a CRD deletes every object of its kind.
+   */
+  @Test
+  void crdsAreRenderedAsTemplatesEqualToCrdsAndKeptOnUninstall() throws Exception {
+    List<CustomResourceDefinition> rendered = Chart.render(null).all(CustomResourceDefinition.class);
+    assertThat(rendered).hasSize(3);
+    for (CustomResourceDefinition crd : rendered) {
+      CustomResourceDefinition committed = Serialization.unmarshal(
+          Files.readString(Path.of("crds", crd.getMetadata().getName() + "-v1.yml")), CustomResourceDefinition.class);
+      assertThat(Serialization.asJson(crd.getSpec())).as(crd.getMetadata().getName())
+          .isEqualTo(Serialization.asJson(committed.getSpec()));
+      assertThat(crd.getMetadata().getAnnotations()).containsEntry("helm.sh/resource-policy", "keep");
+      assertThat(crd.getMetadata().getLabels()).containsEntry("app.kubernetes.io/managed-by", "Helm");
+    }
+    assertThat(Chart.render("crds: {keep: false}").all(CustomResourceDefinition.class))
+        .hasSize(3).allSatisfy(crd -> assertThat(crd.getMetadata().getAnnotations()).isNullOrEmpty());
+    assertThat(Chart.render("crds: {enabled: false}").all(CustomResourceDefinition.class)).isEmpty();
+    assertThat(Path.of("charts", "devicelogin-operator", "crds")).as("Helm's install-once directory").doesNotExist();
   }
 
   @Test
@@ -168,6 +202,8 @@ class ChartTest {
     assertThat(granted(rbac)).as("nothing beyond what the operator calls").isEqualTo(needed());
     assertThat(rbac.allows("get", "coordination.k8s.io", "leases", Chart.NAMESPACE, "another-lease"))
         .as("only its own Lease").isFalse();
+    assertThat(rbac.allows("get", "apiextensions.k8s.io", "customresourcedefinitions", null,
+        "certificates.cert-manager.io")).as("only its own CRDs").isFalse();
     assertThat(rbac.allows("create", "coordination.k8s.io", "leases", "team-a", null))
         .as("Leases only in the operator's namespace").isFalse();
   }
@@ -191,7 +227,7 @@ class ChartTest {
     assertThat(granted(rbac)).isEqualTo(needed());
     ClusterRole clusterRole = chart.one(ClusterRole.class);
     assertThat(clusterRole.getRules()).flatExtracting(PolicyRule::getResources)
-        .containsOnly("clusteridentityproviders", "clusteridentityproviders/status");
+        .containsOnly("clusteridentityproviders", "clusteridentityproviders/status", "customresourcedefinitions");
     assertThat(chart.all(Role.class)).extracting(r -> r.getMetadata().getNamespace() + "/" + r.getMetadata().getName())
         .containsExactlyInAnyOrder("team-a/devicelogin-operator", "team-b/devicelogin-operator",
             "devicelogin-system/devicelogin-operator-self");

@@ -1,8 +1,8 @@
 package io.devicelogin.operator.api.v1alpha1;
 
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
 import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn;
-import io.fabric8.kubernetes.client.CustomResource;
 import io.fabric8.kubernetes.model.annotation.Group;
 import io.fabric8.kubernetes.model.annotation.ShortNames;
 import io.fabric8.kubernetes.model.annotation.Version;
@@ -11,6 +11,7 @@ import io.fabric8.kubernetes.model.annotation.Version;
  * An OIDC client at an identity provider, usable by DeviceLogins in every namespace. Its client secret lives in the
  * operator's namespace.
  */
+@JsonDeserialize(using = ClusterIdentityProvider.Reader.class)
 @Group(Constants.GROUP)
 @Version(Constants.VERSION)
 @ShortNames("cidp")
@@ -25,7 +26,7 @@ import io.fabric8.kubernetes.model.annotation.Version;
     jsonPath = ".status.conditions[?(@.type==\"Ready\")].reason",
     type = AdditionalPrinterColumn.Type.STRING)
 @AdditionalPrinterColumn(name = "Age", jsonPath = ".metadata.creationTimestamp", type = AdditionalPrinterColumn.Type.DATE)
-public class ClusterIdentityProvider extends CustomResource<IdentityProviderSpec, IdentityProviderStatus>
+public class ClusterIdentityProvider extends TolerantResource<IdentityProviderSpec, IdentityProviderStatus>
     implements ProviderResource {
 
   @Override
@@ -43,5 +44,12 @@ public class ClusterIdentityProvider extends CustomResource<IdentityProviderSpec
   @JsonPropertyDescription("Whether the provider can be used, and the endpoints discovery found.")
   public IdentityProviderStatus getStatus() {
     return super.getStatus();
+  }
+
+  /** Reads a ClusterIdentityProvider part by part (see {@link TolerantResource}). */
+  public static final class Reader extends TolerantResource.Reader<ClusterIdentityProvider, IdentityProviderSpec, IdentityProviderStatus> {
+    public Reader() {
+      super(ClusterIdentityProvider.class, ClusterIdentityProvider::new, IdentityProviderSpec.class, IdentityProviderStatus.class);
+    }
   }
 }

@@ -1,11 +1,13 @@
 package io.devicelogin.operator.api.v1alpha1;
 
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import java.util.Objects;
 
 /** A standard Kubernetes condition (metav1.Condition shape). */
 @JsonInclude(JsonInclude.Include.NON_NULL)
+@JsonIgnoreProperties(ignoreUnknown = true)
 public class Condition {
 
   @JsonPropertyDescription("Type of the condition; Ready is always present.")

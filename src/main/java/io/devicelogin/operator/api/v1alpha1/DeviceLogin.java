@@ -1,14 +1,15 @@
 package io.devicelogin.operator.api.v1alpha1;
 
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
 import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn;
 import io.fabric8.kubernetes.api.model.Namespaced;
-import io.fabric8.kubernetes.client.CustomResource;
 import io.fabric8.kubernetes.model.annotation.Group;
 import io.fabric8.kubernetes.model.annotation.ShortNames;
 import io.fabric8.kubernetes.model.annotation.Version;
 
 /** A request for one person's OIDC login via the device authorization grant (RFC 8628). */
+@JsonDeserialize(using = DeviceLogin.Reader.class)
 @Group(Constants.GROUP)
 @Version(Constants.VERSION)
 @ShortNames("dl")
@@ -20,7 +21,7 @@ import io.fabric8.kubernetes.model.annotation.Version;
     type = AdditionalPrinterColumn.Type.STRING)
 @AdditionalPrinterColumn(name = "Secret", jsonPath = ".status.secretName", type = AdditionalPrinterColumn.Type.STRING)
 @AdditionalPrinterColumn(name = "Age", jsonPath = ".metadata.creationTimestamp", type = AdditionalPrinterColumn.Type.DATE)
-public class DeviceLogin extends CustomResource<DeviceLoginSpec, DeviceLoginStatus> implements Namespaced {
+public class DeviceLogin extends TolerantResource<DeviceLoginSpec, DeviceLoginStatus> implements Namespaced {
 
   /** The devicelogin.io/restart annotation's value, or null. */
   public String restartRequest() {
@@ -44,5 +45,12 @@ public class DeviceLogin extends CustomResource<DeviceLoginSpec, DeviceLoginStat
   @JsonPropertyDescription("Where the login is: what the person must do, who logged in, where the tokens are. Never a token.")
   public DeviceLoginStatus getStatus() {
     return super.getStatus();
+  }
+
+  /** Reads a DeviceLogin part by part (see {@link TolerantResource}). */
+  public static final class Reader extends TolerantResource.Reader<DeviceLogin, DeviceLoginSpec, DeviceLoginStatus> {
+    public Reader() {
+      super(DeviceLogin.class, DeviceLogin::new, DeviceLoginSpec.class, DeviceLoginStatus.class);
+    }
   }
 }

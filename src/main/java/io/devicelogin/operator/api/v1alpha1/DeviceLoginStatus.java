@@ -1,5 +1,6 @@
 package io.devicelogin.operator.api.v1alpha1;
 
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import java.util.ArrayList;
@@ -7,6 +8,7 @@ import java.util.List;
 
 /** What a person and a portal need to know about a login. Never holds a device code or a token. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
+@JsonIgnoreProperties(ignoreUnknown = true)
 public class DeviceLoginStatus {
 
   @JsonPropertyDescription("Pending, AwaitingUser, Ready, Denied, Expired or Failed.")

@@ -1,5 +1,6 @@
 package io.devicelogin.operator.api.v1alpha1;
 
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.generator.annotation.Default;
@@ -8,6 +9,7 @@ import io.fabric8.generator.annotation.Size;
 
 /** Names the IdentityProvider (same namespace) or ClusterIdentityProvider a DeviceLogin uses. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
+@JsonIgnoreProperties(ignoreUnknown = true)
 public class IdentityProviderRef {
 
   /** The kinds a DeviceLogin may name. */

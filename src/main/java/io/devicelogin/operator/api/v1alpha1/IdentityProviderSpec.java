@@ -1,5 +1,6 @@
 package io.devicelogin.operator.api.v1alpha1;
 
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.generator.annotation.Default;
@@ -11,6 +12,7 @@ import java.util.List;
 
 /** One OIDC client at one identity provider; shared by IdentityProvider and ClusterIdentityProvider. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
+@JsonIgnoreProperties(ignoreUnknown = true)
 public class IdentityProviderSpec {
 
   public static final List<String> DEFAULT_SCOPES = List.of("openid", "profile", "email", "offline_access");

@@ -1,5 +1,6 @@
 package io.devicelogin.operator.api.v1alpha1;
 
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import java.util.ArrayList;
@@ -7,6 +8,7 @@ import java.util.List;
 
 /** Observed state of an IdentityProvider or ClusterIdentityProvider. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
+@JsonIgnoreProperties(ignoreUnknown = true)
 public class IdentityProviderStatus {
 
   @JsonPropertyDescription(

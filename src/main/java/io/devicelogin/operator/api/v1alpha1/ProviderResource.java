@@ -13,4 +13,7 @@ public interface ProviderResource {
   IdentityProviderSpec getSpec();
 
   IdentityProviderStatus getStatus();
+
+  /** Why this operator version could not read the spec or status (see {@link TolerantResource}), or null. */
+  String readProblem();
 }

@@ -3,7 +3,8 @@ package io.devicelogin.operator.api.v1alpha1;
 /**
  * Reasons on a DeviceLogin's Ready condition, exactly as the API contract names them, plus InvalidSpec (the spec breaks a
  * rule the CRD schema states, for objects that reached the operator without admission validation) Superseded (a newer
- * DeviceLogin took over the Secret) and SecretConflict (the target Secret belongs to someone else).
+ * DeviceLogin took over the Secret), SecretConflict (the target Secret belongs to someone else) and CRDOutdated (the
+ * installed CRD lacks fields this operator uses, so no login is started on a spec the API server may have pruned).
  */
 public enum Reason {
   AuthorizationPending,
@@ -19,5 +20,6 @@ public enum Reason {
   RefreshFailed,
   InvalidSpec,
   Superseded,
-  SecretConflict
+  SecretConflict,
+  CRDOutdated
 }

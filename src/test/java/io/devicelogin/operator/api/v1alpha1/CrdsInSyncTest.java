@@ -32,7 +32,7 @@ class CrdsInSyncTest {
   private static final Path COMMITTED = Path.of("crds");
   /** Copies of crds/ that must stay identical to it: the Helm chart's and the kustomize base's. */
   static final List<Path> COPIES =
-      List.of(Path.of("charts", "devicelogin-operator", "crds"), Path.of("operator", "crds"));
+      List.of(Path.of("charts", "devicelogin-operator", "files", "crds"), Path.of("operator", "crds"));
 
   @ParameterizedTest
   @ValueSource(classes = {DeviceLogin.class, IdentityProvider.class, ClusterIdentityProvider.class})
