@@ -64,3 +64,18 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
   resources: [events]
   verbs: [create]
 {{- end -}}
+
+{{/*
+"true" when the admission policies can be installed: the cluster serves ValidatingAdmissionPolicy v1 (Kubernetes
+1.30+). Helm knows the cluster's kinds when it installs (and `helm template` when given kind-qualified
+--api-versions, as GitOps tools do); plain `helm template` knows none, not even v1/Secret, and then renders them.
+*/}}
+{{- define "devicelogin-operator.admissionPolicyApi" -}}
+{{- $versions := .Capabilities.APIVersions -}}
+{{- if or ($versions.Has "admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy") (not ($versions.Has "v1/Secret")) -}}true{{- end -}}
+{{- end -}}
+
+{{/* The operator's own username, as the API server sees its requests. */}}
+{{- define "devicelogin-operator.serviceAccountUsername" -}}
+{{- printf "system:serviceaccount:%s:%s" .Release.Namespace (include "devicelogin-operator.serviceAccountName" .) -}}
+{{- end -}}
