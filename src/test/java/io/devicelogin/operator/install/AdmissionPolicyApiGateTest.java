@@ -3,11 +3,15 @@ package io.devicelogin.operator.install;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.marcnuri.helm.Helm;
+import com.marcnuri.helm.InstallCommand;
 import com.marcnuri.helm.Release;
 import io.fabric8.mockwebserver.MockWebServer;
 import io.fabric8.mockwebserver.http.Dispatcher;
 import io.fabric8.mockwebserver.http.MockResponse;
 import io.fabric8.mockwebserver.http.RecordedRequest;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -32,7 +36,7 @@ class AdmissionPolicyApiGateTest {
   @Test
   void aClusterWithoutValidatingAdmissionPolicyGetsTheOperatorWithoutThePoliciesAndAWarning() throws Exception {
     try (Cluster cluster = new Cluster("29", WEBHOOKS)) {
-      String notes = cluster.dryRunInstall();
+      String notes = cluster.dryRunInstall(null);
       assertThat(cluster.gets()).as("objects Helm checked before installing")
           .anyMatch(p -> p.endsWith("/deployments/devicelogin-operator"))
           .noneMatch(p -> p.contains("validatingadmissionpolic"));
@@ -48,13 +52,31 @@ class AdmissionPolicyApiGateTest {
     List<String> resources = new ArrayList<>(WEBHOOKS);
     resources.addAll(POLICIES);
     try (Cluster cluster = new Cluster("31", resources)) {
-      String notes = cluster.dryRunInstall();
+      String notes = cluster.dryRunInstall(null);
       assertThat(cluster.gets()).contains(
           "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies/devicelogin-operator-identity-binding",
           "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings/devicelogin-operator-identity-binding",
           "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies/devicelogin-operator-operator-secrets",
           "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings/devicelogin-operator-operator-secrets");
       assertThat(notes).contains("Identity binding is on (Deny)").doesNotContain("WARNING");
+    }
+  }
+
+  @Test
+  void policiesTurnedOffAreNotInstalledAndTheNotesSaySo() throws Exception {
+    List<String> resources = new ArrayList<>(WEBHOOKS);
+    resources.addAll(POLICIES);
+    try (Cluster cluster = new Cluster("31", resources)) {
+      String notes = cluster.dryRunInstall("""
+          admission:
+            identityBinding: {enabled: false}
+            operatorSecrets: {enabled: false}
+          """);
+      assertThat(cluster.gets()).noneMatch(p -> p.contains("validatingadmissionpolic"));
+      assertThat(notes)
+          .contains("WARNING: the identity-binding admission policy is NOT installed (admission.identityBinding.enabled"
+              + "=false)")
+          .contains("WARNING: the operator-secrets admission policy is NOT installed");
     }
   }
 
@@ -117,8 +139,8 @@ class AdmissionPolicyApiGateTest {
           "{\"kind\": \"APIResourceList\", \"groupVersion\": \"" + groupVersion + "\", \"resources\": [", "]}"));
     }
 
-    /** {@code helm install --dry-run} of the chart with default values; the release notes. */
-    String dryRunInstall() {
+    /** {@code helm install --dry-run} of the chart with these values (null: the defaults); the release notes. */
+    String dryRunInstall(String values) throws IOException {
       String kubeconfig = """
           apiVersion: v1
           kind: Config
@@ -127,8 +149,14 @@ class AdmissionPolicyApiGateTest {
           contexts: [{name: stand-in, context: {cluster: stand-in, user: admin}}]
           current-context: stand-in
           """.formatted(server.getPort());
-      Release release = new Helm(Chart.DIR).install().withName(Chart.RELEASE).withNamespace(Chart.NAMESPACE)
-          .withKubeConfigContents(kubeconfig).dryRun().disableOpenApiValidation().call();
+      InstallCommand install = new Helm(Chart.DIR).install().withName(Chart.RELEASE).withNamespace(Chart.NAMESPACE)
+          .withKubeConfigContents(kubeconfig).dryRun().disableOpenApiValidation();
+      if (values != null) {
+        Path file = Files.createTempFile(Path.of("target"), "values", ".yaml");
+        Files.writeString(file, values);
+        install.withValuesFile(file);
+      }
+      Release release = install.call();
       return release.getOutput();
     }
 
