@@ -9,6 +9,10 @@ import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.internal.KubeConfigUtils;
 import io.fabric8.kubernetes.client.utils.Serialization;
+import io.fabric8.mockwebserver.MockWebServer;
+import io.fabric8.mockwebserver.http.Dispatcher;
+import io.fabric8.mockwebserver.http.MockResponse;
+import io.fabric8.mockwebserver.http.RecordedRequest;
 import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -21,6 +25,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -151,6 +156,62 @@ class KubeconfigFromSecretTest {
     assertThat(run.exit()).isEqualTo(1);
     assertThat(run.stdout()).isEmpty();
     assertThat(run.stderr()).contains("can not read Secret team-a/oidc-alice-example-com");
+  }
+
+  /**
+   * The plugin with the real kubectl (when installed) against an API server stand-in that serves discovery and the
+   * Secret: kubectl's own jsonpath reads the keys, and the kubeconfig's {@code --context} picks the cluster.
+   */
+  @Test
+  void execCredentialWorksWithTheRealKubectl() throws Exception {
+    Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/kubectl")) || Files.isExecutable(
+        Path.of("/usr/local/bin/kubectl")), "kubectl is not installed");
+    Map<String, String> responses = new LinkedHashMap<>();
+    responses.put("/api", "{\"kind\": \"APIVersions\", \"versions\": [\"v1\"], \"serverAddressByClientCIDRs\": []}");
+    responses.put("/apis", "{\"kind\": \"APIGroupList\", \"apiVersion\": \"v1\", \"groups\": []}");
+    responses.put("/api/v1", """
+        {"kind": "APIResourceList", "groupVersion": "v1", "resources": [{"name": "secrets", "singularName": "secret",
+         "namespaced": true, "kind": "Secret", "verbs": ["get", "list"]}]}""");
+    responses.put("/api/v1/namespaces/team-a/secrets/oidc-alice-example-com",
+        Serialization.asJson(new SecretBuilder(secret()).withApiVersion("v1").withKind("Secret").build()));
+    MockWebServer server = new MockWebServer();
+    server.setDispatcher(new Dispatcher() {
+      @Override
+      public MockResponse dispatch(RecordedRequest request) {
+        String body = responses.get(request.getPath().replaceFirst("\\?.*", ""));
+        return new MockResponse().setResponseCode(body == null ? 404 : 200)
+            .addHeader("Content-Type: application/json").setBody(body == null ? "{}" : body);
+      }
+    });
+    server.start();
+    try {
+      Path kubeconfig = dir.resolve("mgmt.kubeconfig");
+      Files.writeString(kubeconfig, """
+          apiVersion: v1
+          kind: Config
+          clusters: [{name: mgmt, cluster: {server: "http://127.0.0.1:%d"}}]
+          users: [{name: admin, user: {token: not-a-secret}}]
+          contexts: [{name: mgmt, context: {cluster: mgmt, user: admin}}, {name: other, context: {cluster: mgmt}}]
+          current-context: other
+          """.formatted(server.getPort()));
+      ExecConfig exec = KubeConfigUtils.parseConfigFromString(execKubeconfig()).getUsers().get(0).getUser().getExec();
+      List<String> command = new ArrayList<>();
+      command.add(exec.getCommand());
+      command.addAll(exec.getArgs());
+      ProcessBuilder builder = new ProcessBuilder(command).redirectInput(ProcessBuilder.Redirect.from(new File(
+          "/dev/null")));
+      builder.environment().put("KUBECONFIG", kubeconfig.toString());
+      builder.environment().put("HOME", dir.toString());
+      Process process = builder.start();
+      assertThat(process.waitFor(60, TimeUnit.SECONDS)).as("the plugin ends").isTrue();
+      String stderr = new String(process.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+      assertThat(process.exitValue()).as(stderr).isZero();
+      JsonNode credential = Serialization.jsonMapper().readTree(process.getInputStream());
+      assertThat(credential.at("/status/token").asText()).isEqualTo(ID_TOKEN);
+      assertThat(credential.at("/status/expirationTimestamp").asText()).isEqualTo(EXPIRY);
+    } finally {
+      server.shutdown();
+    }
   }
 
   record Run(int exit, String stdout, String stderr, List<String> kubectlArgs) {}
