@@ -53,14 +53,37 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 - apiGroups: [devicelogin.io]
   resources: [devicelogins/status, identityproviders/status]
   verbs: [patch]
-# Grant Secrets (device code) and token Secrets: read by name, listed by the managed-by label,
-# created or replaced (refreshes update with the read resourceVersion), the grant Secret deleted when the login
-# ends and the token Secret when a DeviceLogin with deletionPolicy Delete goes. Client secrets: read by name.
+# Secrets, verb by verb (no watch, no patch: the operator keeps no Secret informer and replaces whole Secrets).
+# RBAC can't restrict by Secret type; the operator-secrets admission policy does (values: admission.operatorSecrets).
+# get: the grant Secret (device code) and the token Secret by name, an IdentityProvider's client secret by name.
+# list: token Secrets by the managed-by label, to find the one a login wrote before a restart.
 - apiGroups: [""]
   resources: [secrets]
-  verbs: [get, list, create, update, delete]
+  verbs: [get, list]
+# create and update: the grant Secret before the user code is published; the token Secret when tokens arrive and on
+# each refresh (an update with the resourceVersion read, so a concurrent change is never overwritten).
+# delete: the grant Secret when its login ends; the token Secret with its DeviceLogin (deletionPolicy Delete) or
+# when a refresh names someone else.
+- apiGroups: [""]
+  resources: [secrets]
+  verbs: [create, update, delete]
 # Events on DeviceLogins (LoginStarted, LoginSucceeded, failures).
 - apiGroups: [""]
   resources: [events]
   verbs: [create]
+{{- end -}}
+
+{{/*
+"true" when the admission policies can be installed: the cluster serves ValidatingAdmissionPolicy v1 (Kubernetes
+1.30+). Helm knows the cluster's kinds when it installs (and `helm template` when given kind-qualified
+--api-versions, as GitOps tools do); plain `helm template` knows none, not even v1/Secret, and then renders them.
+*/}}
+{{- define "devicelogin-operator.admissionPolicyApi" -}}
+{{- $versions := .Capabilities.APIVersions -}}
+{{- if or ($versions.Has "admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy") (not ($versions.Has "v1/Secret")) -}}true{{- end -}}
+{{- end -}}
+
+{{/* The operator's own username, as the API server sees its requests. */}}
+{{- define "devicelogin-operator.serviceAccountUsername" -}}
+{{- printf "system:serviceaccount:%s:%s" .Release.Namespace (include "devicelogin-operator.serviceAccountName" .) -}}
 {{- end -}}

@@ -149,7 +149,11 @@ class ChartTest {
             "Service/devicelogin-operator-metrics",
             "CustomResourceDefinition/devicelogins.devicelogin.io",
             "CustomResourceDefinition/identityproviders.devicelogin.io",
-            "CustomResourceDefinition/clusteridentityproviders.devicelogin.io");
+            "CustomResourceDefinition/clusteridentityproviders.devicelogin.io",
+            "ValidatingAdmissionPolicy/devicelogin-operator-identity-binding",
+            "ValidatingAdmissionPolicyBinding/devicelogin-operator-identity-binding",
+            "ValidatingAdmissionPolicy/devicelogin-operator-operator-secrets",
+            "ValidatingAdmissionPolicyBinding/devicelogin-operator-operator-secrets");
     Deployment deployment = chart.one(Deployment.class);
     assertThat(deployment.getSpec().getReplicas()).isEqualTo(1);
     Container container = container(deployment);
@@ -326,21 +330,25 @@ class ChartTest {
   }
 
   @Test
-  void identityBindingPolicyIsOffByDefaultAndBoundWhenOn() {
-    assertThat(Chart.render(null).kind("ValidatingAdmissionPolicy")).isEmpty();
-    Chart chart = Chart.render(NON_DEFAULT_VALUES);
-    ValidatingAdmissionPolicy policy = chart.one(ValidatingAdmissionPolicy.class);
-    ValidatingAdmissionPolicyBinding binding = chart.one(ValidatingAdmissionPolicyBinding.class);
-    assertThat(binding.getSpec().getPolicyName()).isEqualTo(policy.getMetadata().getName());
-    assertThat(binding.getSpec().getValidationActions()).containsExactly("Deny");
-    assertThat(policy.getSpec().getFailurePolicy()).isEqualTo("Fail");
-    var rule = policy.getSpec().getMatchConstraints().getResourceRules().get(0);
-    assertThat(rule.getApiGroups()).containsExactly("devicelogin.io");
-    assertThat(rule.getResources()).containsExactly("devicelogins");
-    assertThat(rule.getOperations()).containsExactlyInAnyOrder("CREATE", "UPDATE");
-    assertThat(policy.getSpec().getVariables().get(0).getExpression())
-        .as("the operator's own service account is always privileged")
-        .contains("system:serviceaccount:devicelogin-system:devicelogin-operator");
+  void admissionPoliciesAreOnByDefaultEachBoundAndCanBeTurnedOff() {
+    Chart chart = Chart.render(null);
+    assertThat(chart.all(ValidatingAdmissionPolicy.class)).extracting(p -> p.getMetadata().getName())
+        .containsExactlyInAnyOrder("devicelogin-operator-identity-binding", "devicelogin-operator-operator-secrets");
+    for (ValidatingAdmissionPolicy policy : chart.all(ValidatingAdmissionPolicy.class)) {
+      assertThat(chart.all(ValidatingAdmissionPolicyBinding.class))
+          .filteredOn(b -> b.getSpec().getPolicyName().equals(policy.getMetadata().getName())).singleElement()
+          .satisfies(b -> assertThat(b.getSpec().getValidationActions()).containsExactly("Deny"));
+    }
+    Chart off = Chart.render("""
+        admission:
+          identityBinding: {enabled: false}
+          operatorSecrets: {enabled: false}
+        """);
+    assertThat(off.kind("ValidatingAdmissionPolicy")).isEmpty();
+    assertThat(off.kind("ValidatingAdmissionPolicyBinding")).isEmpty();
+    Chart warn = Chart.render("admission: {identityBinding: {validationActions: [Warn, Audit]}}\n");
+    assertThat(warn.find(ValidatingAdmissionPolicyBinding.class, null, "devicelogin-operator-identity-binding")
+        .orElseThrow().getSpec().getValidationActions()).containsExactly("Warn", "Audit");
   }
 
   @Test
@@ -352,6 +360,10 @@ class ChartTest {
     assertThatThrownBy(() -> Chart.render("replica: 2\n")).as("a misspelt key").hasMessageContaining("replica");
     assertThatThrownBy(() -> Chart.render("reconcileThreads: 0\n")).hasMessageContaining("reconcileThreads");
     assertThatThrownBy(() -> Chart.render("reconcileThreads: 1000\n")).hasMessageContaining("reconcileThreads");
+    assertThatThrownBy(() -> Chart.render("admission: {operatorSecrets: {validationActions: [Allow]}}\n"))
+        .hasMessageContaining("validationActions");
+    assertThatThrownBy(() -> Chart.render("admission: {operatorSecret: {enabled: false}}\n"))
+        .as("a misspelt key").hasMessageContaining("operatorSecret");
   }
 
   private static void assertProbe(Probe probe, String path) {
