@@ -25,7 +25,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Queue;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -210,14 +212,7 @@ class HealthServerAbuseIT {
       List<Long> latencies = new ArrayList<>();
       long deadline = System.nanoTime() + Duration.ofSeconds(12).toNanos();
       while (attack.closed() < silent + dribblers && System.nanoTime() < deadline) {
-        for (String probe : PROBES) {
-          long t0 = System.nanoTime();
-          Reply reply = get(probe);
-          long ms = (System.nanoTime() - t0) / 1_000_000;
-          assertThat(reply.status()).as(probe).isEqualTo(200);
-          assertThat(ms).as("%s under attack, ms", probe).isLessThan(1000);
-          latencies.add(ms);
-        }
+        probeRound(latencies, 1000);
         Thread.sleep(100);
       }
       assertThat(attack.closedAfterMillis(false)).as("silent sockets the server closed").hasSize(silent)
@@ -251,16 +246,8 @@ class HealthServerAbuseIT {
       List<Long> latencies = new ArrayList<>();
       long deadline = System.nanoTime() + Duration.ofSeconds(9).toNanos();
       while (System.nanoTime() < deadline) {
-        for (String probe : PROBES) {
-          long t0 = System.nanoTime();
-          Reply reply = get(probe);
-          long ms = (System.nanoTime() - t0) / 1_000_000;
-          assertThat(reply.status()).as(probe).isEqualTo(200);
-          // the chart's probes allow 3 s
-          assertThat(ms).as("%s at the connection limit, ms", probe)
-              .isLessThan(LIMITS.idleTimeoutAtLimit().toMillis() + 1500);
-          latencies.add(ms);
-        }
+        // the chart's probes allow 3 s
+        probeRound(latencies, LIMITS.idleTimeoutAtLimit().toMillis() + 1500);
         Thread.sleep(100);
       }
       List<Long> closed = attack.closedAfterMillis(false);
@@ -274,6 +261,59 @@ class HealthServerAbuseIT {
           percentile(latencies, 100), atLimit,
           range(closed.stream().filter(ms -> ms < LIMITS.idleTimeout().toMillis() - 500).toList()), range(closed),
           httpThreads());
+    }
+  }
+
+  /**
+   * The worst case for the limit: every connection trickles a request head, a byte every 300 ms, so none is idle
+   * even for the 1 s idle timeout at the limit; only the request-head deadline frees them (after 3–6 s), and a probe
+   * waits that long in the backlog. The same hardened server with a limit of 50 (opening 512 sockets on a busy
+   * machine takes longer than the deadline, so they would never all be open at once).
+   */
+  @Test
+  void whenTricklingConnectionsFillTheLimitProbesWaitForTheHeadDeadline() throws Exception {
+    HardenedServer.Limits limits = new HardenedServer.Limits(LIMITS.idleTimeout(), LIMITS.headTimeout(), 50,
+        LIMITS.idleTimeoutAtLimit(), LIMITS.requestHeadBytes(), LIMITS.threads());
+    int attackers = limits.maxConnections() + 10;
+    try (HardenedServer limited = HardenedServer.start("http-limited", 0, limits, (request, response, callback) -> {
+          HardenedServer.respond(response, 200, "text/plain; charset=utf-8", "ok\n", callback);
+          return true;
+        });
+        Attack attack = new Attack(limited.port(), Duration.ofMillis(300))) {
+      for (int i = 0; i < attackers; i++) {
+        attack.open("GET /healthz HTTP/1.1\r\nX-Slow: ", true);
+      }
+      List<Long> latencies = new ArrayList<>();
+      long headMillis = LIMITS.headTimeout().toMillis();
+      long deadline = System.nanoTime() + Duration.ofMillis(5 * headMillis).toNanos();
+      while (System.nanoTime() < deadline && attack.closed() < attackers) {
+        long t0 = System.nanoTime();
+        Reply reply = send(limited.port(), "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        latencies.add((System.nanoTime() - t0) / 1_000_000);
+        assertThat(reply.status()).isEqualTo(200);
+        Thread.sleep(100);
+      }
+      assertThat(Collections.max(latencies)).as("the longest wait of a probe, ms")
+          .isGreaterThan(1000).isLessThan(2 * headMillis + 1500);
+      List<Long> closed = attack.closedAfterMillis(true);
+      assertThat(closed).as("trickling connections closed by the server").hasSize(attackers)
+          .allSatisfy(ms -> assertThat(ms).isLessThan(4 * headMillis + 2000));
+      System.out.printf("[HealthServerAbuseIT] %d connections trickling a head (a byte every 300 ms) against a limit "
+              + "of %d: %d probes, p50 %d ms, max %d ms; closed after %s ms%n",
+          attackers, limits.maxConnections(), latencies.size(), percentile(latencies, 50), percentile(latencies, 100),
+          range(closed));
+    }
+  }
+
+  /** One GET of each probe path: 200 within {@code maxMillis}; adds the latencies. */
+  private void probeRound(List<Long> latencies, long maxMillis) throws IOException {
+    for (String probe : PROBES) {
+      long t0 = System.nanoTime();
+      Reply reply = get(probe);
+      long ms = (System.nanoTime() - t0) / 1_000_000;
+      assertThat(reply.status()).as(probe).isEqualTo(200);
+      assertThat(ms).as("%s under attack, ms", probe).isLessThan(maxMillis);
+      latencies.add(ms);
     }
   }
 
@@ -305,9 +345,13 @@ class HealthServerAbuseIT {
   }
 
   private Reply send(String request) throws IOException {
+    return send(server.port(), request);
+  }
+
+  private static Reply send(int port, String request) throws IOException {
     try (Socket socket = new Socket()) {
-      socket.connect(new InetSocketAddress("127.0.0.1", server.port()), 5000);
-      socket.setSoTimeout(5000);
+      socket.connect(new InetSocketAddress("127.0.0.1", port), 10_000);
+      socket.setSoTimeout(10_000);
       OutputStream out = socket.getOutputStream();
       out.write(request.getBytes(StandardCharsets.UTF_8));
       out.flush();
@@ -329,23 +373,31 @@ class HealthServerAbuseIT {
   }
 
   /**
-   * Hostile sockets, all driven by one thread: each sends its opening bytes; dribblers then send one more byte per
-   * second. Records when the server closes each one (end of stream or reset).
+   * Hostile sockets, all driven by one thread: each sends its opening bytes; dribblers then send one more byte
+   * every second (or as given). Records when the server closes each one (end of stream or reset).
    */
   private static final class Attack implements AutoCloseable {
 
     private final InetSocketAddress address;
     private final Selector selector;
     private final List<Conn> conns = Collections.synchronizedList(new ArrayList<>());
+    /** Registered by the loop's thread: register() from another thread waits for the select under way. */
+    private final Queue<Conn> toRegister = new ConcurrentLinkedQueue<>();
     private final ConcurrentHashMap<Conn, Long> closedAt = new ConcurrentHashMap<>();
     private final AtomicBoolean running = new AtomicBoolean(true);
     private final Thread thread;
+    private final long dribbleNanos;
     private volatile long dribbled;
 
     private record Conn(SocketChannel channel, boolean dribbler, long openedNanos) {
     }
 
     Attack(int port) throws IOException {
+      this(port, Duration.ofSeconds(1));
+    }
+
+    Attack(int port, Duration dribbleEvery) throws IOException {
+      dribbleNanos = dribbleEvery.toNanos();
       address = new InetSocketAddress("127.0.0.1", port);
       selector = Selector.open();
       thread = new Thread(this::loop, "attack");
@@ -359,7 +411,8 @@ class HealthServerAbuseIT {
       channel.configureBlocking(false);
       Conn conn = new Conn(channel, dribbler, System.nanoTime());
       conns.add(conn);
-      channel.register(selector, SelectionKey.OP_READ, conn);
+      toRegister.add(conn);
+      selector.wakeup();
     }
 
     private void loop() {
@@ -367,6 +420,9 @@ class HealthServerAbuseIT {
       ByteBuffer sink = ByteBuffer.allocate(4096);
       while (running.get()) {
         try {
+          for (Conn conn; (conn = toRegister.poll()) != null; ) {
+            conn.channel().register(selector, SelectionKey.OP_READ, conn);
+          }
           selector.select(100);
           for (SelectionKey key : selector.selectedKeys()) {
             Conn conn = (Conn) key.attachment();
@@ -384,7 +440,7 @@ class HealthServerAbuseIT {
           }
           selector.selectedKeys().clear();
           if (System.nanoTime() >= nextDribble) {
-            nextDribble += 1_000_000_000L;
+            nextDribble += dribbleNanos;
             for (Conn conn : conns.toArray(Conn[]::new)) {
               if (conn.dribbler() && !closedAt.containsKey(conn)) {
                 try {
