@@ -37,11 +37,10 @@ import org.slf4j.LoggerFactory;
  *   <li>request line plus headers at most {@link Limits#requestHeadBytes} (431 or 414 beyond); requests with a body
  *       get 413 and the connection is closed (nothing served here takes one);
  *   <li>a fixed pool of {@link Limits#threads} threads named {@code <name>-N} (the acceptor and the selector are two
- *       of them); its
- *       task queue is bounded by the connection limit (a connection has at most a task or two queued), not by a
- *       capacity: Jetty drops a connection whose task a full queue rejects, and in a test a queue of 64 dropped
- *       probes while 200 slowloris sockets connected. Selector I/O never blocks on a slow client, so slow
- *       connections hold no thread;
+ *       of them) and a timer thread {@code <name>-timer}. Selector I/O never blocks on a slow client, so slow
+ *       connections hold no thread. The pool's task queue is bounded by the connection limit (a connection has at
+ *       most a task or two queued), not by a capacity: Jetty drops a connection whose task a full queue rejects,
+ *       and in a test a queue of 64 dropped probes while 200 slowloris sockets connected;
  *   <li>errors are a fixed text per status ({@code 404 Not Found}), never the path, a header or a parser message;
  *       no {@code Server} header.
  * </ul>
@@ -62,9 +61,9 @@ public final class HardenedServer implements AutoCloseable {
   public record Limits(Duration idleTimeout, Duration headTimeout, int maxConnections, Duration idleTimeoutAtLimit,
       int requestHeadBytes, int threads) {
 
-    /** What the operator's endpoints use; README "HTTP endpoints" documents them. */
+    /** What the operator's endpoints use; docs/metrics.md "The HTTP server" documents them. */
     public static final Limits DEFAULT =
-        new Limits(Duration.ofSeconds(5), Duration.ofSeconds(3), 512, Duration.ofSeconds(1), 8 * 1024, 6);
+        new Limits(Duration.ofSeconds(5), Duration.ofSeconds(3), 512, Duration.ofSeconds(1), 8 * 1024, 4);
   }
 
   private static final HttpField CLOSE = new HttpField(HttpHeader.CONNECTION, HttpHeaderValue.CLOSE);
