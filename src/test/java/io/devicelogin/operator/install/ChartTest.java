@@ -18,6 +18,8 @@ import io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingAdmiss
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingAdmissionPolicyBinding;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
+import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyIngressRule;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
 import io.fabric8.kubernetes.api.model.rbac.PolicyRule;
 import io.fabric8.kubernetes.api.model.rbac.Role;
@@ -352,6 +354,50 @@ class ChartTest {
   }
 
   @Test
+  void networkPolicyIsOffByDefaultAndLetsOnlyTheListedPeersReachTheHttpPort() {
+    assertThat(Chart.render(null).all(NetworkPolicy.class)).isEmpty();
+
+    Chart chart = Chart.render("""
+        httpPort: 9090
+        networkPolicy:
+          enabled: true
+          metricsFrom:
+          - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: monitoring}}
+            podSelector: {matchLabels: {app.kubernetes.io/name: prometheus}}
+          extraIngress:
+          - ports: [{port: 8443, protocol: TCP}]
+        """);
+    NetworkPolicy policy = chart.one(NetworkPolicy.class);
+    Deployment deployment = chart.one(Deployment.class);
+    assertThat(policy.getMetadata().getNamespace()).isEqualTo(Chart.NAMESPACE);
+    assertThat(policy.getSpec().getPodSelector().getMatchLabels())
+        .isEqualTo(deployment.getSpec().getSelector().getMatchLabels());
+    assertThat(policy.getSpec().getPolicyTypes()).containsExactly("Ingress");
+    assertThat(policy.getSpec().getIngress()).hasSize(2);
+    NetworkPolicyIngressRule metrics = policy.getSpec().getIngress().get(0);
+    assertThat(metrics.getFrom()).singleElement().satisfies(peer -> {
+      assertThat(peer.getNamespaceSelector().getMatchLabels())
+          .containsExactly(Map.entry("kubernetes.io/metadata.name", "monitoring"));
+      assertThat(peer.getPodSelector().getMatchLabels())
+          .containsExactly(Map.entry("app.kubernetes.io/name", "prometheus"));
+    });
+    // the named port follows httpPort
+    assertThat(metrics.getPorts()).singleElement().satisfies(port -> {
+      assertThat(port.getPort().getStrVal()).isEqualTo("http");
+      assertThat(port.getProtocol()).isEqualTo("TCP");
+    });
+    assertThat(container(deployment).getPorts()).singleElement()
+        .satisfies(p -> assertThat(p.getName()).isEqualTo("http"));
+    assertThat(policy.getSpec().getIngress().get(1).getPorts()).singleElement()
+        .satisfies(port -> assertThat(port.getPort().getIntVal()).isEqualTo(8443));
+
+    // no peers: no Pod may connect at all (an empty list, not a missing one, which would be the same but unclear)
+    NetworkPolicy closed = Chart.render("networkPolicy: {enabled: true}\n").one(NetworkPolicy.class);
+    assertThat(closed.getSpec().getIngress()).isEmpty();
+    assertThat(Chart.renderYaml("networkPolicy: {enabled: true}\n")).contains("ingress: []");
+  }
+
+  @Test
   void schemaRefusesBadValues() {
     assertThatThrownBy(() -> Chart.render("replicas: 2\nleaderElection: {enabled: false}\n"))
         .hasMessageContaining("leaderElection");
@@ -364,6 +410,10 @@ class ChartTest {
         .hasMessageContaining("validationActions");
     assertThatThrownBy(() -> Chart.render("admission: {operatorSecret: {enabled: false}}\n"))
         .as("a misspelt key").hasMessageContaining("operatorSecret");
+    assertThatThrownBy(() -> Chart.render("networkPolicy: {enabled: true, metricsFrom: [{podSelecter: {}}]}\n"))
+        .as("a misspelt peer field").hasMessageContaining("networkPolicy");
+    assertThatThrownBy(() -> Chart.render("networkPolicy: {enabled: true, metricsFrom: [{}]}\n"))
+        .as("an empty peer would let everyone in").hasMessageContaining("networkPolicy");
   }
 
   private static void assertProbe(Probe probe, String path) {
