@@ -27,6 +27,11 @@ public final class ProviderResolver {
   public static final String CLIENT_SECRET_MISSING = "ClientSecretMissing";
   public static final String DISCOVERY_FAILED = "DiscoveryFailed";
   public static final String IDP_UNAVAILABLE = "IdPUnavailable";
+  /**
+   * A namespaced IdentityProvider's endpoint resolves to an address in IDP_DENIED_CIDRS or lies on another origin than
+   * its issuer; the operator sends nothing there.
+   */
+  public static final String ENDPOINT_NOT_ALLOWED = "EndpointNotAllowed";
 
   private final KubernetesClient client;
   private final IdentityProviderClient idp;
@@ -60,6 +65,11 @@ public final class ProviderResolver {
           INVALID_ISSUER_URL, "spec.issuerUrl must be an absolute https:// URL, got '" + spec.getIssuerUrl() + "'",
           false);
     }
+    if (issuer.getRawQuery() != null || issuer.getRawFragment() != null || issuer.getRawUserInfo() != null) {
+      return new ProviderResolution.NotReady(
+          INVALID_ISSUER_URL, "spec.issuerUrl must not have a query ('?'), a fragment ('#') or user info ('@'): "
+              + "discovery appends /.well-known/openid-configuration to the issuer's path", false);
+    }
     if (scheme.equals("http") && !spec.insecureHttpAllowed()) {
       return new ProviderResolution.NotReady(
           INSECURE_ISSUER,
@@ -86,8 +96,8 @@ public final class ProviderResolver {
             false);
       }
     }
-    ProviderConfig config =
-        new ProviderConfig(issuer, spec.getClientId(), clientSecret, spec.getCaBundle(), spec.effectiveScopes());
+    ProviderConfig config = new ProviderConfig(issuer, spec.getClientId(), clientSecret, spec.getCaBundle(),
+        spec.effectiveScopes(), provider instanceof Namespaced, spec.insecureHttpAllowed());
     try {
       ProviderEndpoints endpoints = idp.discover(config, freshDiscovery);
       if (!spec.insecureHttpAllowed()) {
@@ -102,9 +112,12 @@ public final class ProviderResolver {
       }
       return new ProviderResolution.Ready(config, endpoints);
     } catch (IdpException e) {
-      return e.kind() == IdpException.Kind.UNAVAILABLE
-          ? new ProviderResolution.NotReady(IDP_UNAVAILABLE, Messages.capitalize(e.getMessage()), true)
-          : new ProviderResolution.NotReady(DISCOVERY_FAILED, Messages.capitalize(e.getMessage()), false);
+      String message = Messages.capitalize(e.getMessage());
+      return switch (e.kind()) {
+        case UNAVAILABLE -> new ProviderResolution.NotReady(IDP_UNAVAILABLE, message, true);
+        case REJECTED -> new ProviderResolution.NotReady(DISCOVERY_FAILED, message, false);
+        case NOT_ALLOWED -> new ProviderResolution.NotReady(ENDPOINT_NOT_ALLOWED, message, false);
+      };
     }
   }
 

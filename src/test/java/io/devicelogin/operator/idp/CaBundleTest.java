@@ -96,7 +96,7 @@ class CaBundleTest {
 
   private static NimbusIdentityProviderClient client() {
     return new NimbusIdentityProviderClient(Duration.ofSeconds(2), Duration.ofSeconds(2),
-        new OperatorMetrics(new SimpleMeterRegistry()), Clock.systemUTC());
+        new OperatorMetrics(new SimpleMeterRegistry()), Clock.systemUTC(), EgressGuard.none());
   }
 
   private static ProviderConfig provider(String caBundle) {

@@ -69,7 +69,7 @@ class IdpFaultsIT {
     proxy = FaultProxy.start().dripEvery(Duration.ofMillis(500));
     idp = FakeIdp.startBehind(proxy).interval(1);
     fixture = OperatorFixture.start(metrics -> new TimedIdp(new NimbusIdentityProviderClient(
-        Duration.ofSeconds(2), Duration.ofSeconds(3), metrics, Clock.systemUTC()), slowest));
+        Duration.ofSeconds(2), Duration.ofSeconds(3), metrics, Clock.systemUTC(), EgressGuard.none()), slowest));
     client = fixture.client();
     threadsAtStart = ThreadCensus.take(FIXTURE_THREADS);
   }
