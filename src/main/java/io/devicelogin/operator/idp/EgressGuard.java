@@ -39,7 +39,9 @@ public final class EgressGuard {
     }
   }
 
-  private static final Pattern LITERAL = Pattern.compile("[0-9.]+|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*");
+  private static final Pattern IPV4 = Pattern.compile("(\\d{1,3})\\.(\\d{1,3})\\.(\\d{1,3})\\.(\\d{1,3})");
+
+  private static final Pattern IPV6 = Pattern.compile("[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*");
 
   private final List<Cidr> denied;
   private final Resolver resolver;
@@ -136,22 +138,48 @@ public final class EgressGuard {
 
     static Cidr parse(String text) {
       int slash = text.indexOf('/');
-      if (slash < 0 || !LITERAL.matcher(text.substring(0, slash)).matches()) {
+      if (slash < 0) {
         throw notCidr(text);
       }
-      byte[] address;
+      byte[] address = literal(text.substring(0, slash));
       int prefix;
       try {
-        // a literal (checked above), so no name lookup happens here
-        address = InetAddress.getByName(text.substring(0, slash)).getAddress();
         prefix = Integer.parseInt(text.substring(slash + 1));
-      } catch (UnknownHostException | NumberFormatException e) {
+      } catch (NumberFormatException e) {
+        throw notCidr(text);
+      }
+      if (address == null) {
         throw notCidr(text);
       }
       if (prefix < 0 || prefix > address.length * 8) {
         throw notCidr(text);
       }
       return new Cidr(address, prefix, text.toLowerCase(Locale.ROOT));
+    }
+
+    /** The bytes of an IPv4 or IPv6 literal, or null: never a name lookup. */
+    private static byte[] literal(String text) {
+      java.util.regex.Matcher ipv4 = IPV4.matcher(text);
+      if (ipv4.matches()) {
+        byte[] bytes = new byte[4];
+        for (int i = 0; i < 4; i++) {
+          int octet = Integer.parseInt(ipv4.group(i + 1));
+          if (octet > 255) {
+            return null;
+          }
+          bytes[i] = (byte) octet;
+        }
+        return bytes;
+      }
+      if (!IPV6.matcher(text).matches()) {
+        return null;
+      }
+      try {
+        // with a ':' the JDK reads an IPv6 literal and never looks the text up as a name
+        return InetAddress.getByName(text).getAddress();
+      } catch (UnknownHostException e) {
+        return null;
+      }
     }
 
     private static IllegalArgumentException notCidr(String text) {
