@@ -12,10 +12,11 @@ import java.util.Map;
 public final class IdpLimits {
 
   /**
-   * The shortest device grant lifetime used, whatever {@code expires_in} says: 30 s, so a grant that would expire at
-   * once still shows its user code long enough to be seen (an IdP that really expires it answers expired_token).
+   * The shortest device grant lifetime used: 1 s. A short {@code expires_in} is honoured as sent (the grant ends when
+   * the IdP says, and is never polled after that); only zero and negative values are raised, so a grant is never
+   * already over when it starts.
    */
-  public static final Duration MIN_GRANT_LIFETIME = Duration.ofSeconds(30);
+  public static final Duration MIN_GRANT_LIFETIME = Duration.ofSeconds(1);
 
   /**
    * The longest device grant lifetime used: 30 minutes, RFC 8628's example value (1800 s) and more than Keycloak's
