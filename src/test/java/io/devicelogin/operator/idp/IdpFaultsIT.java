@@ -110,7 +110,7 @@ class IdpFaultsIT {
     faults.put(Fault.RESET_MID_RESPONSE, "Connection reset");
     faults.put(Fault.TRUNCATED, "the answer ended after");
     faults.put(Fault.OVERSIZED_CHUNKED, "the IdP's response exceeded 1 MiB");
-    faults.put(Fault.HTML_200, "answered HTTP 200 with text/html (");
+    faults.put(Fault.HTML_200, "answered HTTP 200 with a body of");
     faults.put(Fault.SLOW_DRIP, "no complete answer within 5s");
     List<String> figures = new ArrayList<>();
     ThreadCensus before = ThreadCensus.take(FIXTURE_THREADS);
