@@ -123,8 +123,8 @@ public record OperatorSettings(
 
   /**
    * Reads WATCH_NAMESPACES, OPERATOR_NAMESPACE, HTTP_PORT, LEADER_ELECTION, LEADER_ELECTION_NAMESPACE,
-   * LEADER_ELECTION_LEASE_NAME, RECONCILE_THREADS and IDP_DENIED_CIDRS (absent: {@value EgressGuard#DEFAULT_DENIED_CIDRS};
-   * empty: none); throws IllegalArgumentException on bad values.
+   * LEADER_ELECTION_LEASE_NAME, RECONCILE_THREADS and IDP_DENIED_CIDRS (absent:
+   * {@value EgressGuard#DEFAULT_DENIED_CIDRS}; empty: none); throws IllegalArgumentException on bad values.
    */
   public static OperatorSettings fromEnvironment(Map<String, String> env) {
     Set<String> namespaces = Arrays.stream(env.getOrDefault("WATCH_NAMESPACES", "").split(","))

@@ -60,8 +60,8 @@ public final class IdpLimits {
   }
 
   /**
-   * {@code interval} clamped to [{@link #MIN_INTERVAL}, {@link #MAX_INTERVAL}]; {@link DeviceAuthorization#DEFAULT_INTERVAL}
-   * when the IdP sent none (0).
+   * {@code interval} clamped to [{@link #MIN_INTERVAL}, {@link #MAX_INTERVAL}];
+   * {@link DeviceAuthorization#DEFAULT_INTERVAL} when the IdP sent none (0).
    */
   public static Duration interval(long intervalSeconds) {
     if (intervalSeconds == 0) {

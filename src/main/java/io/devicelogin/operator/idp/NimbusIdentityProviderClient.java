@@ -60,6 +60,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import javax.net.ssl.SSLSocketFactory;
 
 /** {@link IdentityProviderClient} on the Nimbus OAuth 2.0 / OIDC SDK: every protocol message is Nimbus'. */
@@ -98,7 +103,9 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
    */
   public static final int CACHE_ENTRIES = 1000;
 
-  /** How long an ID token validator (and the TLS trust of a caBundle) is kept; its signing keys are refetched sooner. */
+  /**
+   * How long an ID token validator (and the TLS trust of a caBundle) is kept; its signing keys are refetched sooner.
+   */
   public static final Duration VALIDATOR_TTL = Duration.ofHours(1);
 
   /**
@@ -120,6 +127,8 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
   private final EgressGuard guard;
   private final TlsTrust tls;
   private final BoundedCache<Discovery> discovered;
+  /** Discoveries under way, by cache key: a provider's discovery is fetched by one thread at a time. */
+  private final Map<String, CompletableFuture<ProviderEndpoints>> discovering = new ConcurrentHashMap<>();
   private final BoundedCache<IDTokenValidator> validators;
 
   /** What discovery gave for one provider: endpoints, or a failure remembered for a back-off period. */
@@ -169,7 +178,9 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
   /**
    * Cached per issuer, caBundle and kind of provider (a namespaced provider's discovery is checked more strictly, so it
    * never shares an entry with a ClusterIdentityProvider's). A failure is cached too, for a back-off period
-   * ({@link #DISCOVERY_BACKOFF}); while a fetched document is still valid, a failed forced refresh keeps it.
+   * ({@link #DISCOVERY_BACKOFF}); while a fetched document is still valid, a failed forced refresh keeps it. Threads
+   * that need a discovery already under way wait for its result (at most one request deadline) instead of asking the
+   * IdP again, so a slow discovery endpoint gets one request however many logins wait on it.
    */
   @Override
   public ProviderEndpoints discover(ProviderConfig provider, boolean forceRefresh) throws IdpException {
@@ -183,16 +194,47 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
     if (cached instanceof Discovery.Failed failed && now.isBefore(failed.retryAt(forceRefresh))) {
       throw new IdpException(failed.kind(), failed.message());
     }
+    CompletableFuture<ProviderEndpoints> mine = new CompletableFuture<>();
+    CompletableFuture<ProviderEndpoints> running = discovering.putIfAbsent(key, mine);
+    if (running != null) {
+      return awaitDiscovery(running);
+    }
     try {
       ProviderEndpoints endpoints = fetchDiscovery(provider);
       discovered.put(key, new Discovery.Found(endpoints));
+      mine.complete(endpoints);
       return endpoints;
     } catch (IdpException e) {
       if (!(cached instanceof Discovery.Found)) {
         int failures = cached instanceof Discovery.Failed failed ? failed.failures() + 1 : 1;
         discovered.put(key, new Discovery.Failed(e.kind(), e.getMessage(), now, failures));
       }
+      mine.completeExceptionally(e);
       throw e;
+    } catch (RuntimeException e) {
+      mine.completeExceptionally(e);
+      throw e;
+    } finally {
+      discovering.remove(key, mine);
+    }
+  }
+
+  /** The result of another thread's discovery of the same provider. */
+  private ProviderEndpoints awaitDiscovery(CompletableFuture<ProviderEndpoints> running) throws IdpException {
+    try {
+      return running.get(deadline.plusSeconds(1).toMillis(), TimeUnit.MILLISECONDS);
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof IdpException failed) {
+        throw new IdpException(failed.kind(), failed.getMessage());
+      }
+      throw new IdpException(
+          IdpException.Kind.UNAVAILABLE, "discovery failed: " + e.getCause().getClass().getSimpleName());
+    } catch (TimeoutException e) {
+      throw new IdpException(IdpException.Kind.UNAVAILABLE, "discovery did not complete within "
+          + BoundedHttpSender.show(deadline));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IdpException(IdpException.Kind.UNAVAILABLE, "interrupted while waiting for discovery");
     }
   }
 
@@ -292,7 +334,8 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
   private static String origin(URI uri) {
     String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(java.util.Locale.ROOT);
     int port = uri.getPort() >= 0 ? uri.getPort() : scheme.equals("https") ? 443 : scheme.equals("http") ? 80 : -1;
-    return scheme + "://" + (uri.getHost() == null ? "" : uri.getHost().toLowerCase(java.util.Locale.ROOT)) + ":" + port;
+    String host = uri.getHost() == null ? "" : uri.getHost().toLowerCase(java.util.Locale.ROOT);
+    return scheme + "://" + host + ":" + port;
   }
 
   private static Set<JWSAlgorithm> idTokenAlgorithms(List<JWSAlgorithm> advertised) {

@@ -45,8 +45,8 @@ class CaBundleTest {
   static void startHttpsIdp() throws Exception {
     Path keystore = dir.resolve("idp.p12");
     keytool("-genkeypair", "-alias", "idp", "-keyalg", "EC", "-groupname", "secp256r1", "-dname", "CN=127.0.0.1",
-        "-ext", "SAN=ip:127.0.0.1,dns:idp.test", "-validity", "2", "-storetype", "PKCS12", "-keystore", keystore.toString(),
-        "-storepass", "changeit", "-keypass", "changeit");
+        "-ext", "SAN=ip:127.0.0.1,dns:idp.test", "-validity", "2", "-storetype", "PKCS12",
+        "-keystore", keystore.toString(), "-storepass", "changeit", "-keypass", "changeit");
     Path pem = dir.resolve("idp.pem");
     keytool("-exportcert", "-rfc", "-alias", "idp", "-keystore", keystore.toString(), "-storepass", "changeit",
         "-file", pem.toString());

@@ -105,7 +105,8 @@ class IdpTrustBoundaryTest {
     assertThat(refused.kind()).isEqualTo(IdpException.Kind.NOT_ALLOWED);
     assertThat(refused.getMessage()).contains("the device authorization endpoint").contains("IDP_DENIED_CIDRS");
     assertThat(denied.connections()).as("connections to the denied address").isZero();
-    assertThat(idp.requests()).extracting(r -> r.path()).containsExactly("/realms/test/.well-known/openid-configuration");
+    assertThat(idp.requests()).extracting(r -> r.path())
+        .containsExactly("/realms/test/.well-known/openid-configuration");
   }
 
   @ParameterizedTest
@@ -202,6 +203,26 @@ class IdpTrustBoundaryTest {
     clock.advance(Duration.ofMinutes(5));
     assertThat(client.discover(provider, false)).as("back after at most 5 minutes").isNotNull();
     assertThat(discoveries()).isEqualTo(4);
+  }
+
+  @Test
+  void aSlowDiscoveryIsAskedOnceHoweverManyLoginsWaitForIt() throws Exception {
+    idp.delay(Duration.ofMillis(1500));
+    NimbusIdentityProviderClient client = client(EgressGuard.none());
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(16);
+    try {
+      List<java.util.concurrent.Future<ProviderEndpoints>> results = new java.util.ArrayList<>();
+      for (int i = 0; i < 16; i++) {
+        results.add(pool.submit(() -> client.discover(cluster(), false)));
+      }
+      for (java.util.concurrent.Future<ProviderEndpoints> result : results) {
+        assertThat(result.get(10, java.util.concurrent.TimeUnit.SECONDS).tokenEndpoint())
+            .isEqualTo(idp.tokenEndpoint());
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+    assertThat(discoveries()).as("discovery requests for 16 concurrent logins").isEqualTo(1);
   }
 
   // ---- values the IdP sends

@@ -39,9 +39,10 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * The IdP trust boundary through the whole operator, with the default IDP_DENIED_CIDRS: a tenant's IdentityProvider
- * aimed at the node's loopback sends nothing and is Ready=False with reason EndpointNotAllowed, a ClusterIdentityProvider
- * on loopback still works, and an IdP's hostile error text reaches status, Events and logs only made safe.
+ * The IdP trust boundary through the whole operator, with the default IDP_DENIED_CIDRS: a tenant's
+ * IdentityProvider aimed at the node's loopback sends nothing and is Ready=False with reason EndpointNotAllowed, a
+ * ClusterIdentityProvider on loopback still works, and an IdP's hostile error text reaches status, Events and logs
+ * only made safe.
  */
 class IdpTrustBoundaryIT {
 
@@ -111,10 +112,12 @@ class IdpTrustBoundaryIT {
 
   @Test
   void anIdpsHostileErrorTextReachesStatusEventsAndLogsOnlyMadeSafe() {
-    String description = "bad code\n2026-11-30 INFO forged log line\r\n\u001b[31mred\u001b[0m\u202e " + "x".repeat(10_000);
+    String description =
+        "bad code\n2026-11-30 INFO forged log line\r\n\u001b[31mred\u001b[0m\u202e " + "x".repeat(10_000);
     // client "refuse-start": the device authorization is refused; client "refuse-token": the device code is
     idp.intercept((request, proceed) -> {
-      boolean refuseStart = request.path().endsWith("/auth/device") && "refuse-start".equals(request.param("client_id"));
+      boolean refuseStart =
+          request.path().endsWith("/auth/device") && "refuse-start".equals(request.param("client_id"));
       boolean refuseToken = request.path().endsWith("/token") && request.param("device_code") != null
           && "refuse-token".equals(request.param("client_id"));
       if (!refuseStart && !refuseToken) {
