@@ -128,7 +128,7 @@ public final class DeviceLoginOperator implements AutoCloseable {
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     OperatorMetrics metrics = new OperatorMetrics(registry);
     IdentityProviderClient idp = new NimbusIdentityProviderClient(
-        settings.idpConnectTimeout(), settings.idpReadTimeout(), metrics, Clock.systemUTC());
+        settings.idpConnectTimeout(), settings.idpReadTimeout(), metrics, Clock.systemUTC(), settings.idpEgress());
     return new DeviceLoginOperator(client, settings, idp, metrics, registry, Clock.systemUTC());
   }
 

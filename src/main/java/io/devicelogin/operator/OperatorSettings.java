@@ -1,5 +1,6 @@
 package io.devicelogin.operator;
 
+import io.devicelogin.operator.idp.EgressGuard;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -19,10 +20,11 @@ import java.util.stream.Collectors;
  * @param leaderElection whether and how instances elect one leader (only the leader reconciles)
  * @param reconcileThreads how many reconciles run at once (all controllers together); a reconcile waits on the IdP
  *     and the API server, never on a timer, so a few threads serve thousands of pending logins
+ * @param idpEgress where the endpoints of namespaced IdentityProviders may not go (IDP_DENIED_CIDRS)
  */
 public record OperatorSettings(
     Set<String> watchNamespaces, String operatorNamespace, int httpPort, Duration idpConnectTimeout,
-    Duration idpReadTimeout, LeaderElection leaderElection, int reconcileThreads) {
+    Duration idpReadTimeout, LeaderElection leaderElection, int reconcileThreads, EgressGuard idpEgress) {
 
   /** Reconcile threads unless RECONCILE_THREADS says otherwise. */
   public static final int DEFAULT_RECONCILE_THREADS = 32;
@@ -78,29 +80,40 @@ public record OperatorSettings(
     if (leaderElection == null) {
       leaderElection = LeaderElection.disabled();
     }
+    if (idpEgress == null) {
+      idpEgress = EgressGuard.defaults();
+    }
     if (reconcileThreads < 1 || reconcileThreads > MAX_RECONCILE_THREADS) {
       throw new IllegalArgumentException(
           "RECONCILE_THREADS must be between 1 and " + MAX_RECONCILE_THREADS + ", got " + reconcileThreads);
     }
   }
 
-  /** Without leader election. */
+  /** Without leader election, with the default IDP_DENIED_CIDRS. */
   public OperatorSettings(
       Set<String> watchNamespaces, String operatorNamespace, int httpPort, Duration idpConnectTimeout,
       Duration idpReadTimeout) {
     this(watchNamespaces, operatorNamespace, httpPort, idpConnectTimeout, idpReadTimeout, LeaderElection.disabled(),
-        DEFAULT_RECONCILE_THREADS);
+        DEFAULT_RECONCILE_THREADS, EgressGuard.defaults());
   }
 
   public OperatorSettings withLeaderElection(LeaderElection newLeaderElection) {
     return new OperatorSettings(
         watchNamespaces, operatorNamespace, httpPort, idpConnectTimeout, idpReadTimeout, newLeaderElection,
-        reconcileThreads);
+        reconcileThreads, idpEgress);
   }
 
   public OperatorSettings withReconcileThreads(int threads) {
     return new OperatorSettings(
-        watchNamespaces, operatorNamespace, httpPort, idpConnectTimeout, idpReadTimeout, leaderElection, threads);
+        watchNamespaces, operatorNamespace, httpPort, idpConnectTimeout, idpReadTimeout, leaderElection, threads,
+        idpEgress);
+  }
+
+  /** With another IDP_DENIED_CIDRS guard ({@link EgressGuard#none()} for an IdP on 127.0.0.1 in tests and the demo). */
+  public OperatorSettings withIdpEgress(EgressGuard newIdpEgress) {
+    return new OperatorSettings(
+        watchNamespaces, operatorNamespace, httpPort, idpConnectTimeout, idpReadTimeout, leaderElection,
+        reconcileThreads, newIdpEgress);
   }
 
   /** Defaults for a given operator namespace: all namespaces, port 8080, 5 s connect and 10 s read timeouts. */
@@ -110,7 +123,8 @@ public record OperatorSettings(
 
   /**
    * Reads WATCH_NAMESPACES, OPERATOR_NAMESPACE, HTTP_PORT, LEADER_ELECTION, LEADER_ELECTION_NAMESPACE,
-   * LEADER_ELECTION_LEASE_NAME and RECONCILE_THREADS; throws IllegalArgumentException on bad values.
+   * LEADER_ELECTION_LEASE_NAME, RECONCILE_THREADS and IDP_DENIED_CIDRS (absent:
+   * {@value EgressGuard#DEFAULT_DENIED_CIDRS}; empty: none); throws IllegalArgumentException on bad values.
    */
   public static OperatorSettings fromEnvironment(Map<String, String> env) {
     Set<String> namespaces = Arrays.stream(env.getOrDefault("WATCH_NAMESPACES", "").split(","))
@@ -137,7 +151,8 @@ public record OperatorSettings(
     OperatorSettings defaults = defaults(operatorNamespace);
     return new OperatorSettings(
         namespaces, operatorNamespace, port, defaults.idpConnectTimeout(), defaults.idpReadTimeout(),
-        leaderElection(env, operatorNamespace), reconcileThreads(env));
+        leaderElection(env, operatorNamespace), reconcileThreads(env),
+        EgressGuard.parse(env.getOrDefault("IDP_DENIED_CIDRS", EgressGuard.DEFAULT_DENIED_CIDRS)));
   }
 
   private static int reconcileThreads(Map<String, String> env) {

@@ -108,6 +108,22 @@ class OperatorSettingsTest {
   }
 
   @Test
+  void idpDeniedCidrsDefaultsToTheSafeListMayBeEmptiedAndRefusesAnythingButCidrs() throws Exception {
+    java.net.InetAddress metadata = java.net.InetAddress.getByName("169.254.169.254");
+    assertThat(OperatorSettings.fromEnvironment(env()).idpEgress()).isEqualTo(
+        io.devicelogin.operator.idp.EgressGuard.parse("127.0.0.0/8,::1/128,169.254.0.0/16,fe80::/10,0.0.0.0/8"));
+    assertThat(OperatorSettings.fromEnvironment(env()).idpEgress().denies(metadata)).isTrue();
+    assertThat(OperatorSettings.defaults("ns").idpEgress().denies(metadata)).isTrue();
+    assertThat(OperatorSettings.fromEnvironment(env("IDP_DENIED_CIDRS", "")).idpEgress().deniesNothing()).isTrue();
+    assertThat(OperatorSettings.fromEnvironment(env("IDP_DENIED_CIDRS", "10.0.0.0/8")).idpEgress().denies(metadata))
+        .isFalse();
+    assertThatThrownBy(() -> OperatorSettings.fromEnvironment(env("IDP_DENIED_CIDRS", "169.254.169.254")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("IDP_DENIED_CIDRS: '169.254.169.254' is not a CIDR (an IPv4 or IPv6 address, '/' and a prefix "
+            + "length, e.g. 169.254.0.0/16 or fe80::/10)");
+  }
+
+  @Test
   void watchNamespacesIsImmutable() {
     OperatorSettings s = OperatorSettings.fromEnvironment(env("WATCH_NAMESPACES", "a,b"));
     assertThatThrownBy(() -> s.watchNamespaces().add("c")).isInstanceOf(UnsupportedOperationException.class);

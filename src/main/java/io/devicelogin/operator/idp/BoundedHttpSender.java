@@ -8,6 +8,10 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.HttpURLConnection;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Proxy;
+import java.net.URL;
 import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -36,6 +40,13 @@ import javax.net.ssl.SSLSocketFactory;
  *
  * <p>The deadline is enforced by one shared daemon thread ({@value #DEADLINE_THREAD}) that disconnects an exchange
  * still running when its time is up; the caller gets a {@link DeadlineExceededException}.
+ *
+ * <p>With an {@link EgressGuard} (a namespaced provider's request), the connection goes only to an address the guard
+ * resolved and allowed, never through a JVM-wide proxy: for https the guard's socket factory connects and checks the
+ * connected socket before TLS starts ({@link GuardedSslSocketFactory}); for plain http the JDK is told to use the
+ * checked address as an HTTP proxy, which makes it connect to exactly that address (no second lookup) and send the
+ * request with the full URL and the right {@code Host} (RFC 9112 section 3.2.2: servers accept the absolute form).
+ * Either way the JDK's own name lookup never decides where a guarded request goes. Redirects are never followed.
  */
 final class BoundedHttpSender implements HTTPRequestSender {
 
@@ -71,23 +82,25 @@ final class BoundedHttpSender implements HTTPRequestSender {
   private final Duration readTimeout;
   private final Duration deadline;
   private final SSLSocketFactory tls;
+  private final EgressGuard guard;
 
   /**
-   * @param tls the socket factory for https URLs, or null for the JVM default
+   * @param tls the socket factory for https URLs, or null for the JVM default; with a guard, the guard's
+   *     {@link GuardedSslSocketFactory}
+   * @param guard where the request may go, or null for anywhere (a ClusterIdentityProvider's request)
    */
-  BoundedHttpSender(Duration connectTimeout, Duration readTimeout, Duration deadline, SSLSocketFactory tls) {
+  BoundedHttpSender(
+      Duration connectTimeout, Duration readTimeout, Duration deadline, SSLSocketFactory tls, EgressGuard guard) {
     this.connectTimeout = connectTimeout;
     this.readTimeout = readTimeout;
     this.deadline = deadline;
     this.tls = tls;
+    this.guard = guard;
   }
 
   @Override
   public HTTPResponse send(ReadOnlyHTTPRequest request) throws IOException {
-    HttpURLConnection connection = (HttpURLConnection) request.getURL().openConnection();
-    if (tls != null && connection instanceof HttpsURLConnection https) {
-      https.setSSLSocketFactory(tls);
-    }
+    HttpURLConnection connection = open(request.getURL());
     connection.setConnectTimeout(millis(connectTimeout));
     connection.setReadTimeout(millis(readTimeout));
     connection.setInstanceFollowRedirects(false);
@@ -141,6 +154,27 @@ final class BoundedHttpSender implements HTTPRequestSender {
     } finally {
       alarm.cancel(false);
     }
+  }
+
+  private HttpURLConnection open(URL url) throws IOException {
+    if (guard == null) {
+      HttpURLConnection connection = (HttpURLConnection) url.openConnection();
+      if (tls != null && connection instanceof HttpsURLConnection https) {
+        https.setSSLSocketFactory(tls);
+      }
+      return connection;
+    }
+    if ("https".equalsIgnoreCase(url.getProtocol())) {
+      if (!(tls instanceof GuardedSslSocketFactory)) {
+        throw new IllegalStateException("a guarded https request needs the guard's socket factory");
+      }
+      HttpsURLConnection https = (HttpsURLConnection) url.openConnection(Proxy.NO_PROXY);
+      https.setSSLSocketFactory(tls);
+      return https;
+    }
+    InetAddress address = guard.allowedAddress(url.getHost());
+    int port = url.getPort() < 0 ? url.getDefaultPort() : url.getPort();
+    return (HttpURLConnection) url.openConnection(new Proxy(Proxy.Type.HTTP, new InetSocketAddress(address, port)));
   }
 
   /** The body, at most {@link #MAX_RESPONSE_BYTES}; closes the stream (returning a kept-alive connection). */

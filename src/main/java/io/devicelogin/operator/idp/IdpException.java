@@ -8,7 +8,12 @@ public class IdpException extends Exception {
     /** Network error, timeout or 5xx: try again later. */
     UNAVAILABLE,
     /** The IdP answered, but with something the operator cannot use: the configuration needs fixing. */
-    REJECTED
+    REJECTED,
+    /**
+     * A namespaced provider's endpoint is not one the operator may contact for a tenant (an address in
+     * IDP_DENIED_CIDRS, another origin than the issuer's); no request was sent to it.
+     */
+    NOT_ALLOWED
   }
 
   private final Kind kind;

@@ -60,7 +60,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import javax.net.ssl.SSLSocketFactory;
 
 /** {@link IdentityProviderClient} on the Nimbus OAuth 2.0 / OIDC SDK: every protocol message is Nimbus'. */
@@ -92,24 +96,78 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
   /** The largest answer read from an IdP endpoint (discovery, JWKS, device authorization, token, revocation). */
   public static final int MAX_RESPONSE_BYTES = BoundedHttpSender.MAX_RESPONSE_BYTES;
 
+  /**
+   * The most entries each cache holds (discovery documents, ID token validators with their keys, TLS trust per
+   * caBundle); the least recently used goes first. Tenants create providers, so this bounds the memory they can make
+   * the operator use.
+   */
+  public static final int CACHE_ENTRIES = 1000;
+
+  /**
+   * How long an ID token validator (and the TLS trust of a caBundle) is kept; its signing keys are refetched sooner.
+   */
+  public static final Duration VALIDATOR_TTL = Duration.ofHours(1);
+
+  /**
+   * How long a failed discovery is remembered before it is tried again: 30 s after the first failure, doubling with
+   * each failure in a row up to {@link #MAX_DISCOVERY_BACKOFF}, so a slow or failing discovery endpoint is asked at
+   * most once per period per provider whatever the number of logins. A forced refresh (the provider reconciler's
+   * check) may try again once this first period has passed.
+   */
+  public static final Duration DISCOVERY_BACKOFF = Duration.ofSeconds(30);
+
+  /** The longest a failed discovery is remembered: 5 minutes. */
+  public static final Duration MAX_DISCOVERY_BACKOFF = Duration.ofMinutes(5);
+
   private final Duration connectTimeout;
   private final Duration readTimeout;
   private final Duration deadline;
   private final OperatorMetrics metrics;
   private final Clock clock;
-  private final TlsTrust tls = new TlsTrust();
-  private final Map<String, Discovered> discovered = new ConcurrentHashMap<>();
-  private final Map<String, IDTokenValidator> validators = new ConcurrentHashMap<>();
+  private final EgressGuard guard;
+  private final TlsTrust tls;
+  private final BoundedCache<Discovery> discovered;
+  /** Discoveries under way, by cache key: a provider's discovery is fetched by one thread at a time. */
+  private final Map<String, CompletableFuture<ProviderEndpoints>> discovering = new ConcurrentHashMap<>();
+  private final BoundedCache<IDTokenValidator> validators;
 
-  private record Discovered(ProviderEndpoints endpoints, Instant fetchedAt) {}
+  /** What discovery gave for one provider: endpoints, or a failure remembered for a back-off period. */
+  private sealed interface Discovery {
+    record Found(ProviderEndpoints endpoints) implements Discovery {}
 
+    record Failed(IdpException.Kind kind, String message, Instant at, int failures) implements Discovery {
+
+      /** When discovery may be tried again: a forced refresh after the first period, else after the back-off. */
+      Instant retryAt(boolean forced) {
+        if (forced) {
+          return at.plus(DISCOVERY_BACKOFF);
+        }
+        Duration backoff = DISCOVERY_BACKOFF.multipliedBy(1L << Math.min(failures - 1, 10));
+        return at.plus(backoff.compareTo(MAX_DISCOVERY_BACKOFF) > 0 ? MAX_DISCOVERY_BACKOFF : backoff);
+      }
+    }
+  }
+
+  /**
+   * @param guard where a namespaced provider's endpoints may not go (IDP_DENIED_CIDRS); ClusterIdentityProviders are
+   *     exempt
+   */
   public NimbusIdentityProviderClient(
-      Duration connectTimeout, Duration readTimeout, OperatorMetrics metrics, Clock clock) {
+      Duration connectTimeout, Duration readTimeout, OperatorMetrics metrics, Clock clock, EgressGuard guard) {
     this.connectTimeout = connectTimeout;
     this.readTimeout = readTimeout;
     this.deadline = connectTimeout.plus(readTimeout);
     this.metrics = metrics;
     this.clock = clock;
+    this.guard = guard;
+    this.tls = new TlsTrust(guard, CACHE_ENTRIES, VALIDATOR_TTL, clock);
+    this.discovered = new BoundedCache<>(CACHE_ENTRIES, DISCOVERY_TTL, clock);
+    this.validators = new BoundedCache<>(CACHE_ENTRIES, VALIDATOR_TTL, clock);
+  }
+
+  /** How many entries the discovery, validator and TLS caches hold now (tests: the caches stay bounded). */
+  int[] cacheSizes() {
+    return new int[] {discovered.size(), validators.size(), tls.cachedBundles()};
   }
 
   /** The bound on one whole exchange with the IdP (connect, send, status line, headers, body): connect + read timeout. */
@@ -117,17 +175,67 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
     return deadline;
   }
 
+  /**
+   * Cached per issuer, caBundle and kind of provider (a namespaced provider's discovery is checked more strictly, so it
+   * never shares an entry with a ClusterIdentityProvider's). A failure is cached too, for a back-off period
+   * ({@link #DISCOVERY_BACKOFF}); while a fetched document is still valid, a failed forced refresh keeps it. Threads
+   * that need a discovery already under way wait for its result (at most one request deadline) instead of asking the
+   * IdP again, so a slow discovery endpoint gets one request however many logins wait on it.
+   */
   @Override
   public ProviderEndpoints discover(ProviderConfig provider, boolean forceRefresh) throws IdpException {
-    String key = provider.issuer() + "\n" + Objects.hashCode(provider.caBundle());
-    Discovered cached = discovered.get(key);
+    String key = BoundedCache.key(
+        "discovery", provider.issuer().toString(), provider.caBundle(), String.valueOf(provider.namespaced()));
+    Discovery cached = discovered.get(key);
     Instant now = clock.instant();
-    if (!forceRefresh && cached != null && cached.fetchedAt().plus(DISCOVERY_TTL).isAfter(now)) {
-      return cached.endpoints();
+    if (!forceRefresh && cached instanceof Discovery.Found found) {
+      return found.endpoints();
     }
-    ProviderEndpoints endpoints = fetchDiscovery(provider);
-    discovered.put(key, new Discovered(endpoints, now));
-    return endpoints;
+    if (cached instanceof Discovery.Failed failed && now.isBefore(failed.retryAt(forceRefresh))) {
+      throw new IdpException(failed.kind(), failed.message());
+    }
+    CompletableFuture<ProviderEndpoints> mine = new CompletableFuture<>();
+    CompletableFuture<ProviderEndpoints> running = discovering.putIfAbsent(key, mine);
+    if (running != null) {
+      return awaitDiscovery(running);
+    }
+    try {
+      ProviderEndpoints endpoints = fetchDiscovery(provider);
+      discovered.put(key, new Discovery.Found(endpoints));
+      mine.complete(endpoints);
+      return endpoints;
+    } catch (IdpException e) {
+      if (!(cached instanceof Discovery.Found)) {
+        int failures = cached instanceof Discovery.Failed failed ? failed.failures() + 1 : 1;
+        discovered.put(key, new Discovery.Failed(e.kind(), e.getMessage(), now, failures));
+      }
+      mine.completeExceptionally(e);
+      throw e;
+    } catch (RuntimeException e) {
+      mine.completeExceptionally(e);
+      throw e;
+    } finally {
+      discovering.remove(key, mine);
+    }
+  }
+
+  /** The result of another thread's discovery of the same provider. */
+  private ProviderEndpoints awaitDiscovery(CompletableFuture<ProviderEndpoints> running) throws IdpException {
+    try {
+      return running.get(deadline.plusSeconds(1).toMillis(), TimeUnit.MILLISECONDS);
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof IdpException failed) {
+        throw new IdpException(failed.kind(), failed.getMessage());
+      }
+      throw new IdpException(
+          IdpException.Kind.UNAVAILABLE, "discovery failed: " + e.getCause().getClass().getSimpleName());
+    } catch (TimeoutException e) {
+      throw new IdpException(IdpException.Kind.UNAVAILABLE, "discovery did not complete within "
+          + BoundedHttpSender.show(deadline));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IdpException(IdpException.Kind.UNAVAILABLE, "interrupted while waiting for discovery");
+    }
   }
 
   private ProviderEndpoints fetchDiscovery(ProviderConfig provider) throws IdpException {
@@ -138,7 +246,7 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
     } catch (com.nimbusds.oauth2.sdk.GeneralException e) {
       throw new IdpException(IdpException.Kind.REJECTED, "issuerUrl is not a valid URL: " + e.getMessage(), e);
     }
-    HTTPResponse response = send("discovery", new HTTPRequest(HTTPRequest.Method.GET, url), provider, url);
+    HTTPResponse response = send("discovery", new HTTPRequest(HTTPRequest.Method.GET, url), provider);
     if (response.getStatusCode() >= 500) {
       metrics.idpRequest("discovery", "unavailable");
       throw new IdpException(
@@ -150,20 +258,29 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
           IdpException.Kind.REJECTED,
           "discovery at " + url + " answered HTTP " + response.getStatusCode() + "; check issuerUrl");
     }
-    OIDCProviderMetadata metadata;
+    net.minidev.json.JSONObject json;
     try {
-      metadata = OIDCProviderMetadata.parse(response.getBodyAsJSONObject());
+      json = response.getBodyAsJSONObject();
     } catch (ParseException e) {
       metrics.idpRequest("discovery", "invalid");
-      throw new IdpException(
-          IdpException.Kind.REJECTED, url + " is not a valid OIDC discovery document: " + e.getMessage(), e);
+      throw new IdpException(IdpException.Kind.REJECTED, url + " is not a valid OIDC discovery document: its answer "
+          + "is not a JSON object; check issuerUrl");
+    }
+    OIDCProviderMetadata metadata;
+    try {
+      metadata = OIDCProviderMetadata.parse(json);
+    } catch (ParseException e) {
+      metrics.idpRequest("discovery", "invalid");
+      throw new IdpException(IdpException.Kind.REJECTED, url + " is not a valid OIDC discovery document: a required "
+          + "member (issuer, jwks_uri, response_types_supported, subject_types_supported, "
+          + "id_token_signing_alg_values_supported) is missing or malformed");
     }
     if (!issuer.equals(metadata.getIssuer())) {
       metrics.idpRequest("discovery", "invalid");
       throw new IdpException(
           IdpException.Kind.REJECTED,
-          "discovery document at " + url + " names issuer " + metadata.getIssuer() + ", not " + issuer
-              + "; set issuerUrl to exactly the IdP's issuer");
+          "discovery document at " + url + " names issuer " + Messages.fromIdp(metadata.getIssuer().getValue())
+              + ", not " + issuer + "; set issuerUrl to exactly the IdP's issuer");
     }
     if (metadata.getDeviceAuthorizationEndpointURI() == null) {
       metrics.idpRequest("discovery", "invalid");
@@ -177,6 +294,20 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
       throw new IdpException(
           IdpException.Kind.REJECTED, "the discovery document at " + url + " lacks token_endpoint or jwks_uri");
     }
+    if (provider.namespaced()) {
+      String elsewhere = offOrigin(provider.issuer(), Map.of(
+          "device authorization", metadata.getDeviceAuthorizationEndpointURI(),
+          "token", metadata.getTokenEndpointURI(),
+          "JWKS", metadata.getJWKSetURI(),
+          "revocation", Objects.requireNonNullElse(metadata.getRevocationEndpointURI(), provider.issuer())));
+      if (elsewhere != null) {
+        metrics.idpRequest("discovery", "invalid");
+        throw new IdpException(IdpException.Kind.NOT_ALLOWED, "the discovery document puts the " + elsewhere
+            + " endpoint on another origin (scheme, host and port) than issuerUrl; a namespaced IdentityProvider's "
+            + "endpoints must all be on its issuer's origin, so the operator does not use it. An IdP that needs "
+            + "other origins can be set up by the cluster admin as a ClusterIdentityProvider");
+      }
+    }
     metrics.idpRequest("discovery", "success");
     return new ProviderEndpoints(
         provider.issuer(),
@@ -186,6 +317,25 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
         metadata.getRevocationEndpointURI(),
         idTokenAlgorithms(metadata.getIDTokenJWSAlgs()),
         clientSecretPost(metadata.getTokenEndpointAuthMethods()));
+  }
+
+  /** The first endpoint (by kind) not on the issuer's origin, or null when all are. */
+  private static String offOrigin(URI issuer, Map<String, URI> endpoints) {
+    for (String kind : List.of("device authorization", "token", "JWKS", "revocation")) {
+      URI endpoint = endpoints.get(kind);
+      if (!origin(endpoint).equals(origin(issuer))) {
+        return kind;
+      }
+    }
+    return null;
+  }
+
+  /** scheme://host:port, lower case, with the scheme's default port when none is given. */
+  private static String origin(URI uri) {
+    String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(java.util.Locale.ROOT);
+    int port = uri.getPort() >= 0 ? uri.getPort() : scheme.equals("https") ? 443 : scheme.equals("http") ? 80 : -1;
+    String host = uri.getHost() == null ? "" : uri.getHost().toLowerCase(java.util.Locale.ROOT);
+    return scheme + "://" + host + ":" + port;
   }
 
   private static Set<JWSAlgorithm> idTokenAlgorithms(List<JWSAlgorithm> advertised) {
@@ -215,8 +365,7 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
         ? new DeviceAuthorizationRequest(
             endpoints.deviceAuthorizationEndpoint(), new ClientID(provider.clientId()), scope)
         : new DeviceAuthorizationRequest(endpoints.deviceAuthorizationEndpoint(), auth, scope, null);
-    HTTPResponse response =
-        send("device_authorization", request.toHTTPRequest(), provider, endpoints.deviceAuthorizationEndpoint());
+    HTTPResponse response = send("device_authorization", request.toHTTPRequest(), provider);
     if (response.getStatusCode() >= 500) {
       metrics.idpRequest("device_authorization", "unavailable");
       throw new IdpException(
@@ -236,7 +385,8 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
       throw new IdpException(
           IdpException.Kind.REJECTED,
           "device authorization endpoint answered HTTP " + response.getStatusCode()
-              + " with an invalid body: " + e.getMessage());
+              + " with JSON that is not a device authorization response (RFC 8628 requires device_code, user_code, "
+              + "verification_uri and expires_in)");
     }
     if (!parsed.indicatesSuccess()) {
       metrics.idpRequest("device_authorization", "error");
@@ -246,17 +396,37 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
               + describe(parsed.toErrorResponse().getErrorObject(), null)
               + "; check clientId, clientSecretRef, scopes and that the client may use the device grant");
     }
-    metrics.idpRequest("device_authorization", "success");
     DeviceAuthorizationSuccessResponse success = parsed.toSuccessResponse();
-    Duration interval =
-        success.getInterval() > 0 ? Duration.ofSeconds(success.getInterval()) : DeviceAuthorization.DEFAULT_INTERVAL;
+    String problem = unpublishable(success, provider.insecureHttpAllowed());
+    if (problem != null) {
+      metrics.idpRequest("device_authorization", "invalid");
+      throw new IdpException(IdpException.Kind.REJECTED, "the device authorization endpoint answered with " + problem
+          + ", which the operator does not publish; the IdP is misconfigured or does not answer as RFC 8628 says");
+    }
+    metrics.idpRequest("device_authorization", "success");
     return new DeviceAuthorization(
         success.getDeviceCode().getValue(),
         success.getUserCode().getValue(),
         success.getVerificationURI(),
         success.getVerificationURIComplete(),
-        clock.instant().plusSeconds(success.getLifetime()),
-        interval);
+        clock.instant().plus(IdpLimits.grantLifetime(success.getLifetime())),
+        IdpLimits.interval(success.getInterval()));
+  }
+
+  /** What in a device authorization answer must not be published or kept (see {@link IdpLimits}), or null. */
+  private static String unpublishable(DeviceAuthorizationSuccessResponse success, boolean insecureHttpAllowed) {
+    if (success.getDeviceCode().getValue().length() > IdpLimits.MAX_TOKEN_CHARS) {
+      return "a device_code longer than " + IdpLimits.MAX_TOKEN_CHARS + " characters";
+    }
+    String problem = IdpLimits.userCodeProblem(success.getUserCode().getValue());
+    if (problem == null) {
+      problem = IdpLimits.verificationUriProblem("verification_uri", success.getVerificationURI(), insecureHttpAllowed);
+    }
+    if (problem == null) {
+      problem = IdpLimits.verificationUriProblem(
+          "verification_uri_complete", success.getVerificationURIComplete(), insecureHttpAllowed);
+    }
+    return problem;
   }
 
   @Override
@@ -303,9 +473,10 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
       answer = exchange("refresh", provider, endpoints, new RefreshTokenGrant(new RefreshToken(refreshToken)), false,
           refreshToken);
     } catch (IdpException e) {
-      return e.kind() == IdpException.Kind.UNAVAILABLE
-          ? new TokenRefreshResult.Unavailable(e.getMessage())
-          : new TokenRefreshResult.Rejected(e.getMessage());
+      // NOT_ALLOWED: nothing was sent, the refresh token is as good as before
+      return e.kind() == IdpException.Kind.REJECTED
+          ? new TokenRefreshResult.Rejected(e.getMessage())
+          : new TokenRefreshResult.Unavailable(e.getMessage());
     }
     if (answer instanceof TokenAnswer.Unavailable unavailable) {
       return new TokenRefreshResult.Unavailable(unavailable.message());
@@ -341,7 +512,7 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
     TokenRequest request = auth == null
         ? new TokenRequest(endpoints.tokenEndpoint(), new ClientID(provider.clientId()), grant)
         : new TokenRequest(endpoints.tokenEndpoint(), auth, grant);
-    HTTPResponse response = send(metric, request.toHTTPRequest(), provider, endpoints.tokenEndpoint());
+    HTTPResponse response = send(metric, request.toHTTPRequest(), provider);
     if (response.getStatusCode() >= 500) {
       metrics.idpRequest(metric, "unavailable");
       return new TokenAnswer.Unavailable("token endpoint answered HTTP " + response.getStatusCode());
@@ -375,7 +546,7 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
     TokenRevocationRequest request = auth == null
         ? new TokenRevocationRequest(endpoints.revocationEndpoint(), new ClientID(provider.clientId()), token)
         : new TokenRevocationRequest(endpoints.revocationEndpoint(), auth, token);
-    HTTPResponse response = send("revocation", request.toHTTPRequest(), provider, endpoints.revocationEndpoint());
+    HTTPResponse response = send("revocation", request.toHTTPRequest(), provider);
     if (response.getStatusCode() == 200) {
       metrics.idpRequest("revocation", "success");
       return true;
@@ -450,7 +621,8 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
       parsed = OIDCTokenResponseParser.parse(response);
     } catch (ParseException e) {
       metrics.idpRequest(endpoint, "invalid");
-      return new Checked.Rejected("the token response is not valid: " + fromIdp(e.getMessage(), sent));
+      return new Checked.Rejected("the token response is not valid: it is JSON, but not an OAuth 2.0 token response "
+          + "(access_token and token_type are required; an id_token must be a JWT)");
     }
     if (!parsed.indicatesSuccess()) {
       metrics.idpRequest(endpoint, "invalid");
@@ -460,6 +632,15 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
     JWT idToken = parsed instanceof OIDCTokenResponse oidc ? oidc.getOIDCTokens().getIDToken() : null;
     RefreshToken refreshToken = tokens.getRefreshToken();
     String refresh = refreshToken == null ? null : refreshToken.getValue();
+    String oversized = oversized(Map.of(
+        "id_token", idToken == null ? "" : idToken.getParsedString(),
+        "access_token", tokens.getAccessToken().getValue(),
+        "refresh_token", refresh == null ? "" : refresh));
+    if (oversized != null) {
+      metrics.idpRequest(endpoint, "invalid");
+      return new Checked.Rejected("the token response is not valid: its " + oversized + " is longer than "
+          + IdpLimits.MAX_TOKEN_CHARS / 1024 + " KiB, the most the operator stores");
+    }
     if (idToken == null) {
       if (idTokenRequired) {
         metrics.idpRequest(endpoint, "invalid");
@@ -475,6 +656,16 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
     }
     return check(provider, endpoints, new UnverifiedTokens(idToken, tokens.getAccessToken().getValue(), refresh,
         checkUntil), sent, endpoint);
+  }
+
+  /** The first of the tokens (by name) longer than {@link IdpLimits#MAX_TOKEN_CHARS}, or null. */
+  private static String oversized(Map<String, String> tokens) {
+    for (String name : List.of("id_token", "access_token", "refresh_token")) {
+      if (tokens.get(name).length() > IdpLimits.MAX_TOKEN_CHARS) {
+        return name;
+      }
+    }
+    return null;
   }
 
   /** Checks again tokens whose signing keys could not be fetched before. */
@@ -507,6 +698,12 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
       metrics.idpRequest(endpoint, "invalid");
       return new Checked.Rejected("the ID token was rejected: " + fromIdp(e.getMessage(), sent)
           + clockHint(tokens.idToken()));
+    }
+    String oversizedClaim = IdpLimits.oversizedIdentityClaim(claims.toJSONObject());
+    if (oversizedClaim != null) {
+      metrics.idpRequest(endpoint, "invalid");
+      return new Checked.Rejected("the ID token was rejected: its " + oversizedClaim + " claim is longer than "
+          + IdpLimits.MAX_IDENTITY_CLAIM_CHARS + " characters");
     }
     metrics.idpRequest(endpoint, "success");
     return new Checked.Valid(new IssuedTokens(
@@ -578,27 +775,27 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
   }
 
   private IDTokenValidator validator(ProviderConfig provider, ProviderEndpoints endpoints) throws JOSEException {
-    String key = String.join(
-        "\n",
+    String key = BoundedCache.key(
+        "validator",
         provider.issuer().toString(),
         provider.clientId(),
         endpoints.jwksUri().toString(),
-        String.valueOf(Objects.hashCode(provider.caBundle())),
-        endpoints.idTokenAlgorithms().toString());
+        provider.caBundle(),
+        endpoints.idTokenAlgorithms().toString(),
+        String.valueOf(provider.namespaced()));
     IDTokenValidator existing = validators.get(key);
     if (existing != null) {
       return existing;
     }
-    SSLSocketFactory factory;
     URL jwksUrl;
+    BoundedHttpSender sender;
     try {
-      factory = tls.socketFactory(provider.caBundle());
       jwksUrl = endpoints.jwksUri().toURL();
+      sender = sender(provider, jwksUrl);
     } catch (IdpException | MalformedURLException e) {
       throw new JOSEException("cannot fetch the IdP's signing keys: " + e.getMessage(), e);
     }
-    ResourceRetriever retriever = new JwksRetriever(new BoundedHttpSender(connectTimeout, readTimeout, deadline,
-        "https".equalsIgnoreCase(jwksUrl.getProtocol()) ? factory : null));
+    ResourceRetriever retriever = new JwksRetriever(sender);
     // Keys are cached 5 minutes (Nimbus' default); an ID token with an unknown key id refetches the JWKS once, so a
     // rotated key is found and a key id still unknown after that fetch is a real rejection. No fetch rate limit
     // (Nimbus' default allows two fetches in 30 s and then fails the check): fetches happen only for token responses
@@ -627,28 +824,63 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
     return endpoints.clientSecretPost() ? new ClientSecretPost(id, secret) : new ClientSecretBasic(id, secret);
   }
 
-  private HTTPResponse send(String endpoint, HTTPRequest request, ProviderConfig provider, Object target)
-      throws IdpException {
-    SSLSocketFactory factory = "https".equalsIgnoreCase(request.getURL().getProtocol())
-        ? tls.socketFactory(provider.caBundle())
+  /**
+   * The sender for one request to {@code url}: a namespaced provider's requests are held to the {@link EgressGuard}
+   * (unless it denies nothing), a ClusterIdentityProvider's are not.
+   */
+  private BoundedHttpSender sender(ProviderConfig provider, URL url) throws IdpException {
+    boolean guarded = provider.namespaced() && !guard.deniesNothing();
+    SSLSocketFactory factory = "https".equalsIgnoreCase(url.getProtocol())
+        ? tls.socketFactory(provider.caBundle(), guarded)
         : null;
+    return new BoundedHttpSender(connectTimeout, readTimeout, deadline, factory, guarded ? guard : null);
+  }
+
+  /**
+   * Sends one request. Messages name the endpoint and what failed, never the answer's body or headers.
+   *
+   * @param endpoint the endpoint's metric label: discovery, device_authorization, token, refresh or revocation
+   */
+  private HTTPResponse send(String endpoint, HTTPRequest request, ProviderConfig provider) throws IdpException {
+    // "refresh" is a metric label, not an endpoint; messages say "device authorization" like the other messages
+    String name = (endpoint.equals("refresh") ? "token" : endpoint).replace('_', ' ');
+    URL target = request.getURL();
     HTTPResponse response;
     try {
-      response = request.send(new BoundedHttpSender(connectTimeout, readTimeout, deadline, factory));
-    } catch (javax.net.ssl.SSLException e) {
-      metrics.idpRequest(endpoint, "invalid");
-      throw new IdpException(
-          IdpException.Kind.REJECTED,
-          "TLS with the " + endpoint + " endpoint " + target + " failed (" + e.getMessage() + "); if the IdP's "
-              + "certificate comes from a private CA, put that CA in spec.caBundle");
+      response = request.send(sender(provider, target));
     } catch (IOException e) {
+      if (notAllowed(e)) {
+        throw new IdpException(IdpException.Kind.NOT_ALLOWED, notAllowedMessage("the " + name + " endpoint"));
+      }
+      if (e instanceof javax.net.ssl.SSLException) {
+        metrics.idpRequest(endpoint, "invalid");
+        throw new IdpException(
+            IdpException.Kind.REJECTED,
+            "TLS with the " + name + " endpoint " + target + " failed (" + Messages.fromIdp(e.getMessage())
+                + "); if the IdP's certificate comes from a private CA, put that CA in spec.caBundle");
+      }
       metrics.idpRequest(endpoint, "unavailable");
-      // "refresh" is a metric label, not an endpoint; messages say "device authorization" like the other messages
-      String name = (endpoint.equals("refresh") ? "token" : endpoint).replace('_', ' ');
       throw new IdpException(IdpException.Kind.UNAVAILABLE, failure(name + " endpoint " + target, e));
     }
     readJsonAsJson(response);
     return response;
+  }
+
+  /** Whether the guard refused the connection (the JDK may wrap or copy the exception). */
+  private static boolean notAllowed(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof EgressGuard.EndpointNotAllowedException) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static String notAllowedMessage(String endpoint) {
+    return endpoint + "'s host resolves to an address in IDP_DENIED_CIDRS (loopback, link-local and similar "
+        + "addresses by default), which the operator does not contact for a namespaced IdentityProvider; nothing was "
+        + "sent to it. Use the IdP's public or cluster address, or ask the cluster admin for a "
+        + "ClusterIdentityProvider";
   }
 
   /** Why an exchange failed, for a message: bounds by name, other I/O errors by type. */
@@ -665,7 +897,7 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
           : "no answer within " + BoundedHttpSender.show(readTimeout) + " (read timeout)");
     }
     return "cannot reach " + what + ": " + e.getClass().getSimpleName()
-        + (e.getMessage() == null ? "" : ": " + e.getMessage());
+        + (e.getMessage() == null ? "" : ": " + Messages.fromIdp(e.getMessage()));
   }
 
   /**
@@ -700,11 +932,7 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
       return null;
     }
     String body = response.getBody();
-    ContentType type = response.getEntityContentType();
-    String got = body == null || body.isBlank()
-        ? "an empty body"
-        : (type == null ? "a body without a content type" : type.getType()) + " (" + body.length()
-            + " characters)";
+    String got = body == null || body.isBlank() ? "an empty body" : "a body of " + body.length() + " characters";
     return what + " answered HTTP " + response.getStatusCode() + " with " + got + " instead of JSON; a proxy, load "
         + "balancer or maintenance page may be answering for the IdP";
   }
@@ -748,6 +976,9 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
       try {
         response = new HTTPRequest(HTTPRequest.Method.GET, url).send(sender);
       } catch (IOException e) {
+        if (notAllowed(e)) {
+          throw new IOException(notAllowedMessage("the JWKS endpoint"), e);
+        }
         metrics.idpRequest("jwks", "unavailable");
         throw new IOException(failure("the JWKS endpoint", e), e);
       }

@@ -11,11 +11,25 @@ import java.util.List;
  * @param clientSecret the client secret of a confidential client, or null for a public client
  * @param caBundle extra PEM CA certificates for the IdP's TLS, or null
  * @param scopes scopes to request
+ * @param namespaced an IdentityProvider (a tenant's): its endpoints are held to the {@link EgressGuard} and to the
+ *     issuer's origin; false for a ClusterIdentityProvider (the admin's)
+ * @param insecureHttpAllowed the provider allows http:// (spec.allowInsecureHttp), for its endpoints and for the
+ *     verification URI its IdP hands out
  */
-public record ProviderConfig(URI issuer, String clientId, String clientSecret, String caBundle, List<String> scopes) {
+public record ProviderConfig(
+    URI issuer, String clientId, String clientSecret, String caBundle, List<String> scopes, boolean namespaced,
+    boolean insecureHttpAllowed) {
 
   public ProviderConfig {
     scopes = List.copyOf(scopes);
+  }
+
+  /**
+   * A ClusterIdentityProvider's config (tests and tools): not namespaced, insecure http allowed exactly when the
+   * issuer is http://.
+   */
+  public ProviderConfig(URI issuer, String clientId, String clientSecret, String caBundle, List<String> scopes) {
+    this(issuer, clientId, clientSecret, caBundle, scopes, false, "http".equalsIgnoreCase(issuer.getScheme()));
   }
 
   public boolean confidential() {
@@ -23,13 +37,14 @@ public record ProviderConfig(URI issuer, String clientId, String clientSecret, S
   }
 
   public ProviderConfig withScopes(List<String> newScopes) {
-    return new ProviderConfig(issuer, clientId, clientSecret, caBundle, newScopes);
+    return new ProviderConfig(issuer, clientId, clientSecret, caBundle, newScopes, namespaced, insecureHttpAllowed);
   }
 
   /** Never shows the client secret. */
   @Override
   public String toString() {
     return "ProviderConfig[issuer=" + issuer + ", clientId=" + clientId + ", confidential=" + confidential()
-        + ", caBundle=" + (caBundle != null) + ", scopes=" + scopes + "]";
+        + ", caBundle=" + (caBundle != null) + ", scopes=" + scopes + ", namespaced=" + namespaced
+        + ", insecureHttpAllowed=" + insecureHttpAllowed + "]";
   }
 }

@@ -1,5 +1,6 @@
 package io.devicelogin.operator.idp;
 
+import io.devicelogin.operator.messages.Messages;
 import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
@@ -9,32 +10,62 @@ import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.time.Clock;
+import java.time.Duration;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocketFactory;
 import javax.net.ssl.TrustManager;
 import javax.net.ssl.TrustManagerFactory;
 import javax.net.ssl.X509TrustManager;
 
-/** Socket factories that trust the system CAs plus a provider's {@code caBundle}. */
+/**
+ * Socket factories that trust the system CAs plus a provider's {@code caBundle}, each also as a
+ * {@link GuardedSslSocketFactory} for namespaced providers. Kept in a {@link BoundedCache} keyed by the bundle's bytes,
+ * the same factory object for the same bundle (the JDK reuses a kept-alive TLS connection only with the same factory).
+ */
 final class TlsTrust {
 
-  private final Map<String, SSLSocketFactory> byBundle = new ConcurrentHashMap<>();
+  /** A bundle's factories: plain (cluster providers) and guarded (namespaced providers). */
+  private record Factories(SSLSocketFactory plain, SSLSocketFactory guarded) {}
 
-  /** The default factory for a null bundle; throws IdpException(REJECTED) for a bundle that holds no certificate. */
-  SSLSocketFactory socketFactory(String caBundle) throws IdpException {
+  private final EgressGuard guard;
+  private final Factories defaults;
+  private final BoundedCache<Factories> byBundle;
+
+  TlsTrust(EgressGuard guard, int maxEntries, Duration timeToLive, Clock clock) {
+    this.guard = guard;
+    this.defaults = factories((SSLSocketFactory) SSLSocketFactory.getDefault());
+    this.byBundle = new BoundedCache<>(maxEntries, timeToLive, clock);
+  }
+
+  /**
+   * The factory for https to a provider: the JVM's trust for a null bundle, else the system CAs plus the bundle;
+   * guarded by the {@link EgressGuard} when {@code guarded}. Throws IdpException(REJECTED) for a bundle that holds no
+   * certificate.
+   */
+  SSLSocketFactory socketFactory(String caBundle, boolean guarded) throws IdpException {
+    Factories factories;
     if (caBundle == null || caBundle.isBlank()) {
-      return (SSLSocketFactory) SSLSocketFactory.getDefault();
+      factories = defaults;
+    } else {
+      String key = BoundedCache.key(caBundle);
+      factories = byBundle.get(key);
+      if (factories == null) {
+        factories = factories(build(caBundle));
+        byBundle.put(key, factories);
+      }
     }
-    SSLSocketFactory cached = byBundle.get(caBundle);
-    if (cached != null) {
-      return cached;
-    }
-    SSLSocketFactory created = build(caBundle);
-    byBundle.put(caBundle, created);
-    return created;
+    return guarded ? factories.guarded() : factories.plain();
+  }
+
+  /** How many bundles' factories are cached. */
+  int cachedBundles() {
+    return byBundle.size();
+  }
+
+  private Factories factories(SSLSocketFactory plain) {
+    return new Factories(plain, new GuardedSslSocketFactory(plain, guard));
   }
 
   private static SSLSocketFactory build(String caBundle) throws IdpException {
@@ -57,7 +88,8 @@ final class TlsTrust {
       context.init(null, new TrustManager[] {new AnyOfTrustManager(managers)}, null);
       return context.getSocketFactory();
     } catch (GeneralSecurityException | java.io.IOException e) {
-      throw new IdpException(IdpException.Kind.REJECTED, "caBundle is not valid PEM: " + e.getMessage(), e);
+      throw new IdpException(
+          IdpException.Kind.REJECTED, "caBundle is not valid PEM: " + Messages.fromIdp(e.getMessage()), e);
     }
   }
 

@@ -17,12 +17,31 @@ public final class Messages {
   }
 
   /**
-   * Text from an IdP (an OAuth {@code error_description}) made safe to show: token-like runs are masked, since some
-   * IdPs echo the code or token they refused, and the length is bounded.
+   * Control characters (newlines, ANSI escapes), Unicode format characters (bidi overrides) and line separators, each
+   * run replaced by one space: text with them could forge log lines or disguise itself in a terminal.
+   */
+  private static final Pattern UNPRINTABLE = Pattern.compile("[\\p{Cc}\\p{Cf}\\p{Zl}\\p{Zp}]+");
+
+  /** The most characters of IdP text shown in one message. */
+  public static final int MAX_IDP_TEXT = 200;
+
+  /**
+   * Text from an IdP (an OAuth {@code error} or {@code error_description}, a value it sent) made safe for conditions,
+   * Events and logs: control characters and newlines become spaces, token-like runs are masked (some IdPs echo the
+   * code or token they refused), and the length is bounded to {@value #MAX_IDP_TEXT} characters. The one place IdP
+   * text is made safe; null gives "".
    */
   public static String fromIdp(String text) {
-    String masked = TOKEN_LIKE.matcher(text).replaceAll("[redacted]");
-    return masked.length() > 200 ? masked.substring(0, 200) + "…" : masked;
+    if (text == null) {
+      return "";
+    }
+    String printable = UNPRINTABLE.matcher(text).replaceAll(" ").strip();
+    String masked = TOKEN_LIKE.matcher(printable).replaceAll("[redacted]");
+    if (masked.length() <= MAX_IDP_TEXT) {
+      return masked;
+    }
+    int end = Character.isHighSurrogate(masked.charAt(MAX_IDP_TEXT - 1)) ? MAX_IDP_TEXT - 1 : MAX_IDP_TEXT;
+    return masked.substring(0, end) + "…";
   }
 
   /** How a person starts a fresh login without editing the spec. */

@@ -37,6 +37,7 @@ import io.devicelogin.operator.status.Conditions;
 import io.devicelogin.operator.status.DeviceLoginStatusBuilder;
 import io.devicelogin.operator.status.Rfc3339;
 import io.devicelogin.operator.status.StatusWriter;
+import io.devicelogin.operator.upgrade.CrdSchemas;
 import io.devicelogin.operator.upgrade.InstalledCrds;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
@@ -121,7 +122,7 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
   private final EventRecorder events;
   private final OperatorMetrics metrics;
   private final UnreadableObjects unreadable;
-  private final InstalledCrds crds;
+  private final CrdSchemas crds;
   private final Clock clock;
   private final Map<String, PollSchedule> schedules = new ConcurrentHashMap<>();
   private final Map<String, Integer> startFailures = new ConcurrentHashMap<>();
@@ -164,7 +165,7 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
 
   public DeviceLoginReconciler(
       KubernetesClient client, ProviderResolver resolver, IdentityProviderClient idp, EventRecorder events,
-      OperatorMetrics metrics, UnreadableObjects unreadable, InstalledCrds crds, Clock clock) {
+      OperatorMetrics metrics, UnreadableObjects unreadable, CrdSchemas crds, Clock clock) {
     this.client = client;
     this.resolver = resolver;
     this.idp = idp;

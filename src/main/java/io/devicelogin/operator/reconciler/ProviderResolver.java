@@ -11,6 +11,7 @@ import io.devicelogin.operator.idp.IdpException;
 import io.devicelogin.operator.idp.ProviderConfig;
 import io.devicelogin.operator.idp.ProviderEndpoints;
 import io.devicelogin.operator.secret.TokenSecrets;
+import io.devicelogin.operator.upgrade.CrdSchemas;
 import io.devicelogin.operator.upgrade.InstalledCrds;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Namespaced;
@@ -36,14 +37,19 @@ public final class ProviderResolver {
   public static final String UNREADABLE = "Unreadable";
   /** The installed CRD lacks fields this operator version uses (see InstalledCrds). */
   public static final String CRD_OUTDATED = "CRDOutdated";
+  /**
+   * A namespaced IdentityProvider's endpoint resolves to an address in IDP_DENIED_CIDRS or lies on another origin than
+   * its issuer; the operator sends nothing there.
+   */
+  public static final String ENDPOINT_NOT_ALLOWED = "EndpointNotAllowed";
 
   private final KubernetesClient client;
   private final IdentityProviderClient idp;
   private final String operatorNamespace;
-  private final InstalledCrds crds;
+  private final CrdSchemas crds;
 
   public ProviderResolver(
-      KubernetesClient client, IdentityProviderClient idp, String operatorNamespace, InstalledCrds crds) {
+      KubernetesClient client, IdentityProviderClient idp, String operatorNamespace, CrdSchemas crds) {
     this.client = client;
     this.idp = idp;
     this.operatorNamespace = operatorNamespace;
@@ -83,6 +89,11 @@ public final class ProviderResolver {
           INVALID_ISSUER_URL, "spec.issuerUrl must be an absolute https:// URL, got '" + spec.getIssuerUrl() + "'",
           false);
     }
+    if (issuer.getRawQuery() != null || issuer.getRawFragment() != null || issuer.getRawUserInfo() != null) {
+      return new ProviderResolution.NotReady(
+          INVALID_ISSUER_URL, "spec.issuerUrl must not have a query ('?'), a fragment ('#') or user info ('@'): "
+              + "discovery appends /.well-known/openid-configuration to the issuer's path", false);
+    }
     if (scheme.equals("http") && !spec.insecureHttpAllowed()) {
       return new ProviderResolution.NotReady(
           INSECURE_ISSUER,
@@ -109,8 +120,8 @@ public final class ProviderResolver {
             false);
       }
     }
-    ProviderConfig config =
-        new ProviderConfig(issuer, spec.getClientId(), clientSecret, spec.getCaBundle(), spec.effectiveScopes());
+    ProviderConfig config = new ProviderConfig(issuer, spec.getClientId(), clientSecret, spec.getCaBundle(),
+        spec.effectiveScopes(), provider instanceof Namespaced, spec.insecureHttpAllowed());
     try {
       ProviderEndpoints endpoints = idp.discover(config, freshDiscovery);
       if (!spec.insecureHttpAllowed()) {
@@ -125,9 +136,12 @@ public final class ProviderResolver {
       }
       return new ProviderResolution.Ready(config, endpoints);
     } catch (IdpException e) {
-      return e.kind() == IdpException.Kind.UNAVAILABLE
-          ? new ProviderResolution.NotReady(IDP_UNAVAILABLE, Messages.capitalize(e.getMessage()), true)
-          : new ProviderResolution.NotReady(DISCOVERY_FAILED, Messages.capitalize(e.getMessage()), false);
+      String message = Messages.capitalize(e.getMessage());
+      return switch (e.kind()) {
+        case UNAVAILABLE -> new ProviderResolution.NotReady(IDP_UNAVAILABLE, message, true);
+        case REJECTED -> new ProviderResolution.NotReady(DISCOVERY_FAILED, message, false);
+        case NOT_ALLOWED -> new ProviderResolution.NotReady(ENDPOINT_NOT_ALLOWED, message, false);
+      };
     }
   }
 

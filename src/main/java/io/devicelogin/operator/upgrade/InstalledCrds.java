@@ -32,7 +32,7 @@ import org.slf4j.LoggerFactory;
  * <p>Checked at start and again, at most once per {@link #RECHECK_AFTER_MILLIS}, when a reconcile asks: an upgraded CRD
  * is noticed within a minute without a watch on CRDs (the operator may only GET its own three by name).
  */
-public final class InstalledCrds {
+public final class InstalledCrds implements CrdSchemas {
 
   /** How long one reading of the installed CRDs is trusted. */
   public static final long RECHECK_AFTER_MILLIS = 60_000;
@@ -124,6 +124,7 @@ public final class InstalledCrds {
    * The fields of {@code kind}'s schema the installed CRD lacks (empty when it is current or can't be read); reads the
    * CRDs again when the last reading is older than {@link #RECHECK_AFTER_MILLIS}.
    */
+  @Override
   public List<String> missingFields(Class<? extends HasMetadata> kind) {
     if (System.currentTimeMillis() - checkedAt > RECHECK_AFTER_MILLIS) {
       synchronized (this) {

@@ -22,6 +22,7 @@ import java.security.KeyStore;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import org.junit.jupiter.api.AfterAll;
@@ -38,13 +39,14 @@ class CaBundleTest {
   private static HttpsServer server;
   private static String certificatePem;
   private static URI issuer;
+  private static final AtomicInteger requests = new AtomicInteger();
 
   @BeforeAll
   static void startHttpsIdp() throws Exception {
     Path keystore = dir.resolve("idp.p12");
     keytool("-genkeypair", "-alias", "idp", "-keyalg", "EC", "-groupname", "secp256r1", "-dname", "CN=127.0.0.1",
-        "-ext", "SAN=ip:127.0.0.1", "-validity", "2", "-storetype", "PKCS12", "-keystore", keystore.toString(),
-        "-storepass", "changeit", "-keypass", "changeit");
+        "-ext", "SAN=ip:127.0.0.1,dns:idp.test", "-validity", "2", "-storetype", "PKCS12",
+        "-keystore", keystore.toString(), "-storepass", "changeit", "-keypass", "changeit");
     Path pem = dir.resolve("idp.pem");
     keytool("-exportcert", "-rfc", "-alias", "idp", "-keystore", keystore.toString(), "-storepass", "changeit",
         "-file", pem.toString());
@@ -62,8 +64,13 @@ class CaBundleTest {
     server.setHttpsConfigurator(new HttpsConfigurator(tls));
     issuer = URI.create("https://127.0.0.1:" + server.getAddress().getPort() + "/realms/private");
     server.createContext("/realms/private/.well-known/openid-configuration", exchange -> {
-      byte[] body = discoveryDocument().getBytes(StandardCharsets.UTF_8);
+      requests.incrementAndGet();
+      String host = exchange.getRequestHeaders().getFirst("Host");
+      byte[] body = discoveryDocument(host.startsWith("idp.test") ? namedIssuer() : issuer)
+          .getBytes(StandardCharsets.UTF_8);
       exchange.getResponseHeaders().set("Content-Type", "application/json");
+      // a new connection (and name lookup) for every request, as after a kept-alive connection timed out
+      exchange.getResponseHeaders().set("Connection", "close");
       exchange.sendResponseHeaders(200, body.length);
       exchange.getResponseBody().write(body);
       exchange.close();
@@ -94,16 +101,63 @@ class CaBundleTest {
         .hasMessageContaining("caBundle");
   }
 
+  @Test
+  void aNamespacedProviderOnLoopbackIsRefusedBeforeAnyConnectionAndAClusterProviderIsNot() throws Exception {
+    int before = requests.get();
+    NimbusIdentityProviderClient client = client(EgressGuard.defaults());
+    IdpException refused = org.assertj.core.api.Assertions.catchThrowableOfType(IdpException.class,
+        () -> client.discover(namespaced(issuer), true));
+    assertThat(refused.kind()).isEqualTo(IdpException.Kind.NOT_ALLOWED);
+    assertThat(refused.getMessage()).contains("the discovery endpoint").contains("IDP_DENIED_CIDRS");
+    assertThat(requests.get()).as("requests that reached the IdP").isEqualTo(before);
+
+    assertThat(client.discover(provider(certificatePem), true).tokenEndpoint())
+        .as("a ClusterIdentityProvider is the admin's and exempt").isEqualTo(URI.create(issuer + "/token"));
+  }
+
+  @Test
+  void tlsRunsOverTheGuardedConnectionWithTheNameCheckedAndARebindingToADeniedAddressIsRefused() throws Exception {
+    AtomicInteger lookups = new AtomicInteger();
+    // allowed first, then the name "rebinds" to a denied address (127.0.0.2 reaches this host's loopback too)
+    EgressGuard guard = EgressGuard.parse("127.0.0.2/32").withResolver(host -> new java.net.InetAddress[] {
+        java.net.InetAddress.getByName(lookups.incrementAndGet() == 1 ? "127.0.0.1" : "127.0.0.2")});
+    NimbusIdentityProviderClient client = client(guard);
+    ProviderConfig provider = namespaced(namedIssuer());
+    int before = requests.get();
+
+    assertThat(client.discover(provider, true).tokenEndpoint()).isEqualTo(URI.create(namedIssuer() + "/token"));
+    IdpException refused = org.assertj.core.api.Assertions.catchThrowableOfType(IdpException.class,
+        () -> client.discover(provider, true));
+    assertThat(refused.kind()).isEqualTo(IdpException.Kind.NOT_ALLOWED);
+    assertThat(refused.getMessage()).contains("IDP_DENIED_CIDRS").doesNotContain("127.0.0.2");
+    assertThat(requests.get() - before).as("requests that reached the IdP: only the first").isEqualTo(1);
+    assertThat(lookups.get()).as("every connection resolved through the guard").isGreaterThanOrEqualTo(2);
+  }
+
   private static NimbusIdentityProviderClient client() {
+    return client(EgressGuard.none());
+  }
+
+  private static NimbusIdentityProviderClient client(EgressGuard guard) {
     return new NimbusIdentityProviderClient(Duration.ofSeconds(2), Duration.ofSeconds(2),
-        new OperatorMetrics(new SimpleMeterRegistry()), Clock.systemUTC());
+        new OperatorMetrics(new SimpleMeterRegistry()), Clock.systemUTC(), guard);
   }
 
   private static ProviderConfig provider(String caBundle) {
     return new ProviderConfig(issuer, "cli", null, caBundle, List.of("openid"));
   }
 
-  private static String discoveryDocument() {
+  /** A namespaced IdentityProvider's config for {@code issuer}, trusting the test CA. */
+  private static ProviderConfig namespaced(URI issuer) {
+    return new ProviderConfig(issuer, "cli", null, certificatePem, List.of("openid"), true, false);
+  }
+
+  /** The issuer under the name idp.test, which the tests' resolvers map to an address. */
+  private static URI namedIssuer() {
+    return URI.create("https://idp.test:" + server.getAddress().getPort() + "/realms/private");
+  }
+
+  private static String discoveryDocument(URI issuer) {
     OIDCProviderMetadata metadata = new OIDCProviderMetadata(
         new Issuer(issuer), List.of(SubjectType.PUBLIC), URI.create(issuer + "/jwks"));
     metadata.setDeviceAuthorizationEndpointURI(URI.create(issuer + "/device"));

@@ -85,7 +85,7 @@ class IdpFaultMatrixTest {
   }
 
   private static NimbusIdentityProviderClient newClient(Clock clock) {
-    return new NimbusIdentityProviderClient(CONNECT, READ, metrics, clock);
+    return new NimbusIdentityProviderClient(CONNECT, READ, metrics, clock, EgressGuard.none());
   }
 
   // ---- the matrix
@@ -139,9 +139,9 @@ class IdpFaultMatrixTest {
       case TRUNCATED -> "the answer ended after";
       case OVERSIZED, OVERSIZED_CHUNKED -> "the IdP's response exceeded 1 MiB";
       case SLOW_DRIP -> "no complete answer within 1.5s";
-      case HTML_200 -> call == Call.DISCOVERY ? "must be application/json" : "text/html";
-      case NOT_JSON_200 -> call == Call.DISCOVERY ? "must be application/json" : "text/plain";
-      case EMPTY_200 -> call == Call.DISCOVERY ? "Content-Type" : "empty body";
+      // what failed, in words: never the answer's content type or body
+      case HTML_200, NOT_JSON_200 -> call == Call.DISCOVERY ? "is not a JSON object" : "instead of JSON";
+      case EMPTY_200 -> call == Call.DISCOVERY ? "is not a JSON object" : "empty body";
       case WRONG_CONTENT_TYPE -> "";
     };
     if (call == Call.JWKS && Set.of(Fault.HTML_200, Fault.NOT_JSON_200, Fault.EMPTY_200, Fault.TRUNCATED)
@@ -157,6 +157,9 @@ class IdpFaultMatrixTest {
     if (expected != Kind.SUCCESS) {
       assertThat(row.outcome().message()).containsIgnoringCase(expectedInMessage(row.call(), row.fault()));
       assertThat(row.outcome().message()).as("bounded message").hasSizeLessThanOrEqualTo(1000);
+      assertThat(row.outcome().message()).as("no content type or body repeated")
+          .doesNotContainIgnoringCase("text/html").doesNotContainIgnoringCase("text/plain")
+          .doesNotContain("<html").doesNotContain("\n");
     }
     if (expected == Kind.UNVERIFIED) {
       assertThat(row.outcome().message()).contains("the IdP issued tokens, but its signing keys");

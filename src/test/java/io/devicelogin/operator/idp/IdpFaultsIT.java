@@ -69,7 +69,7 @@ class IdpFaultsIT {
     proxy = FaultProxy.start().dripEvery(Duration.ofMillis(500));
     idp = FakeIdp.startBehind(proxy).interval(1);
     fixture = OperatorFixture.start(metrics -> new TimedIdp(new NimbusIdentityProviderClient(
-        Duration.ofSeconds(2), Duration.ofSeconds(3), metrics, Clock.systemUTC()), slowest));
+        Duration.ofSeconds(2), Duration.ofSeconds(3), metrics, Clock.systemUTC(), EgressGuard.none()), slowest));
     client = fixture.client();
     threadsAtStart = ThreadCensus.take(FIXTURE_THREADS);
   }
@@ -110,7 +110,7 @@ class IdpFaultsIT {
     faults.put(Fault.RESET_MID_RESPONSE, "Connection reset");
     faults.put(Fault.TRUNCATED, "the answer ended after");
     faults.put(Fault.OVERSIZED_CHUNKED, "the IdP's response exceeded 1 MiB");
-    faults.put(Fault.HTML_200, "answered HTTP 200 with text/html (");
+    faults.put(Fault.HTML_200, "answered HTTP 200 with a body of");
     faults.put(Fault.SLOW_DRIP, "no complete answer within 5s");
     List<String> figures = new ArrayList<>();
     ThreadCensus before = ThreadCensus.take(FIXTURE_THREADS);

@@ -212,6 +212,7 @@ final class TokenResponseProperties implements AutoCloseable {
   }
 
   static NimbusIdentityProviderClient client(io.devicelogin.operator.metrics.OperatorMetrics metrics) {
-    return new NimbusIdentityProviderClient(Duration.ofSeconds(5), Duration.ofSeconds(5), metrics, Clock.systemUTC());
+    return new NimbusIdentityProviderClient(
+        Duration.ofSeconds(5), Duration.ofSeconds(5), metrics, Clock.systemUTC(), EgressGuard.none());
   }
 }

@@ -94,6 +94,16 @@ class OperatorJarIT {
     }
   }
 
+  @Test
+  void anInvalidIdpDeniedCidrsStopsTheStartWithOneLine() throws Exception {
+    try (OperatorProcess operator = OperatorProcess.start("https://127.0.0.1:1",
+        Map.of("HTTP_PORT", "0", "IDP_DENIED_CIDRS", "169.254.169.254"))) {
+      assertThat(operator.awaitExit(Duration.ofSeconds(30))).isEqualTo(2);
+      assertThat(operator.output().strip()).isEqualTo("devicelogin-operator: IDP_DENIED_CIDRS: '169.254.169.254' is not "
+          + "a CIDR (an IPv4 or IPv6 address, '/' and a prefix length, e.g. 169.254.0.0/16 or fe80::/10)");
+    }
+  }
+
   private int get(int port, String path) {
     try {
       return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).build(),

@@ -59,6 +59,8 @@ public final class OperatorProcess implements AutoCloseable {
           .redirectOutput(output.toFile());
       builder.environment().keySet().removeIf(k -> k.startsWith("KUBERNETES_"));
       builder.environment().put("KUBECONFIG", kubeconfig.toString());
+      // IdPs in tests run on 127.0.0.1, which IDP_DENIED_CIDRS denies by default; a test may set it again
+      builder.environment().put("IDP_DENIED_CIDRS", "");
       builder.environment().putAll(env);
       return new OperatorProcess(builder.start(), output);
     } catch (IOException e) {

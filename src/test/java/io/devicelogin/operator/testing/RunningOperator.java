@@ -4,6 +4,7 @@ import io.devicelogin.operator.DeviceLoginOperator;
 import io.devicelogin.operator.KubernetesClients;
 import io.devicelogin.operator.OperatorSettings;
 import io.devicelogin.operator.idp.IdentityProviderClient;
+import io.devicelogin.operator.idp.EgressGuard;
 import io.devicelogin.operator.idp.NimbusIdentityProviderClient;
 import io.devicelogin.operator.metrics.OperatorMetrics;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -34,7 +35,7 @@ public final class RunningOperator implements AutoCloseable {
   /** With the Nimbus IdP client (real HTTP to the IdP). */
   public static RunningOperator start(MockCluster cluster) {
     return start(cluster, metrics -> new NimbusIdentityProviderClient(
-        Duration.ofSeconds(2), Duration.ofSeconds(3), metrics, Clock.systemUTC()));
+        Duration.ofSeconds(2), Duration.ofSeconds(3), metrics, Clock.systemUTC(), EgressGuard.none()));
   }
 
   /** With an IdP client built from the operator's metrics. */
@@ -48,8 +49,10 @@ public final class RunningOperator implements AutoCloseable {
       UnaryOperator<OperatorSettings> customize) {
     KubernetesClient client = cluster.server().createClient(KubernetesClients::bounded);
     OperatorMetrics metrics = new OperatorMetrics(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
+    // IdPs in tests (and the demo) run on 127.0.0.1, which IDP_DENIED_CIDRS denies by default
     OperatorSettings settings = customize.apply(new OperatorSettings(
-        Set.of(), "devicelogin-system", 0, Duration.ofSeconds(2), Duration.ofSeconds(3)));
+        Set.of(), "devicelogin-system", 0, Duration.ofSeconds(2), Duration.ofSeconds(3))
+        .withIdpEgress(EgressGuard.none()));
     DeviceLoginOperator operator =
         DeviceLoginOperator.create(client, settings, idp.apply(metrics), metrics, Clock.systemUTC());
     try {

@@ -19,10 +19,10 @@ public class IdentityProviderSpec {
 
   @Required
   @Size(min = 1, max = 2048)
-  @Pattern("^https?://[^\\s]+$")
+  @Pattern("^https?://[^\\s?#]+$")
   @JsonPropertyDescription(
       "OIDC issuer URL. Endpoints are discovered from <issuerUrl>/.well-known/openid-configuration. "
-          + "Must be https:// unless allowInsecureHttp is true.")
+          + "Must be https:// unless allowInsecureHttp is true, without a query (?) or fragment (#).")
   private String issuerUrl;
 
   @Required

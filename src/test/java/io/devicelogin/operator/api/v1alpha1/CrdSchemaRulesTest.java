@@ -109,7 +109,9 @@ class CrdSchemaRulesTest {
               "http://127.0.0.1:8080/realms/test", "https://x" + "y".repeat(2039)),
           List.of("", "idp.example.com", "ftp://idp.example.com", "https://", "https:// idp", "https://a b",
               "javascript:alert(1)", "https://x\n", " https://x", "HTTPS:/x", "file:///etc/passwd",
-              "https://x" + "y".repeat(2040), "https://" + HUGE));
+              "https://x" + "y".repeat(2040), "https://" + HUGE, "https://idp.example/realms/x?",
+              "https://idp.example/realms/x#", "https://169.254.169.254/latest/meta-data?x=/",
+              "https://idp.example/#/.well-known"));
       case "renewBefore" -> new Cases(
           List.of("90s", "5m", "1h30m", "1.5h", "100ms", "0s", "1h2m3s4ms", "99999999999h"),
           List.of("", "5", "5d", "-5m", "1h 30m", "PT5M", "5 m", "m", "1.h", ".5h", "5M", "1e3s", "5m\n", HUGE));
