@@ -1,6 +1,7 @@
 package io.devicelogin.operator;
 
 import io.devicelogin.operator.http.HealthServer;
+import io.devicelogin.operator.idp.CallLimiter;
 import io.devicelogin.operator.idp.IdentityProviderClient;
 import io.devicelogin.operator.idp.NimbusIdentityProviderClient;
 import io.devicelogin.operator.metrics.OperatorMetrics;
@@ -128,7 +129,8 @@ public final class DeviceLoginOperator implements AutoCloseable {
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     OperatorMetrics metrics = new OperatorMetrics(registry);
     IdentityProviderClient idp = new NimbusIdentityProviderClient(
-        settings.idpConnectTimeout(), settings.idpReadTimeout(), metrics, Clock.systemUTC(), settings.idpEgress());
+        settings.idpConnectTimeout(), settings.idpReadTimeout(), metrics, Clock.systemUTC(), settings.idpEgress(),
+        new CallLimiter(settings.idpFairShare()));
     return new DeviceLoginOperator(client, settings, idp, metrics, registry, Clock.systemUTC());
   }
 

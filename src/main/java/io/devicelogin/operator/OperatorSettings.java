@@ -1,6 +1,7 @@
 package io.devicelogin.operator;
 
 import io.devicelogin.operator.idp.EgressGuard;
+import io.devicelogin.operator.idp.CallLimiter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -21,10 +22,14 @@ import java.util.stream.Collectors;
  * @param reconcileThreads how many reconciles run at once (all controllers together); a reconcile waits on the IdP
  *     and the API server, never on a timer, so a few threads serve thousands of pending logins
  * @param idpEgress where the endpoints of namespaced IdentityProviders may not go (IDP_DENIED_CIDRS)
+ * @param idpFairShare how many IdP requests one owner of providers may have in flight at once (IDP_FAIR_SHARE): a
+ *     tenant's namespace with all its IdentityProviders, or one ClusterIdentityProvider's client; 0: a quarter of the
+ *     reconcile threads, at least 2 (see {@link io.devicelogin.operator.idp.CallLimiter})
  */
 public record OperatorSettings(
     Set<String> watchNamespaces, String operatorNamespace, int httpPort, Duration idpConnectTimeout,
-    Duration idpReadTimeout, LeaderElection leaderElection, int reconcileThreads, EgressGuard idpEgress) {
+    Duration idpReadTimeout, LeaderElection leaderElection, int reconcileThreads, EgressGuard idpEgress,
+    int idpFairShare) {
 
   /** Reconcile threads unless RECONCILE_THREADS says otherwise. */
   public static final int DEFAULT_RECONCILE_THREADS = 32;
@@ -83,6 +88,13 @@ public record OperatorSettings(
     if (idpEgress == null) {
       idpEgress = EgressGuard.defaults();
     }
+    if (idpFairShare == 0) {
+      idpFairShare = CallLimiter.defaultLimit(reconcileThreads);
+    }
+    if (idpFairShare < 1 || idpFairShare > reconcileThreads) {
+      throw new IllegalArgumentException("IDP_FAIR_SHARE must be between 1 and RECONCILE_THREADS (" + reconcileThreads
+          + "), got " + idpFairShare);
+    }
     if (reconcileThreads < 1 || reconcileThreads > MAX_RECONCILE_THREADS) {
       throw new IllegalArgumentException(
           "RECONCILE_THREADS must be between 1 and " + MAX_RECONCILE_THREADS + ", got " + reconcileThreads);
@@ -94,26 +106,26 @@ public record OperatorSettings(
       Set<String> watchNamespaces, String operatorNamespace, int httpPort, Duration idpConnectTimeout,
       Duration idpReadTimeout) {
     this(watchNamespaces, operatorNamespace, httpPort, idpConnectTimeout, idpReadTimeout, LeaderElection.disabled(),
-        DEFAULT_RECONCILE_THREADS, EgressGuard.defaults());
+        DEFAULT_RECONCILE_THREADS, EgressGuard.defaults(), 0);
   }
 
   public OperatorSettings withLeaderElection(LeaderElection newLeaderElection) {
     return new OperatorSettings(
         watchNamespaces, operatorNamespace, httpPort, idpConnectTimeout, idpReadTimeout, newLeaderElection,
-        reconcileThreads, idpEgress);
+        reconcileThreads, idpEgress, idpFairShare);
   }
 
   public OperatorSettings withReconcileThreads(int threads) {
     return new OperatorSettings(
         watchNamespaces, operatorNamespace, httpPort, idpConnectTimeout, idpReadTimeout, leaderElection, threads,
-        idpEgress);
+        idpEgress, Math.min(idpFairShare, threads));
   }
 
   /** With another IDP_DENIED_CIDRS guard ({@link EgressGuard#none()} for an IdP on 127.0.0.1 in tests and the demo). */
   public OperatorSettings withIdpEgress(EgressGuard newIdpEgress) {
     return new OperatorSettings(
         watchNamespaces, operatorNamespace, httpPort, idpConnectTimeout, idpReadTimeout, leaderElection,
-        reconcileThreads, newIdpEgress);
+        reconcileThreads, newIdpEgress, idpFairShare);
   }
 
   /** Defaults for a given operator namespace: all namespaces, port 8080, 5 s connect and 10 s read timeouts. */
@@ -123,7 +135,7 @@ public record OperatorSettings(
 
   /**
    * Reads WATCH_NAMESPACES, OPERATOR_NAMESPACE, HTTP_PORT, LEADER_ELECTION, LEADER_ELECTION_NAMESPACE,
-   * LEADER_ELECTION_LEASE_NAME, RECONCILE_THREADS and IDP_DENIED_CIDRS (absent:
+   * LEADER_ELECTION_LEASE_NAME, RECONCILE_THREADS, IDP_FAIR_SHARE and IDP_DENIED_CIDRS (absent:
    * {@value EgressGuard#DEFAULT_DENIED_CIDRS}; empty: none); throws IllegalArgumentException on bad values.
    */
   public static OperatorSettings fromEnvironment(Map<String, String> env) {
@@ -152,7 +164,32 @@ public record OperatorSettings(
     return new OperatorSettings(
         namespaces, operatorNamespace, port, defaults.idpConnectTimeout(), defaults.idpReadTimeout(),
         leaderElection(env, operatorNamespace), reconcileThreads(env),
-        EgressGuard.parse(env.getOrDefault("IDP_DENIED_CIDRS", EgressGuard.DEFAULT_DENIED_CIDRS)));
+        EgressGuard.parse(env.getOrDefault("IDP_DENIED_CIDRS", EgressGuard.DEFAULT_DENIED_CIDRS)),
+        positive(env, "IDP_FAIR_SHARE"));
+  }
+
+  /** A whole number from {@code name}, or 0 when it is not set. */
+  private static int positive(Map<String, String> env, String name) {
+    String raw = env.getOrDefault(name, "").trim();
+    if (raw.isEmpty()) {
+      return 0;
+    }
+    try {
+      int value = Integer.parseInt(raw);
+      if (value < 1) {
+        throw new IllegalArgumentException(name + " must be at least 1, got " + value);
+      }
+      return value;
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(name + " must be a whole number, got '" + raw + "'");
+    }
+  }
+
+  /** With another fair share of IdP requests in flight per owner of providers. */
+  public OperatorSettings withIdpFairShare(int share) {
+    return new OperatorSettings(
+        watchNamespaces, operatorNamespace, httpPort, idpConnectTimeout, idpReadTimeout, leaderElection,
+        reconcileThreads, idpEgress, share);
   }
 
   private static int reconcileThreads(Map<String, String> env) {

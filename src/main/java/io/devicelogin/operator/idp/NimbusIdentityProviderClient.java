@@ -125,6 +125,7 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
   private final OperatorMetrics metrics;
   private final Clock clock;
   private final EgressGuard guard;
+  private final CallLimiter limiter;
   private final TlsTrust tls;
   private final BoundedCache<Discovery> discovered;
   /** Discoveries under way, by cache key: a provider's discovery is fetched by one thread at a time. */
@@ -154,6 +155,14 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
    */
   public NimbusIdentityProviderClient(
       Duration connectTimeout, Duration readTimeout, OperatorMetrics metrics, Clock clock, EgressGuard guard) {
+    this(connectTimeout, readTimeout, metrics, clock, guard, CallLimiter.unlimited());
+  }
+
+  /** With {@code limiter} bounding the requests in flight per owner of providers (the operator's fair share). */
+  public NimbusIdentityProviderClient(
+      Duration connectTimeout, Duration readTimeout, OperatorMetrics metrics, Clock clock, EgressGuard guard,
+      CallLimiter limiter) {
+    this.limiter = limiter;
     this.connectTimeout = connectTimeout;
     this.readTimeout = readTimeout;
     this.deadline = connectTimeout.plus(readTimeout);
@@ -197,7 +206,10 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
     CompletableFuture<ProviderEndpoints> mine = new CompletableFuture<>();
     CompletableFuture<ProviderEndpoints> running = discovering.putIfAbsent(key, mine);
     if (running != null) {
-      return awaitDiscovery(running);
+      // a waiting thread is held like one sending: it takes a place of the provider's fair share
+      try (CallLimiter.Permit permit = permit("discovery", provider)) {
+        return awaitDiscovery(running);
+      }
     }
     try {
       ProviderEndpoints endpoints = fetchDiscovery(provider);
@@ -782,7 +794,7 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
         endpoints.jwksUri().toString(),
         provider.caBundle(),
         endpoints.idTokenAlgorithms().toString(),
-        String.valueOf(provider.namespaced()));
+        String.valueOf(provider.tenant()));
     IDTokenValidator existing = validators.get(key);
     if (existing != null) {
       return existing;
@@ -795,7 +807,7 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
     } catch (IdpException | MalformedURLException e) {
       throw new JOSEException("cannot fetch the IdP's signing keys: " + e.getMessage(), e);
     }
-    ResourceRetriever retriever = new JwksRetriever(sender);
+    ResourceRetriever retriever = new JwksRetriever(sender, provider);
     // Keys are cached 5 minutes (Nimbus' default); an ID token with an unknown key id refetches the JWKS once, so a
     // rotated key is found and a key id still unknown after that fetch is a real rejection. No fetch rate limit
     // (Nimbus' default allows two fetches in 30 s and then fails the check): fetches happen only for token responses
@@ -846,7 +858,8 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
     String name = (endpoint.equals("refresh") ? "token" : endpoint).replace('_', ' ');
     URL target = request.getURL();
     HTTPResponse response;
-    try {
+    CallLimiter.Permit permit = permit(endpoint, provider);
+    try (permit) {
       response = request.send(sender(provider, target));
     } catch (IOException e) {
       if (notAllowed(e)) {
@@ -864,6 +877,16 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
     }
     readJsonAsJson(response);
     return response;
+  }
+
+  /** A place in the provider owner's fair share of requests in flight ({@link CallLimiter}); counted when refused. */
+  private CallLimiter.Permit permit(String endpoint, ProviderConfig provider) throws IdpException {
+    try {
+      return limiter.acquire(provider);
+    } catch (IdpException busy) {
+      metrics.idpRequest(endpoint, "deferred");
+      throw busy;
+    }
   }
 
   /** Whether the guard refused the connection (the JDK may wrap or copy the exception). */
@@ -965,15 +988,23 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
   private final class JwksRetriever implements ResourceRetriever {
 
     private final BoundedHttpSender sender;
+    private final ProviderConfig provider;
 
-    JwksRetriever(BoundedHttpSender sender) {
+    JwksRetriever(BoundedHttpSender sender, ProviderConfig provider) {
       this.sender = sender;
+      this.provider = provider;
     }
 
     @Override
     public Resource retrieveResource(URL url) throws IOException {
       HTTPResponse response;
+      CallLimiter.Permit permit;
       try {
+        permit = permit("jwks", provider);
+      } catch (IdpException busy) {
+        throw new IOException(busy.getMessage(), busy);
+      }
+      try (permit) {
         response = new HTTPRequest(HTTPRequest.Method.GET, url).send(sender);
       } catch (IOException e) {
         if (notAllowed(e)) {

@@ -11,13 +11,14 @@ import java.util.List;
  * @param clientSecret the client secret of a confidential client, or null for a public client
  * @param caBundle extra PEM CA certificates for the IdP's TLS, or null
  * @param scopes scopes to request
- * @param namespaced an IdentityProvider (a tenant's): its endpoints are held to the {@link EgressGuard} and to the
- *     issuer's origin; false for a ClusterIdentityProvider (the admin's)
+ * @param tenant the namespace of an IdentityProvider (a tenant's): its endpoints are held to the {@link EgressGuard}
+ *     and to the issuer's origin, and its calls share the namespace's {@link CallLimiter fair share}; null for a
+ *     ClusterIdentityProvider (the admin's)
  * @param insecureHttpAllowed the provider allows http:// (spec.allowInsecureHttp), for its endpoints and for the
  *     verification URI its IdP hands out
  */
 public record ProviderConfig(
-    URI issuer, String clientId, String clientSecret, String caBundle, List<String> scopes, boolean namespaced,
+    URI issuer, String clientId, String clientSecret, String caBundle, List<String> scopes, String tenant,
     boolean insecureHttpAllowed) {
 
   public ProviderConfig {
@@ -29,7 +30,12 @@ public record ProviderConfig(
    * issuer is http://.
    */
   public ProviderConfig(URI issuer, String clientId, String clientSecret, String caBundle, List<String> scopes) {
-    this(issuer, clientId, clientSecret, caBundle, scopes, false, "http".equalsIgnoreCase(issuer.getScheme()));
+    this(issuer, clientId, clientSecret, caBundle, scopes, null, "http".equalsIgnoreCase(issuer.getScheme()));
+  }
+
+  /** A tenant's IdentityProvider (not a ClusterIdentityProvider). */
+  public boolean namespaced() {
+    return tenant != null;
   }
 
   public boolean confidential() {
@@ -37,14 +43,14 @@ public record ProviderConfig(
   }
 
   public ProviderConfig withScopes(List<String> newScopes) {
-    return new ProviderConfig(issuer, clientId, clientSecret, caBundle, newScopes, namespaced, insecureHttpAllowed);
+    return new ProviderConfig(issuer, clientId, clientSecret, caBundle, newScopes, tenant, insecureHttpAllowed);
   }
 
   /** Never shows the client secret. */
   @Override
   public String toString() {
     return "ProviderConfig[issuer=" + issuer + ", clientId=" + clientId + ", confidential=" + confidential()
-        + ", caBundle=" + (caBundle != null) + ", scopes=" + scopes + ", namespaced=" + namespaced
+        + ", caBundle=" + (caBundle != null) + ", scopes=" + scopes + ", tenant=" + tenant
         + ", insecureHttpAllowed=" + insecureHttpAllowed + "]";
   }
 }

@@ -121,7 +121,8 @@ public final class ProviderResolver {
       }
     }
     ProviderConfig config = new ProviderConfig(issuer, spec.getClientId(), clientSecret, spec.getCaBundle(),
-        spec.effectiveScopes(), provider instanceof Namespaced, spec.insecureHttpAllowed());
+        spec.effectiveScopes(), provider instanceof Namespaced ? provider.getMetadata().getNamespace() : null,
+        spec.insecureHttpAllowed());
     try {
       ProviderEndpoints endpoints = idp.discover(config, freshDiscovery);
       if (!spec.insecureHttpAllowed()) {

@@ -268,7 +268,7 @@ class IdpTrustBoundaryTest {
     NimbusIdentityProviderClient client = client(EgressGuard.none());
     // a provider that does not allow insecure http, talking to a test IdP on http
     ProviderConfig provider = new ProviderConfig(
-        URI.create(idp.issuer()), "cli", null, null, List.of("openid"), false, false);
+        URI.create(idp.issuer()), "cli", null, null, List.of("openid"), null, false);
 
     IdpException refused = catchThrowableOfType(IdpException.class, () -> client.startDeviceAuthorization(provider));
 
@@ -373,7 +373,7 @@ class IdpTrustBoundaryTest {
 
   /** A namespaced IdentityProvider's config that allows insecure http (the test IdP's). */
   private static ProviderConfig namespaced(String issuer) {
-    return new ProviderConfig(URI.create(issuer), "cli", null, null, List.of("openid"), true, true);
+    return new ProviderConfig(URI.create(issuer), "cli", null, null, List.of("openid"), "team-a", true);
   }
 
   private static NimbusIdentityProviderClient client(EgressGuard guard) {

@@ -4,6 +4,7 @@ import io.devicelogin.operator.DeviceLoginOperator;
 import io.devicelogin.operator.KubernetesClients;
 import io.devicelogin.operator.OperatorSettings;
 import io.devicelogin.operator.idp.IdentityProviderClient;
+import io.devicelogin.operator.idp.CallLimiter;
 import io.devicelogin.operator.idp.EgressGuard;
 import io.devicelogin.operator.idp.NimbusIdentityProviderClient;
 import io.devicelogin.operator.metrics.OperatorMetrics;
@@ -32,10 +33,11 @@ public final class RunningOperator implements AutoCloseable {
     this.metrics = metrics;
   }
 
-  /** With the Nimbus IdP client (real HTTP to the IdP). */
+  /** With the Nimbus IdP client (real HTTP to the IdP) and the default fair share per owner of providers. */
   public static RunningOperator start(MockCluster cluster) {
     return start(cluster, metrics -> new NimbusIdentityProviderClient(
-        Duration.ofSeconds(2), Duration.ofSeconds(3), metrics, Clock.systemUTC(), EgressGuard.none()));
+        Duration.ofSeconds(2), Duration.ofSeconds(3), metrics, Clock.systemUTC(), EgressGuard.none(),
+        new CallLimiter(CallLimiter.defaultLimit(OperatorSettings.DEFAULT_RECONCILE_THREADS))));
   }
 
   /** With an IdP client built from the operator's metrics. */
