@@ -3,7 +3,8 @@ package io.devicelogin.operator.api.v1alpha1;
 /**
  * Reasons on a DeviceLogin's Ready condition, exactly as the API contract names them, plus InvalidSpec (the spec breaks a
  * rule the CRD schema states, for objects that reached the operator without admission validation) Superseded (a newer
- * DeviceLogin took over the Secret) and SecretConflict (the target Secret belongs to someone else).
+ * DeviceLogin took over the Secret), SecretConflict (the target Secret belongs to someone else) and ProviderChanged (the
+ * provider now names another issuer or client than the login's grant or tokens were made with).
  */
 public enum Reason {
   AuthorizationPending,
@@ -19,5 +20,6 @@ public enum Reason {
   RefreshFailed,
   InvalidSpec,
   Superseded,
-  SecretConflict
+  SecretConflict,
+  ProviderChanged
 }
