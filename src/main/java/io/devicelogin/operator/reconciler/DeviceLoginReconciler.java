@@ -882,9 +882,13 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
 
   /** Another DeviceLogin completed a login into the same Secret: it writes it now; this one stops refreshing. */
   private UpdateControl<DeviceLogin> superseded(DeviceLogin login, Secret secret, Instant now) {
-    return end(login, new Step.End(Phase.Expired, Reason.Superseded, "Secret " + secret.getMetadata().getName()
-        + " is now written by another DeviceLogin (" + TokenSecrets.writer(secret) + "); this DeviceLogin "
-        + "stopped refreshing it. " + Messages.startOverHint()), now);
+    String name = secret.getMetadata().getName();
+    String writer = TokenSecrets.annotation(secret, TokenSecrets.WRITER_UID_ANNOTATION) == null
+        ? "Secret " + name + " was written by an earlier operator version and can't be attributed to this DeviceLogin "
+            + "(it has no " + TokenSecrets.WRITER_UID_ANNOTATION + " annotation and no owner reference to it)"
+        : "Secret " + name + " is now written by another DeviceLogin (" + TokenSecrets.writer(secret) + ")";
+    return end(login, new Step.End(Phase.Expired, Reason.Superseded, writer + "; this DeviceLogin stopped refreshing "
+        + "it. " + Messages.startOverHint()), now);
   }
 
   /** When to refresh: null when there is no refresh token (nothing can renew the ID token). */

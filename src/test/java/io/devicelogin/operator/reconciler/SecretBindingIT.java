@@ -314,6 +314,43 @@ class SecretBindingIT {
     assertThat(idp.revocationCount()).as("nor its refresh token revoked").isEqualTo(revocations);
   }
 
+  /**
+   * Token Secrets of an earlier operator version have no uid annotation: one owned (controller) by its DeviceLogin
+   * stays that DeviceLogin's and is renewed; one without an owner (deletionPolicy Retain) can't be attributed, so its
+   * login stops at the renewal and deleting it revokes and deletes nothing.
+   */
+  @Test
+  void tokenSecretsOfAnEarlierVersionAreOursOnlyWithOurControllerOwnerReference() {
+    String ns = "legacy";
+    FakeIdp idp = idp();
+    provider(ns, "corp", idp);
+    create(ns, "owned", "corp", spec -> spec.setRenewBefore("24s"));
+    create(ns, "retained", "corp", spec -> {
+      spec.setRenewBefore("24s");
+      spec.setDeletionPolicy(DeviceLoginSpec.DeletionPolicy.Retain);
+    });
+    approve(ns, "owned", idp, Claims.user("olga"));
+    approve(ns, "retained", idp, Claims.user("rita"));
+    for (String user : List.of("olga", "rita")) { // as the earlier version wrote them
+      client.secrets().inNamespace(ns).withName("oidc-" + user + "-example-com").edit(s -> new SecretBuilder(s)
+          .editMetadata().removeFromAnnotations(TokenSecrets.WRITER_UID_ANNOTATION).endMetadata().build());
+    }
+    Secret retained = secret(ns, "oidc-rita-example-com");
+
+    Logins.awaitLogin(client, ns, "owned", Logins.reason("Refreshed"));
+    DeviceLogin stopped = Logins.awaitLogin(client, ns, "retained", Logins.reason("Superseded"));
+    assertThat(Logins.ready(stopped).getMessage()).contains("written by an earlier operator version");
+    assertThat(idp.refreshCount()).as("only the attributable Secret was refreshed").isEqualTo(1);
+    assertThat(secret(ns, "oidc-rita-example-com")).isEqualTo(retained);
+
+    deleteAndAwait(ns, "retained");
+    assertThat(secret(ns, "oidc-rita-example-com")).isEqualTo(retained);
+    assertThat(idp.revocationCount()).isZero();
+    deleteAndAwait(ns, "owned");
+    assertThat(idp.revocationCount()).as("its own refresh token is revoked").isEqualTo(1);
+    assertThat(secret(ns, "oidc-olga-example-com")).isNull();
+  }
+
   // ---- item 5: grant Secrets checked before they are read, written or deleted; recovery re-checks the identity
 
   @Test
