@@ -144,9 +144,23 @@ public final class GrantStore {
         (uid, held) -> new Held(grant, held == null ? null : held.resourceVersion()));
   }
 
-  /** Deletes the grant's Secret if it is this DeviceLogin's (idempotent); another Secret of that name is left. */
+  /**
+   * Deletes the grant's Secret if it is this DeviceLogin's (idempotent); another Secret of that name is left. The delete
+   * is conditional on the resourceVersion this process last wrote or read it with (no read needed); if it changed
+   * since, it is read and checked again.
+   */
   public void delete(DeviceLogin login) {
-    forget(login);
+    Held held = byLoginUid.remove(login.getMetadata().getUid());
+    if (held != null && held.resourceVersion() != null) {
+      try {
+        deleteAt(login, held.resourceVersion());
+        return;
+      } catch (KubernetesClientException e) {
+        if (e.getCode() != HttpURLConnection.HTTP_CONFLICT) {
+          throw e;
+        }
+      }
+    }
     Secret current = get(login);
     if (current == null) {
       return;
@@ -156,8 +170,11 @@ public final class GrantStore {
           login.getMetadata().getName(), foreign(current));
       return;
     }
-    secrets(login).withName(current.getMetadata().getName())
-        .lockResourceVersion(current.getMetadata().getResourceVersion()).delete();
+    deleteAt(login, current.getMetadata().getResourceVersion());
+  }
+
+  private void deleteAt(DeviceLogin login, String resourceVersion) {
+    secrets(login).withName(secretName(login)).lockResourceVersion(resourceVersion).delete();
   }
 
   /** Drops the in-memory copy only. */

@@ -215,12 +215,15 @@ public final class TokenSecrets {
   }
 
   /**
-   * Whether {@code login} (this very object, by uid) is the DeviceLogin that writes this Secret (the newest login to
-   * complete owns it). A Secret an older operator version wrote has no uid annotation: it counts as this DeviceLogin's
+   * Whether {@code login} (this very object, by uid) is the DeviceLogin that writes this token Secret (the newest login
+   * to complete owns it); a Secret of another type never is. A Secret an older operator version wrote has no uid annotation: it counts as this DeviceLogin's
    * only if it names it and this DeviceLogin (by uid) is its controller owner; without that owner (deletionPolicy
    * Retain) it can't be attributed and is not taken for this DeviceLogin's.
    */
   public static boolean writtenBy(Secret secret, DeviceLogin login) {
+    if (!Constants.TOKEN_SECRET_TYPE.equals(secret.getType())) {
+      return false;
+    }
     String uid = annotation(secret, WRITER_UID_ANNOTATION);
     if (uid != null) {
       return uid.equals(login.getMetadata().getUid());

@@ -163,6 +163,10 @@ class SecretBindingIT {
     await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(3))
         .until(() -> original.lastLogin().pollCount() == polls);
     await().atMost(Duration.ofSeconds(10)).until(() -> secret(ns, "devicelogin-grant-login") == null);
+    assertThat(fixture.cluster().requests()).as("the grant Secret is deleted only as this login last wrote it")
+        .filteredOn(r -> ns.equals(r.namespace()) && "DELETE".equals(r.method()) && !r.fromTest()
+            && r.bare().endsWith("/secrets/devicelogin-grant-login"))
+        .isNotEmpty().allMatch(r -> r.bodyContains("\"preconditions\"") && r.bodyContains("\"resourceVersion\""));
   }
 
   @Test

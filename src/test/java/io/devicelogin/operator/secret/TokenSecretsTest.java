@@ -206,6 +206,8 @@ class TokenSecretsTest {
         .withOwnerReferences(OwnerReferences.controller(recreated)).endMetadata().build();
     assertThat(TokenSecrets.writtenBy(ownedByRecreated, recreated))
         .as("the uid annotation decides, not an owner reference").isFalse();
+    assertThat(TokenSecrets.writtenBy(new SecretBuilder(written).withType(GrantStore.TYPE).build(), login))
+        .as("only a token Secret").isFalse();
   }
 
   @Test
