@@ -395,43 +395,73 @@ class SecretBindingIT {
     }
   }
 
+  /**
+   * After a restart, the token Secret of a login's grant (as a crash between the Secret write and the status write
+   * leaves it) is checked again before the login is recorded Ready: one holding someone else's ID token is refused and
+   * deleted, its refresh token revoked at the login's own issuer; one naming another issuer is refused and deleted with
+   * nothing sent anywhere.
+   */
   @Test
-  void aRestartedOperatorFindingATokenSecretOfSomeoneElseRefusesItAndDeletesIt() {
-    String ns = "restart-foreign-identity";
+  void aRestartedOperatorFindingATokenSecretOfSomeoneElseOrAnotherIssuerRefusesItAndDeletesIt() {
     FakeIdp idp = idp();
-    provider(ns, "corp", idp);
-    create(ns, "login", "corp", spec -> spec.setUser("alice@example.com"));
-    Logins.awaitLogin(client, ns, "login", Logins.phase(Phase.AwaitingUser));
+    FakeIdp elsewhere = idp();
+    String otherUser = "restart-other-user";
+    String otherIssuer = "restart-other-issuer";
+    for (String ns : List.of(otherUser, otherIssuer)) {
+      provider(ns, "corp", idp);
+      create(ns, "login", "corp", spec -> spec.setUser("alice@example.com"));
+      Logins.awaitLogin(client, ns, "login", Logins.phase(Phase.AwaitingUser));
+    }
     fixture.stopOperator();
+    String bobsRefreshToken = "planted-refresh-bob-" + System.nanoTime();
     try {
-      // The token Secret of this login's grant, as a crash between the Secret write and the status write would leave
-      // it, but holding Bob's ID token (put there by someone with write access, or by an older operator).
-      DeviceLogin login = Logins.get(client, ns, "login");
-      Grant grant = new GrantStore(client).find(login).orElseThrow();
-      Instant now = Instant.now();
-      String idToken = new PlainJWT(new JWTClaimsSet.Builder().issuer(idp.issuer()).audience(CLIENT_ID)
-          .subject("sub-bob").claim("email", "bob@example.com").issueTime(Date.from(now))
-          .expirationTime(Date.from(now.plusSeconds(300))).build()).serialize();
-      String refreshToken = "planted-refresh-" + System.nanoTime();
-      planted.addAll(List.of(idToken, refreshToken));
-      new TokenSecrets(client).write(TokenSecrets.build(login, "oidc-alice-example-com",
-          new ProviderConfig(URI.create(grant.issuerUrl()), grant.clientId(), null, null, List.of("openid")),
-          new Identity("bob@example.com", "sub-bob", "bob@example.com", List.of()),
-          new IssuedTokens(idToken, "planted-access", refreshToken, now.plusSeconds(300), now, Map.of()),
-          grant.id()), null);
-      planted.add("planted-access");
+      // put there by someone with write access to Secrets, or left by an older operator
+      plantTokens(otherUser, null, "bob", bobsRefreshToken);
+      plantTokens(otherIssuer, elsewhere.issuer(), "alice", "planted-refresh-alice-" + System.nanoTime());
     } finally {
       fixture.startOperator();
     }
-    int polls = idp.lastLogin().pollCount();
+    List<Integer> polls = idp.logins().stream().map(l -> l.pollCount()).toList();
 
-    DeviceLogin refused = Logins.awaitLogin(client, ns, "login", Logins.phase(Phase.Failed));
+    DeviceLogin refused = Logins.awaitLogin(client, otherUser, "login", Logins.phase(Phase.Failed));
     assertThat(Logins.ready(refused).getReason()).isEqualTo("IdentityMismatch");
-    assertThat(Logins.ready(refused).getMessage()).contains("'bob@example.com'").contains("spec.user is "
-        + "'alice@example.com'").contains("Secret oidc-alice-example-com was deleted");
+    assertThat(Logins.ready(refused).getMessage()).contains("'bob@example.com'")
+        .contains("spec.user is 'alice@example.com'")
+        .contains("Secret oidc-alice-example-com was deleted and its refresh token revoked");
     assertThat(refused.getStatus().getSecretName()).as("never recorded as the login's Secret").isNull();
-    await().atMost(Duration.ofSeconds(10)).until(() -> secret(ns, "oidc-alice-example-com") == null);
-    assertThat(idp.lastLogin().pollCount()).as("the used device code is not polled").isEqualTo(polls);
-    assertThat(idp.logins()).hasSize(1);
+    DeviceLogin foreign = Logins.awaitLogin(client, otherIssuer, "login", Logins.phase(Phase.Failed));
+    assertThat(Logins.ready(foreign).getReason()).isEqualTo("ProviderChanged");
+    assertThat(Logins.ready(foreign).getMessage())
+        .contains("does not hold tokens issued by " + idp.issuer() + " to client id " + CLIENT_ID)
+        .contains("nothing was revoked");
+    for (String ns : List.of(otherUser, otherIssuer)) {
+      await().atMost(Duration.ofSeconds(10)).until(() -> secret(ns, "oidc-alice-example-com") == null);
+    }
+    assertThat(idp.revokedTokens()).as("only the attributable refresh token is revoked")
+        .containsExactly(bobsRefreshToken);
+    assertThat(elsewhere.requests()).as("nothing sent to the issuer the Secret names").isEmpty();
+    assertThat(idp.logins().stream().map(l -> l.pollCount()).toList()).as("the used device codes are not polled")
+        .isEqualTo(polls);
+    assertThat(idp.logins()).hasSize(2);
+  }
+
+  /**
+   * Writes the token Secret of the login's grant holding an ID token of {@code user}, recording {@code issuer} (null:
+   * the grant's) and the grant's client id.
+   */
+  private static void plantTokens(String ns, String issuer, String user, String refreshToken) {
+    DeviceLogin login = Logins.get(client, ns, "login");
+    Grant grant = new GrantStore(client).find(login).orElseThrow();
+    String recordedIssuer = issuer == null ? grant.issuerUrl() : issuer;
+    Instant now = Instant.now();
+    String idToken = new PlainJWT(new JWTClaimsSet.Builder().issuer(recordedIssuer).audience(CLIENT_ID)
+        .subject("sub-" + user).claim("email", user + "@example.com").issueTime(Date.from(now))
+        .expirationTime(Date.from(now.plusSeconds(300))).build()).serialize();
+    String accessToken = "planted-access-" + System.nanoTime();
+    planted.addAll(List.of(idToken, refreshToken, accessToken));
+    new TokenSecrets(client).write(TokenSecrets.build(login, "oidc-alice-example-com",
+        new ProviderConfig(URI.create(recordedIssuer), grant.clientId(), null, null, List.of("openid")),
+        new Identity(user + "@example.com", "sub-" + user, user + "@example.com", List.of()),
+        new IssuedTokens(idToken, accessToken, refreshToken, now.plusSeconds(300), now, Map.of()), grant.id()), null);
   }
 }
