@@ -1,6 +1,7 @@
 package io.devicelogin.operator.flow;
 
 import io.devicelogin.operator.idp.DeviceAuthorization;
+import io.devicelogin.operator.idp.ProviderConfig;
 import java.net.URI;
 import java.time.Duration;
 import java.time.Instant;
@@ -12,6 +13,8 @@ import java.util.UUID;
  * @param id random id of this grant; the token Secret it produces carries it, so a restart can tell it finished
  * @param generation the DeviceLogin generation the grant was started for
  * @param restart the devicelogin.io/restart annotation value it was started for, or null
+ * @param issuerUrl the issuer the device code was issued by: it is never sent to another
+ * @param clientId the client id it was issued to
  * @param deviceCode secret: never in status, events or logs
  * @param verificationUriComplete may be null
  * @param interval the current poll interval (grows on slow_down)
@@ -20,6 +23,8 @@ public record Grant(
     String id,
     long generation,
     String restart,
+    String issuerUrl,
+    String clientId,
     String deviceCode,
     String userCode,
     URI verificationUri,
@@ -27,11 +32,14 @@ public record Grant(
     Instant expiresAt,
     Duration interval) {
 
-  public static Grant start(DeviceAuthorization authorization, long generation, String restart) {
+  public static Grant start(
+      DeviceAuthorization authorization, ProviderConfig provider, long generation, String restart) {
     return new Grant(
         UUID.randomUUID().toString(),
         generation,
         restart,
+        provider.issuer().toString(),
+        provider.clientId(),
         authorization.deviceCode(),
         authorization.userCode(),
         authorization.verificationUri(),
@@ -42,8 +50,8 @@ public record Grant(
 
   public Grant withInterval(Duration newInterval) {
     return new Grant(
-        id, generation, restart, deviceCode, userCode, verificationUri, verificationUriComplete, expiresAt,
-        newInterval);
+        id, generation, restart, issuerUrl, clientId, deviceCode, userCode, verificationUri, verificationUriComplete,
+        expiresAt, newInterval);
   }
 
   /** Whether the grant belongs to the login the DeviceLogin asks for now (same generation and restart request). */
@@ -54,7 +62,7 @@ public record Grant(
   /** Never shows the device code. */
   @Override
   public String toString() {
-    return "Grant[id=" + id + ", generation=" + generation + ", userCode=" + userCode + ", expiresAt=" + expiresAt
-        + ", interval=" + interval + "]";
+    return "Grant[id=" + id + ", generation=" + generation + ", issuerUrl=" + issuerUrl + ", clientId=" + clientId
+        + ", userCode=" + userCode + ", expiresAt=" + expiresAt + ", interval=" + interval + "]";
   }
 }

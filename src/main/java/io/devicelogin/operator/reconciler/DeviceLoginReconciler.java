@@ -19,6 +19,7 @@ import io.devicelogin.operator.flow.Grant;
 import io.devicelogin.operator.flow.IdentityPolicy;
 import io.devicelogin.operator.messages.Messages;
 import io.devicelogin.operator.flow.PollSchedule;
+import io.devicelogin.operator.flow.ProviderChange;
 import io.devicelogin.operator.flow.SpecValidation;
 import io.devicelogin.operator.flow.Step;
 import io.devicelogin.operator.flow.TokenRenewal;
@@ -40,7 +41,6 @@ import io.devicelogin.operator.status.StatusWriter;
 import io.devicelogin.operator.upgrade.CrdSchemas;
 import io.devicelogin.operator.upgrade.InstalledCrds;
 import io.fabric8.kubernetes.api.model.Secret;
-import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.devicelogin.operator.api.v1alpha1.DeviceLoginSpec;
@@ -144,7 +144,8 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
   /**
    * An end whose status write failed: recorded on the retry instead of asking the IdP again (a used device code or a
    * refused refresh can't be asked twice). {@code grantId}: the grant it ends, null for a Ready login's end;
-   * {@code secretToDelete}: the token Secret a refused refresh must not leave behind, or null.
+   * {@code secretToDelete}: the token Secret refused tokens must not leave behind (deleted only if this DeviceLogin
+   * writes it), or null.
    */
   private record UnrecordedEnd(String grantId, Step.End end, String secretToDelete) {}
 
@@ -317,11 +318,10 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
         : tokenSecrets.get(namespace, status.getSecretName());
     boolean ours = secret != null && TokenSecrets.writtenBy(secret, login);
     UnwrittenTokens pending = unwritten.get(uid);
-    String refreshToken = pending != null
-        ? TokenSecrets.value(pending.secret(), TokenSecrets.REFRESH_TOKEN)
-        : ours ? TokenSecrets.value(secret, TokenSecrets.REFRESH_TOKEN) : null;
+    Secret held = pending != null ? pending.secret() : ours ? secret : null;
+    String refreshToken = held == null ? null : TokenSecrets.value(held, TokenSecrets.REFRESH_TOKEN);
     if (refreshToken != null) {
-      String failure = revoke(login, refreshToken);
+      String failure = revoke(login, held, refreshToken);
       if (failure != null) {
         int attempts = cleanupAttempts.merge(uid, 1, Integer::sum);
         if (attempts < CLEANUP_ATTEMPTS) {
@@ -335,7 +335,7 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
       }
     }
     if (ours && login.getSpec().effectiveDeletionPolicy() == DeviceLoginSpec.DeletionPolicy.Delete) {
-      tokenSecrets.delete(namespace, secret.getMetadata().getName());
+      tokenSecrets.deleteIfWrittenBy(login, secret.getMetadata().getName());
     }
     grants.delete(login);
     forget(login);
@@ -349,14 +349,29 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
     return DeleteControl.defaultDelete();
   }
 
-  /** Revokes a refresh token; returns why it failed, or null when it is revoked or there is nothing to revoke. */
-  private String revoke(DeviceLogin login, String refreshToken) {
+  /**
+   * Revokes the refresh token of the tokens in {@code held} at the issuer they came from; returns why it failed, or
+   * null when it is revoked, there is nothing to revoke, or it can't be revoked because the provider now names another
+   * issuer or client (it is never sent there; a Warning Event says so).
+   */
+  private String revoke(DeviceLogin login, Secret held, String refreshToken) {
     Provider provider = provider(login);
     if (provider.resolution() instanceof ProviderResolution.NotReady notReady) {
       return "the provider is not ready: " + notReady.message();
     }
+    ProviderConfig config = ((ProviderResolution.Ready) provider.resolution()).config();
+    String issuer = TokenSecrets.value(held, TokenSecrets.ISSUER_URL);
+    Optional<String> changed = ProviderChange.since(issuer, TokenSecrets.value(held, TokenSecrets.CLIENT_ID), config);
+    if (changed.isPresent()) {
+      String message = "The refresh token of Secret " + held.getMetadata().getName() + " could not be revoked: it was "
+          + "issued by " + issuer + ", but " + changed.get() + ", and it is never sent to another issuer or client. It "
+          + "stays valid at " + issuer + " until it expires or is revoked there.";
+      LOG.warn("DeviceLogin {}: {}", ref(login), message);
+      events.warning(login, "RevocationFailed", message);
+      return null;
+    }
     try {
-      boolean revoked = idp.revoke(((ProviderResolution.Ready) provider.resolution()).config(), refreshToken);
+      boolean revoked = idp.revoke(config, refreshToken);
       LOG.info("DeviceLogin {}: {}", ref(login), revoked
           ? "revoked the refresh token" : "the IdP advertises no revocation endpoint; nothing to revoke");
       return null;
@@ -433,6 +448,13 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
 
   private UpdateControl<DeviceLogin> start(DeviceLogin login, ProviderConfig config, Instant now) {
     String uid = login.getMetadata().getUid();
+    Optional<String> taken = grants.foreignSecret(login);
+    if (taken.isPresent()) {
+      unsavedGrants.remove(uid);
+      return end(login, new Step.End(Phase.Failed, Reason.SecretConflict, taken.get() + "; the operator keeps this "
+          + "login's device code under that name, so no login was started and that Secret was left as it is. Delete "
+          + "or rename it, then start over. " + Messages.startOverHint()), now);
+    }
     Grant unsaved = unsavedGrants.remove(uid);
     if (unsaved != null && unsaved.isFor(login.getMetadata().getGeneration(), login.restartRequest())
         && now.isBefore(unsaved.expiresAt())) {
@@ -456,8 +478,8 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
           retry);
     }
     startFailures.remove(login.getMetadata().getUid());
-    return publish(login, Grant.start(authorization, login.getMetadata().getGeneration(), login.restartRequest()),
-        now);
+    return publish(login,
+        Grant.start(authorization, config, login.getMetadata().getGeneration(), login.restartRequest()), now);
   }
 
   /**
@@ -487,22 +509,28 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
       LOG.info("DeviceLogin {}: retrying to record the end of the login", ref(login));
       return end(login, unrecorded, now);
     }
+    Optional<String> changed = ProviderChange.since(grant.issuerUrl(), grant.clientId(), config);
+    if (changed.isPresent()) {
+      return end(login, new Step.End(Phase.Failed, Reason.ProviderChanged, "This login was started at issuer "
+          + grant.issuerUrl() + " with client id " + grant.clientId() + ", but " + changed.get() + "; its device code "
+          + "is never sent to another issuer or client, so the login ended. " + Messages.startOverHint()), now);
+    }
     Grant unsaved = unsavedGrants.get(uid);
     if (unsaved != null && unsaved.id().equals(grant.id())) {
       grants.save(login, unsaved);
       unsavedGrants.remove(uid);
     }
     UnwrittenTokens pending = unwritten.get(uid);
-    if (pending != null && pending.grantId().equals(grant.id())) {
+    if (pending != null && !pending.refresh() && pending.grantId().equals(grant.id())) {
       LOG.info("DeviceLogin {}: retrying the write of Secret {}", ref(login), pending.secret().getMetadata().getName());
-      return write(login, pending, now);
+      return writeIssued(login, config, pending, now);
     }
     PollSchedule schedule = schedules.get(uid);
     if (schedule == null) {
       // First look at this grant since the operator started: did an earlier run already get its tokens?
       Optional<Secret> written = tokenSecrets.findWrittenFor(login, grant.id());
       if (written.isPresent()) {
-        return recoverReady(login, written.get(), provider, now);
+        return recoverReady(login, grant, written.get(), config, provider, now);
       }
       schedule = PollSchedule.firstPollAfter(now, grant.interval());
       schedules.put(uid, schedule);
@@ -557,34 +585,30 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
       Instant now) {
     IdentityPolicy.Decision decision = decide(login, provider, tokens.claims());
     if (decision instanceof IdentityPolicy.Decision.Refused refused) {
-      discard(login, config, tokens);
+      discard(login, config, tokens.refreshToken());
       return end(login, new Step.End(Phase.Failed, refused.reason(), refused.message()
           + " " + Messages.startOverHint()), now);
     }
     Identity identity = ((IdentityPolicy.Decision.Accepted) decision).identity();
     String secretName = TokenSecrets.secretName(login, identity.getUsername());
-    Secret existing = tokenSecrets.get(login.getMetadata().getNamespace(), secretName);
-    String conflict = TokenSecrets.conflict(existing, identity);
-    if (conflict != null) {
-      discard(login, config, tokens);
-      return end(login, new Step.End(Phase.Failed, Reason.SecretConflict, conflict + "; the tokens were discarded. "
-          + "Set spec.secretName to a Secret name of this user's own; that spec change starts a fresh login."), now);
-    }
     UnwrittenTokens tokensToWrite = new UnwrittenTokens(
         grant.id(), TokenSecrets.build(login, secretName, config, identity, tokens, grant.id()), identity,
         tokens.idTokenExpiry(), renewalTime(login, tokens.refreshToken() != null, tokens.idTokenIssuedAt(),
             tokens.idTokenExpiry()), false);
     unwritten.put(login.getMetadata().getUid(), tokensToWrite);
-    return write(login, tokensToWrite, now);
+    return writeIssued(login, config, tokensToWrite, now);
   }
 
-  /** Tokens that must not be stored: revoke their refresh token so no live credential is left (best effort). */
-  private void discard(DeviceLogin login, ProviderConfig config, IssuedTokens tokens) {
-    if (tokens.refreshToken() == null) {
+  /**
+   * Tokens that must not be stored: revoke their refresh token (null: none) at {@code config}, the issuer and client
+   * that issued it, so no live credential is left (best effort).
+   */
+  private void discard(DeviceLogin login, ProviderConfig config, String refreshToken) {
+    if (refreshToken == null) {
       return;
     }
     try {
-      idp.revoke(config, tokens.refreshToken());
+      idp.revoke(config, refreshToken);
     } catch (IdpException e) {
       LOG.warn("DeviceLogin {}: could not revoke the refresh token of discarded tokens: {}", ref(login),
           e.getMessage());
@@ -592,25 +616,40 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
   }
 
   /**
-   * Writes the token Secret; if that throws, the tokens stay in memory for the retry JOSDK schedules (a used device
-   * code or a rotated refresh token can't be used again, so these tokens are the only ones).
+   * Writes the token Secret of a login, over an existing one only if it holds tokens of the same issuer, client id and
+   * subject, and only as it was checked (a Secret changed or created in between refuses the write, and the retry checks
+   * again); a conflict ends the login and revokes the tokens' refresh token at {@code config}, which issued them. If
+   * the write throws, the tokens stay in memory for the retry JOSDK schedules (a used device code can't be used again,
+   * so these tokens are the only ones).
    */
-  private UpdateControl<DeviceLogin> write(DeviceLogin login, UnwrittenTokens tokens, Instant now) {
-    String uid = login.getMetadata().getUid();
-    if (!tokens.refresh()) {
-      tokenSecrets.write(tokens.secret());
-      unwritten.remove(uid);
-      return ready(login, tokens.identity(), tokens.secret().getMetadata().getName(), tokens.idTokenExpiry(),
-          tokens.renewalTime(), now);
+  private UpdateControl<DeviceLogin> writeIssued(
+      DeviceLogin login, ProviderConfig config, UnwrittenTokens tokens, Instant now) {
+    Secret existing = tokenSecrets.get(login.getMetadata().getNamespace(), tokens.secret().getMetadata().getName());
+    String conflict = TokenSecrets.conflict(existing, tokens.secret());
+    if (conflict != null) {
+      discard(login, config, TokenSecrets.value(tokens.secret(), TokenSecrets.REFRESH_TOKEN));
+      return end(login, new Step.End(Phase.Failed, Reason.SecretConflict, conflict + "; the tokens were discarded. "
+          + "Set spec.secretName to a Secret name of this user's own; that spec change starts a fresh login."), now);
     }
+    tokenSecrets.write(tokens.secret(), existing);
+    unwritten.remove(login.getMetadata().getUid());
+    return ready(login, tokens.identity(), tokens.secret().getMetadata().getName(), tokens.idTokenExpiry(),
+        tokens.renewalTime(), now);
+  }
+
+  /**
+   * Writes refreshed tokens over the Secret as last read, unless another DeviceLogin writes it now; if that throws, the
+   * tokens stay in memory for the retry JOSDK schedules (a rotated refresh token can't be used again).
+   */
+  private UpdateControl<DeviceLogin> writeRefreshed(DeviceLogin login, UnwrittenTokens tokens, Instant now) {
+    String uid = login.getMetadata().getUid();
     Secret latest = tokenSecrets.get(login.getMetadata().getNamespace(), tokens.secret().getMetadata().getName());
     if (latest != null && !TokenSecrets.writtenBy(latest, login)) {
       unwritten.remove(uid);
       return superseded(login, latest, now);
     }
     if (latest == null) {
-      tokenSecrets.write(new SecretBuilder(tokens.secret()).editMetadata().withResourceVersion(null).endMetadata()
-          .build());
+      tokenSecrets.write(tokens.secret(), null);
     } else if (!Objects.equals(latest.getData(), tokens.secret().getData())
         || TokenSecrets.refreshStarted(latest) != null) {
       tokenSecrets.update(TokenSecrets.withTokenData(latest, tokens.secret().getData()));
@@ -633,15 +672,30 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
     return control;
   }
 
-  /** The token Secret of this grant exists: an earlier run got the tokens but stopped before recording it. */
+  /**
+   * The token Secret of this grant exists: an earlier run got the tokens but stopped before recording it. Nothing read
+   * from the Secret is trusted because it is there: it must hold tokens of the issuer and client the grant was started
+   * at, and its ID token must pass spec.user, allowedGroups and name the subject it was written for; otherwise the login
+   * ends Failed and the Secret is deleted (its refresh token revoked only if it came from this login's issuer and
+   * client).
+   */
   private UpdateControl<DeviceLogin> recoverReady(
-      DeviceLogin login, Secret secret, IdentityProviderSpec provider, Instant now) {
+      DeviceLogin login, Grant grant, Secret secret, ProviderConfig config, IdentityProviderSpec provider,
+      Instant now) {
     JWTClaimsSet claims = idTokenClaims(secret);
-    // The identity was accepted before the Secret was written; only read it back here.
-    IdentityPolicy.Decision decision = IdentityPolicy.decide(claims.toJSONObject(), provider.effectiveUsernameClaim(),
-        provider.effectiveGroupsClaim(), null, null);
+    String name = secret.getMetadata().getName();
+    String issuer = TokenSecrets.value(secret, TokenSecrets.ISSUER_URL);
+    String clientId = TokenSecrets.value(secret, TokenSecrets.CLIENT_ID);
+    if (!Objects.equals(issuer, grant.issuerUrl()) || !Objects.equals(clientId, grant.clientId())) {
+      return refuse(login, grant.id(), null, null, name, new IdentityPolicy.Decision.Refused(Reason.ProviderChanged,
+          "Secret " + name + " does not hold tokens issued by " + grant.issuerUrl() + " to client id "
+              + grant.clientId() + ", where this login was started."), "It was deleted; nothing was revoked.", now);
+    }
+    IdentityPolicy.Decision decision = decideKeeping(login, provider, claims.toJSONObject(), secret,
+        "Secret " + name + " holds an ID token");
     if (decision instanceof IdentityPolicy.Decision.Refused refused) {
-      return end(login, new Step.End(Phase.Failed, refused.reason(), refused.message()), now);
+      return refuse(login, grant.id(), config, TokenSecrets.value(secret, TokenSecrets.REFRESH_TOKEN), name, refused,
+          "Secret " + name + " was deleted and its refresh token revoked.", now);
     }
     LOG.info("DeviceLogin {}: found the tokens of this login in Secret {}; recording Ready", ref(login),
         secret.getMetadata().getName());
@@ -673,7 +727,7 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
     if (pending != null && pending.refresh()) {
       LOG.info("DeviceLogin {}: retrying the write of refreshed tokens to Secret {}", ref(login),
           pending.secret().getMetadata().getName());
-      return write(login, pending, now);
+      return writeRefreshed(login, pending, now);
     }
     UnrecordedEnd unrecorded = unrecordedEnds.get(login.getMetadata().getUid());
     if (unrecorded != null && unrecorded.grantId() == null) {
@@ -709,6 +763,16 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
           + notReady.message(), now);
     }
     ProviderConfig config = ((ProviderResolution.Ready) provider.resolution()).config();
+    String issuer = TokenSecrets.value(secret, TokenSecrets.ISSUER_URL);
+    Optional<String> changed = ProviderChange.since(issuer, TokenSecrets.value(secret, TokenSecrets.CLIENT_ID), config);
+    if (changed.isPresent()) {
+      String name = secret.getMetadata().getName();
+      return end(login, new Step.End(Phase.Failed, Reason.ProviderChanged, "The tokens in Secret " + name + " were "
+          + "issued by " + issuer + ", but " + changed.get() + "; their refresh token is never sent to another issuer "
+          + "or client, so they are no longer renewed and stay in the Secret until they expire at "
+          + Rfc3339.format(expiry) + ". To log in through the provider as it is now, delete Secret " + name
+          + " (or this DeviceLogin), then start over. " + Messages.startOverHint()), now);
+    }
     // Refreshed tokens whose signing keys could not be fetched are checked again instead (the old refresh token may
     // be rotated away; the refresh mark of that refresh stays until they are stored).
     UnverifiedTokens held = unverifiedRefreshes.remove(login.getMetadata().getUid());
@@ -747,22 +811,16 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
     if (tokens.idToken() == null) {
       unwritten.put(login.getMetadata().getUid(), new UnwrittenTokens(TokenSecrets.grantId(secret),
           TokenSecrets.withRefreshedTokens(secret, tokens), status.getIdentity(), expiry, null, true));
-      return write(login, unwritten.get(login.getMetadata().getUid()), refreshedAt);
+      return writeRefreshed(login, unwritten.get(login.getMetadata().getUid()), refreshedAt);
     }
-    IdentityPolicy.Decision decision2 = decide(login, provider.resource().getSpec(), tokens.claims());
-    String subject = TokenSecrets.annotation(secret, Constants.SUBJECT_ANNOTATION);
-    if (decision2 instanceof IdentityPolicy.Decision.Accepted accepted
-        && !Objects.equals(subject, accepted.identity().getSubject())) {
-      decision2 = new IdentityPolicy.Decision.Refused(Reason.IdentityMismatch, "A refresh returned an ID token for "
-          + "subject '" + accepted.identity().getSubject() + "' instead of '" + subject + "'.");
-    }
+    IdentityPolicy.Decision decision2 = decideKeeping(login, provider.resource().getSpec(), tokens.claims(), secret,
+        "A refresh returned an ID token");
     if (decision2 instanceof IdentityPolicy.Decision.Refused refused) {
       metrics.refresh("refused");
-      discard(login, config, tokens);
-      // the Secret is deleted and the end recorded from memory until both succeeded: never a second refresh
-      return end(login, new UnrecordedEnd(null, new Step.End(Phase.Failed, refused.reason(), refused.message()
-          + " The refreshed tokens were discarded and Secret " + secret.getMetadata().getName() + " deleted. "
-          + Messages.startOverHint()), secret.getMetadata().getName()), refreshedAt);
+      String name = secret.getMetadata().getName();
+      return refuse(login, null, config, tokens.refreshToken() != null ? tokens.refreshToken()
+          : TokenSecrets.value(secret, TokenSecrets.REFRESH_TOKEN), name, refused,
+          "The refreshed tokens were discarded and Secret " + name + " deleted.", refreshedAt);
     }
     Instant newExpiry = tokens.idTokenExpiry();
     boolean canRefreshAgain = tokens.refreshToken() != null
@@ -771,7 +829,25 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
         TokenSecrets.withRefreshedTokens(secret, tokens), status.getIdentity(), newExpiry,
         renewalTime(login, canRefreshAgain, tokens.idTokenIssuedAt(), newExpiry), true);
     unwritten.put(login.getMetadata().getUid(), toWrite);
-    return write(login, toWrite, refreshedAt);
+    return writeRefreshed(login, toWrite, refreshedAt);
+  }
+
+  /**
+   * Tokens this login must not keep: their refresh token is revoked at {@code config}, the issuer and client that
+   * issued it (null: it can't be attributed to one, nothing is sent), the token Secret {@code secretName} is deleted if
+   * this DeviceLogin writes it, and the end is recorded from memory until both succeeded, so the tokens are never used.
+   *
+   * @param grantId the grant whose login this ends, null for a Ready login
+   * @param outcome what happened to the tokens, for the message
+   */
+  private UpdateControl<DeviceLogin> refuse(
+      DeviceLogin login, String grantId, ProviderConfig config, String refreshToken, String secretName,
+      IdentityPolicy.Decision.Refused refused, String outcome, Instant now) {
+    if (config != null) {
+      discard(login, config, refreshToken);
+    }
+    return end(login, new UnrecordedEnd(grantId, new Step.End(Phase.Failed, refused.reason(), refused.message()
+        + " " + outcome + " " + Messages.startOverHint()), secretName), now);
   }
 
   /**
@@ -830,9 +906,13 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
 
   /** Another DeviceLogin completed a login into the same Secret: it writes it now; this one stops refreshing. */
   private UpdateControl<DeviceLogin> superseded(DeviceLogin login, Secret secret, Instant now) {
-    return end(login, new Step.End(Phase.Expired, Reason.Superseded, "Secret " + secret.getMetadata().getName()
-        + " is now written by DeviceLogin " + TokenSecrets.writer(secret) + " (a newer login); this DeviceLogin "
-        + "stopped refreshing it. " + Messages.startOverHint()), now);
+    String name = secret.getMetadata().getName();
+    String writer = TokenSecrets.annotation(secret, TokenSecrets.WRITER_UID_ANNOTATION) == null
+        ? "Secret " + name + " was written by an earlier operator version and can't be attributed to this DeviceLogin "
+            + "(it has no " + TokenSecrets.WRITER_UID_ANNOTATION + " annotation and no owner reference to it)"
+        : "Secret " + name + " is now written by another DeviceLogin (" + TokenSecrets.writer(secret) + ")";
+    return end(login, new Step.End(Phase.Expired, Reason.Superseded, writer + "; this DeviceLogin stopped refreshing "
+        + "it. " + Messages.startOverHint()), now);
   }
 
   /** When to refresh: null when there is no refresh token (nothing can renew the ID token). */
@@ -860,6 +940,23 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
     return IdentityPolicy.decide(
         claims, provider.effectiveUsernameClaim(), provider.effectiveGroupsClaim(), login.getSpec().getUser(),
         allowedGroups);
+  }
+
+  /**
+   * {@link #decide} for tokens that are to stay in {@code secret}: they must also name the subject it was written for.
+   *
+   * @param what what holds the ID token, for the message ("A refresh returned an ID token")
+   */
+  private static IdentityPolicy.Decision decideKeeping(
+      DeviceLogin login, IdentityProviderSpec provider, Map<String, Object> claims, Secret secret, String what) {
+    IdentityPolicy.Decision decision = decide(login, provider, claims);
+    String subject = TokenSecrets.annotation(secret, Constants.SUBJECT_ANNOTATION);
+    if (decision instanceof IdentityPolicy.Decision.Accepted accepted
+        && !Objects.equals(subject, accepted.identity().getSubject())) {
+      return new IdentityPolicy.Decision.Refused(Reason.IdentityMismatch, what + " for subject '"
+          + accepted.identity().getSubject() + "' instead of '" + subject + "'.");
+    }
+    return decision;
   }
 
   private UpdateControl<DeviceLogin> ready(
@@ -898,7 +995,7 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
     forget(login);
     unrecordedEnds.put(uid, ending);
     if (ending.secretToDelete() != null) {
-      tokenSecrets.delete(login.getMetadata().getNamespace(), ending.secretToDelete());
+      tokenSecrets.deleteIfWrittenBy(login, ending.secretToDelete());
     }
     UpdateControl<DeviceLogin> control = patch(login,
         DeviceLoginStatusBuilder.ended(login, end.phase(), end.reason(), end.message(), now), CLEANUP_DELAY);

@@ -5,8 +5,12 @@ import io.devicelogin.operator.api.v1alpha1.DeviceLogin;
 import io.devicelogin.operator.flow.Grant;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
+import io.fabric8.kubernetes.api.model.SecretList;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.dsl.NonDeletingOperation;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.NonNamespaceOperation;
+import io.fabric8.kubernetes.client.dsl.Resource;
+import java.net.HttpURLConnection;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.DateTimeException;
@@ -18,11 +22,17 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Persists each started device grant in an operator-owned Secret (owned by its DeviceLogin) before its user code is
  * published, so a restarted operator continues the same grant instead of starting a second one. Reads are served
  * from memory once the grant was seen, so polling costs no API reads.
+ *
+ * <p>Only a Secret of type {@value #TYPE} controlled by this very DeviceLogin (uid) is read as its grant, written over
+ * or deleted, and every write and delete is conditional on the resourceVersion that check saw: a Secret someone else
+ * put at the grant Secret's name is never overwritten, deleted or read.
  */
 public final class GrantStore {
 
@@ -31,20 +41,27 @@ public final class GrantStore {
   public static final String COMPONENT = "device-grant";
   private static final String PREFIX = "devicelogin-grant-";
 
+  private static final Logger LOG = LoggerFactory.getLogger(GrantStore.class);
+
   private static final String ID = "grant-id";
   private static final String GENERATION = "generation";
   private static final String RESTART = "restart";
+  private static final String ISSUER_URL = "issuer-url";
+  private static final String CLIENT_ID = "client-id";
   private static final String DEVICE_CODE = "device-code";
   private static final String USER_CODE = "user-code";
   private static final String VERIFICATION_URI = "verification-uri";
   private static final String VERIFICATION_URI_COMPLETE = "verification-uri-complete";
   private static final String EXPIRES_AT = "expires-at";
   private static final String INTERVAL = "interval-seconds";
-  private static final Set<String> REQUIRED =
-      Set.of(ID, GENERATION, DEVICE_CODE, USER_CODE, VERIFICATION_URI, EXPIRES_AT, INTERVAL);
+  private static final Set<String> REQUIRED = Set.of(
+      ID, GENERATION, ISSUER_URL, CLIENT_ID, DEVICE_CODE, USER_CODE, VERIFICATION_URI, EXPIRES_AT, INTERVAL);
+
+  /** A grant as this process knows it, with the resourceVersion of its Secret as last written or read (or null). */
+  private record Held(Grant grant, String resourceVersion) {}
 
   private final KubernetesClient client;
-  private final Map<String, Grant> byLoginUid = new ConcurrentHashMap<>();
+  private final Map<String, Held> byLoginUid = new ConcurrentHashMap<>();
 
   public GrantStore(KubernetesClient client) {
     this.client = client;
@@ -59,27 +76,127 @@ public final class GrantStore {
     return PREFIX.length() + name.length() <= Names.MAX_NAME ? PREFIX + name : Names.prefixed(PREFIX, name);
   }
 
-  /** The grant stored for this DeviceLogin (this very object, by uid), if any. */
+  /** The grant stored for this DeviceLogin (this very object, by uid), if any; another Secret of that name is not. */
   public Optional<Grant> find(DeviceLogin login) {
-    Grant cached = byLoginUid.get(login.getMetadata().getUid());
+    Held cached = byLoginUid.get(login.getMetadata().getUid());
     if (cached != null) {
-      return Optional.of(cached);
+      return Optional.of(cached.grant());
     }
-    Secret secret = client.secrets()
-        .inNamespace(login.getMetadata().getNamespace())
-        .withName(secretName(login))
-        .get();
+    Secret secret = get(login);
     if (secret == null || !ownedBy(secret, login)) {
       return Optional.empty();
     }
     Optional<Grant> grant = fromData(secret.getData());
-    grant.ifPresent(g -> byLoginUid.put(login.getMetadata().getUid(), g));
+    grant.ifPresent(g -> byLoginUid.put(login.getMetadata().getUid(),
+        new Held(g, secret.getMetadata().getResourceVersion())));
     return grant;
   }
 
-  /** Creates or updates the grant's Secret; returns only once the API server has it. */
+  /**
+   * Why a grant of this DeviceLogin can't be stored: a Secret that is not its grant Secret (another type, or not
+   * controlled by this DeviceLogin) holds the name; empty when the name is free or holds its own grant Secret.
+   */
+  public Optional<String> foreignSecret(DeviceLogin login) {
+    Secret secret = get(login);
+    return secret == null || ownedBy(secret, login) ? Optional.empty() : Optional.of(foreign(secret));
+  }
+
+  /**
+   * Stores the grant: creates its Secret, or updates this DeviceLogin's own one with the resourceVersion last seen;
+   * returns only once the API server has it. Throws if a Secret of that name is not this DeviceLogin's grant Secret
+   * (it is left as it is).
+   */
   public void save(DeviceLogin login, Grant grant) {
-    Secret secret = new SecretBuilder()
+    String uid = login.getMetadata().getUid();
+    Secret desired = toSecret(login, grant);
+    Held held = byLoginUid.get(uid);
+    Secret stored;
+    try {
+      stored = held != null && held.resourceVersion() != null
+          ? update(desired, held.resourceVersion())
+          : secrets(login).resource(desired).create();
+    } catch (KubernetesClientException e) {
+      if (e.getCode() != HttpURLConnection.HTTP_CONFLICT && e.getCode() != HttpURLConnection.HTTP_NOT_FOUND) {
+        throw e;
+      }
+      // created or changed since this process last saw it (or gone): look again, write over it only if it is ours
+      Secret current = get(login);
+      if (current == null) {
+        stored = secrets(login).resource(desired).create();
+      } else if (ownedBy(current, login)) {
+        stored = update(desired, current.getMetadata().getResourceVersion());
+      } else {
+        byLoginUid.remove(uid);
+        throw new IllegalStateException(foreign(current) + "; it was not written over");
+      }
+    }
+    byLoginUid.put(uid, new Held(grant, stored.getMetadata().getResourceVersion()));
+  }
+
+  /** The grant of this DeviceLogin if this process has it in memory; never asks the API server. */
+  public Optional<Grant> cached(DeviceLogin login) {
+    return Optional.ofNullable(byLoginUid.get(login.getMetadata().getUid())).map(Held::grant);
+  }
+
+  /** Updates the in-memory copy only (used before a write that may fail, so polling follows the newest interval). */
+  public void remember(DeviceLogin login, Grant grant) {
+    byLoginUid.compute(login.getMetadata().getUid(),
+        (uid, held) -> new Held(grant, held == null ? null : held.resourceVersion()));
+  }
+
+  /**
+   * Deletes the grant's Secret if it is this DeviceLogin's (idempotent); another Secret of that name is left. The delete
+   * is conditional on the resourceVersion this process last wrote or read it with (no read needed); if it changed
+   * since, it is read and checked again.
+   */
+  public void delete(DeviceLogin login) {
+    Held held = byLoginUid.remove(login.getMetadata().getUid());
+    if (held != null && held.resourceVersion() != null) {
+      try {
+        deleteAt(login, held.resourceVersion());
+        return;
+      } catch (KubernetesClientException e) {
+        if (e.getCode() != HttpURLConnection.HTTP_CONFLICT) {
+          throw e;
+        }
+      }
+    }
+    Secret current = get(login);
+    if (current == null) {
+      return;
+    }
+    if (!ownedBy(current, login)) {
+      LOG.warn("DeviceLogin {}/{}: {}; left as it is", login.getMetadata().getNamespace(),
+          login.getMetadata().getName(), foreign(current));
+      return;
+    }
+    deleteAt(login, current.getMetadata().getResourceVersion());
+  }
+
+  private void deleteAt(DeviceLogin login, String resourceVersion) {
+    secrets(login).withName(secretName(login)).lockResourceVersion(resourceVersion).delete();
+  }
+
+  /** Drops the in-memory copy only. */
+  public void forget(DeviceLogin login) {
+    byLoginUid.remove(login.getMetadata().getUid());
+  }
+
+  private Secret get(DeviceLogin login) {
+    return secrets(login).withName(secretName(login)).get();
+  }
+
+  private Secret update(Secret desired, String resourceVersion) {
+    return client.secrets().inNamespace(desired.getMetadata().getNamespace()).resource(
+        new SecretBuilder(desired).editMetadata().withResourceVersion(resourceVersion).endMetadata().build()).update();
+  }
+
+  private NonNamespaceOperation<Secret, SecretList, Resource<Secret>> secrets(DeviceLogin login) {
+    return client.secrets().inNamespace(login.getMetadata().getNamespace());
+  }
+
+  private static Secret toSecret(DeviceLogin login, Grant grant) {
+    return new SecretBuilder()
         .withNewMetadata()
         .withName(secretName(login))
         .withNamespace(login.getMetadata().getNamespace())
@@ -91,35 +208,16 @@ public final class GrantStore {
         .withType(TYPE)
         .withData(toData(grant))
         .build();
-    client.secrets().inNamespace(login.getMetadata().getNamespace()).resource(secret)
-        .createOr(NonDeletingOperation::update);
-    remember(login, grant);
   }
 
-  /** The grant of this DeviceLogin if this process has it in memory; never asks the API server. */
-  public Optional<Grant> cached(DeviceLogin login) {
-    return Optional.ofNullable(byLoginUid.get(login.getMetadata().getUid()));
-  }
-
-  /** Updates the in-memory copy only (used before a write that may fail, so polling follows the newest interval). */
-  public void remember(DeviceLogin login, Grant grant) {
-    byLoginUid.put(login.getMetadata().getUid(), grant);
-  }
-
-  /** Deletes the grant's Secret (idempotent). */
-  public void delete(DeviceLogin login) {
-    client.secrets().inNamespace(login.getMetadata().getNamespace()).withName(secretName(login)).delete();
-    forget(login);
-  }
-
-  /** Drops the in-memory copy only. */
-  public void forget(DeviceLogin login) {
-    byLoginUid.remove(login.getMetadata().getUid());
-  }
-
+  /** A grant Secret of this very DeviceLogin: the grant type, and controlled by its uid. */
   private static boolean ownedBy(Secret secret, DeviceLogin login) {
-    return secret.getMetadata().getOwnerReferences().stream()
-        .anyMatch(ref -> login.getMetadata().getUid().equals(ref.getUid()));
+    return TYPE.equals(secret.getType()) && OwnerReferences.controlledBy(secret, login);
+  }
+
+  private static String foreign(Secret secret) {
+    return "Secret " + secret.getMetadata().getName() + " already exists and is not this DeviceLogin's grant Secret"
+        + (TYPE.equals(secret.getType()) ? " (it belongs to another object)" : " (type " + secret.getType() + ")");
   }
 
   private static Map<String, String> toData(Grant grant) {
@@ -129,6 +227,8 @@ public final class GrantStore {
     if (grant.restart() != null) {
       data.put(RESTART, encode(grant.restart()));
     }
+    data.put(ISSUER_URL, encode(grant.issuerUrl()));
+    data.put(CLIENT_ID, encode(grant.clientId()));
     data.put(DEVICE_CODE, encode(grant.deviceCode()));
     data.put(USER_CODE, encode(grant.userCode()));
     data.put(VERIFICATION_URI, encode(grant.verificationUri().toString()));
@@ -151,6 +251,8 @@ public final class GrantStore {
           decode(data.get(ID)),
           Long.parseLong(decode(data.get(GENERATION))),
           decode(data.get(RESTART)),
+          decode(data.get(ISSUER_URL)),
+          decode(data.get(CLIENT_ID)),
           decode(data.get(DEVICE_CODE)),
           decode(data.get(USER_CODE)),
           URI.create(decode(data.get(VERIFICATION_URI))),

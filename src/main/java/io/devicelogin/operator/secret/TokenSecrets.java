@@ -10,11 +10,12 @@ import io.devicelogin.operator.status.Rfc3339;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.dsl.NonDeletingOperation;
+import io.fabric8.kubernetes.client.dsl.Resource;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 
 /**
@@ -32,6 +33,12 @@ public final class TokenSecrets {
    * refresh was interrupted, so the refresh token may already be rotated at the IdP and must not be presented again.
    */
   public static final String REFRESH_STARTED_ANNOTATION = Constants.GROUP + "/refresh-started";
+
+  /**
+   * Annotation holding the uid of the DeviceLogin that writes the Secret: a DeviceLogin deleted and re-created with the
+   * same name is another object and not its writer. (The name annotation is kept for people.)
+   */
+  public static final String WRITER_UID_ANNOTATION = Constants.GROUP + "/devicelogin-uid";
 
   public static final String ID_TOKEN = "id-token";
   public static final String REFRESH_TOKEN = "refresh-token";
@@ -79,6 +86,7 @@ public final class TokenSecrets {
         .addToAnnotations(Constants.USERNAME_ANNOTATION, identity.getUsername())
         .addToAnnotations(Constants.SUBJECT_ANNOTATION, identity.getSubject())
         .addToAnnotations(Constants.DEVICELOGIN_ANNOTATION, login.getMetadata().getName())
+        .addToAnnotations(WRITER_UID_ANNOTATION, login.getMetadata().getUid())
         .addToAnnotations(GRANT_ANNOTATION, grantId)
         .endMetadata()
         .withType(Constants.TOKEN_SECRET_TYPE)
@@ -89,10 +97,20 @@ public final class TokenSecrets {
     return builder.build();
   }
 
-  /** Creates the Secret, or replaces an existing one of that name (the newest login owns it). */
-  public void write(Secret secret) {
-    client.secrets().inNamespace(secret.getMetadata().getNamespace()).resource(secret)
-        .createOr(NonDeletingOperation::update);
+  /**
+   * Writes {@code secret} over {@code existing} as it was read (refused with 409 if it changed since, so what was
+   * checked is what is written over), or creates it when {@code existing} is null (refused if one was created since).
+   */
+  public void write(Secret secret, Secret existing) {
+    Resource<Secret> resource = client.secrets().inNamespace(secret.getMetadata().getNamespace()).resource(
+        new SecretBuilder(secret).editMetadata()
+            .withResourceVersion(existing == null ? null : existing.getMetadata().getResourceVersion())
+            .endMetadata().build());
+    if (existing == null) {
+      resource.create();
+    } else {
+      resource.update();
+    }
   }
 
   /**
@@ -149,15 +167,26 @@ public final class TokenSecrets {
     return client.secrets().inNamespace(secret.getMetadata().getNamespace()).resource(secret).update();
   }
 
-  public void delete(String namespace, String name) {
-    client.secrets().inNamespace(namespace).withName(name).delete();
+  /**
+   * Deletes the Secret {@code name} if {@code login} writes it, unless it changed between that check and the delete
+   * (then the delete is refused with 409 and the caller retries); returns whether there was such a Secret.
+   */
+  public boolean deleteIfWrittenBy(DeviceLogin login, String name) {
+    Secret current = get(login.getMetadata().getNamespace(), name);
+    if (current == null || !writtenBy(current, login)) {
+      return false;
+    }
+    client.secrets().inNamespace(current.getMetadata().getNamespace()).withName(name)
+        .lockResourceVersion(current.getMetadata().getResourceVersion()).delete();
+    return true;
   }
 
   /**
-   * Why tokens of {@code identity} must not be written over {@code existing}, or null when they may: a Secret of
-   * another type, or one holding another user's tokens, is never overwritten.
+   * Why {@code candidate} must not be written over {@code existing}, or null when it may: only a token Secret holding
+   * tokens of the same issuer, client id and subject is written over. The reason names what differs, with no values
+   * but the issuer URL, client id and username.
    */
-  public static String conflict(Secret existing, Identity identity) {
+  public static String conflict(Secret existing, Secret candidate) {
     if (existing == null) {
       return null;
     }
@@ -166,10 +195,16 @@ public final class TokenSecrets {
       return "Secret " + name + " already exists and is not a DeviceLogin token Secret (type " + existing.getType()
           + ")";
     }
-    String subject = annotation(existing, Constants.SUBJECT_ANNOTATION);
-    if (subject != null && !subject.equals(identity.getSubject())) {
-      return "Secret " + name + " holds the tokens of another user ("
-          + annotation(existing, Constants.USERNAME_ANNOTATION) + ")";
+    if (!Objects.equals(value(existing, ISSUER_URL), value(candidate, ISSUER_URL))) {
+      return "Secret " + name + " holds tokens of another issuer (" + value(existing, ISSUER_URL) + ")";
+    }
+    if (!Objects.equals(value(existing, CLIENT_ID), value(candidate, CLIENT_ID))) {
+      return "Secret " + name + " holds tokens of another client (" + value(existing, CLIENT_ID) + ")";
+    }
+    if (!Objects.equals(annotation(existing, Constants.SUBJECT_ANNOTATION),
+        annotation(candidate, Constants.SUBJECT_ANNOTATION))) {
+      String username = annotation(existing, Constants.USERNAME_ANNOTATION);
+      return "Secret " + name + " holds the tokens of another user" + (username == null ? "" : " (" + username + ")");
     }
     return null;
   }
@@ -179,9 +214,21 @@ public final class TokenSecrets {
     return annotation(secret, GRANT_ANNOTATION);
   }
 
-  /** Whether {@code login} is the DeviceLogin that writes this Secret (the newest login to complete owns it). */
+  /**
+   * Whether {@code login} (this very object, by uid) is the DeviceLogin that writes this token Secret (the newest login
+   * to complete owns it); a Secret of another type never is. A Secret an older operator version wrote has no uid annotation: it counts as this DeviceLogin's
+   * only if it names it and this DeviceLogin (by uid) is its controller owner; without that owner (deletionPolicy
+   * Retain) it can't be attributed and is not taken for this DeviceLogin's.
+   */
   public static boolean writtenBy(Secret secret, DeviceLogin login) {
-    return login.getMetadata().getName().equals(writer(secret));
+    if (!Constants.TOKEN_SECRET_TYPE.equals(secret.getType())) {
+      return false;
+    }
+    String uid = annotation(secret, WRITER_UID_ANNOTATION);
+    if (uid != null) {
+      return uid.equals(login.getMetadata().getUid());
+    }
+    return login.getMetadata().getName().equals(writer(secret)) && OwnerReferences.controlledBy(secret, login);
   }
 
   /** The name of the DeviceLogin that writes this Secret. */

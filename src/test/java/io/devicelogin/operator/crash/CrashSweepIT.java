@@ -463,6 +463,7 @@ class CrashSweepIT {
           .containsEntry(Constants.USERNAME_ANNOTATION, CrashCase.USER + "@example.com")
           .containsEntry(Constants.SUBJECT_ANNOTATION, "sub-" + CrashCase.USER)
           .containsEntry(Constants.DEVICELOGIN_ANNOTATION, CrashCase.LOGIN)
+          .containsEntry(TokenSecrets.WRITER_UID_ANNOTATION, dl.getMetadata().getUid())
           .doesNotContainKey(CrashRig.MARKER_ANNOTATION);
       assertThat(secret.getMetadata().getOwnerReferences()).singleElement()
           .satisfies(owner -> assertThat(owner.getUid()).isEqualTo(dl.getMetadata().getUid()));

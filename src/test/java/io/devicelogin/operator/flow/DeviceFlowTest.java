@@ -25,7 +25,7 @@ class DeviceFlowTest {
 
   static Grant grant(Duration interval, Instant expiresAt) {
     return new Grant(
-        "grant-1", 3, null, DEVICE_CODE, "WDJB-MJHT", URI.create("https://idp.example/device"),
+        "grant-1", 3, null, "https://idp.example", "cli", DEVICE_CODE, "WDJB-MJHT", URI.create("https://idp.example/device"),
         URI.create("https://idp.example/device?user_code=WDJB-MJHT"), expiresAt, interval);
   }
 

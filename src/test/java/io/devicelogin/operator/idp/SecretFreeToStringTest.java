@@ -20,6 +20,8 @@ class SecretFreeToStringTest {
   static final String ACCESS_TOKEN = "at-8xLOxBtZp8";
   static final String REFRESH_TOKEN = "rt-tGzv3JOkF0XG5Qx2TlKWIA";
   static final String CLIENT_SECRET = "cs-Zm9vYmFyYmF6cXV4";
+  static final ProviderConfig PROVIDER =
+      new ProviderConfig(URI.create("https://idp.example"), "kubectl", CLIENT_SECRET, null, List.of("openid"));
 
   @Test
   void deviceAuthorizationHidesTheDeviceCode() {
@@ -32,11 +34,13 @@ class SecretFreeToStringTest {
   void grantHidesTheDeviceCode() {
     DeviceAuthorization a = new DeviceAuthorization(DEVICE_CODE, "WDJB-MJHT", URI.create("https://idp/device"),
         null, NOW.plusSeconds(600), Duration.ofSeconds(5));
-    Grant g = Grant.start(a, 4, null);
+    Grant g = Grant.start(a, PROVIDER, 4, null);
     assertThat(g.deviceCode()).isEqualTo(DEVICE_CODE);
     assertThat(g.generation()).isEqualTo(4);
     assertThat(g.interval()).isEqualTo(Duration.ofSeconds(5));
-    assertThat(g.toString()).doesNotContain(DEVICE_CODE).contains("WDJB-MJHT", g.id());
+    assertThat(g.issuerUrl()).isEqualTo("https://idp.example");
+    assertThat(g.clientId()).isEqualTo("kubectl");
+    assertThat(g.toString()).doesNotContain(DEVICE_CODE).doesNotContain(CLIENT_SECRET).contains("WDJB-MJHT", g.id());
     assertThat(g.withInterval(Duration.ofSeconds(10)).toString()).doesNotContain(DEVICE_CODE);
     assertThat(new Step.Continue(g, null, null, "m").toString()).doesNotContain(DEVICE_CODE);
   }
@@ -45,7 +49,7 @@ class SecretFreeToStringTest {
   void grantIdsAreUnique() {
     DeviceAuthorization a = new DeviceAuthorization(DEVICE_CODE, "U", URI.create("https://idp/d"), null, NOW,
         Duration.ofSeconds(5));
-    assertThat(Grant.start(a, 1, null).id()).isNotEqualTo(Grant.start(a, 1, null).id());
+    assertThat(Grant.start(a, PROVIDER, 1, null).id()).isNotEqualTo(Grant.start(a, PROVIDER, 1, null).id());
   }
 
   @Test

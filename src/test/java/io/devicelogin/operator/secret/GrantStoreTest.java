@@ -57,8 +57,8 @@ class GrantStoreTest {
   }
 
   static Grant grant(URI complete) {
-    return new Grant("grant-42", 2, "restart-1", DEVICE_CODE, "WDJB-MJHT", URI.create("https://idp.example/device"), complete,
-        EXPIRES, Duration.ofSeconds(5));
+    return new Grant("grant-42", 2, "restart-1", "https://idp.example/realms/corp", "kubectl", DEVICE_CODE, "WDJB-MJHT",
+        URI.create("https://idp.example/device"), complete, EXPIRES, Duration.ofSeconds(5));
   }
 
   Secret stored(DeviceLogin login) {
@@ -138,7 +138,9 @@ class GrantStoreTest {
     missingKey.remove("interval-seconds");
     Map<String, String> notBase64 = new java.util.HashMap<>(good.getData());
     notBase64.put("generation", "%%%");
-    for (Map<String, String> data : List.of(Map.<String, String>of(), badExpiry, missingKey, notBase64)) {
+    Map<String, String> noIssuer = new java.util.HashMap<>(good.getData()); // an older operator's grant
+    noIssuer.remove("issuer-url");
+    for (Map<String, String> data : List.of(Map.<String, String>of(), badExpiry, missingKey, notBase64, noIssuer)) {
       client.secrets().inNamespace(namespace).resource(new SecretBuilder(good).editMetadata()
           .withResourceVersion(null).endMetadata().withData(data).build()).update();
       assertThat(new GrantStore(client).find(login)).as("data %s", data.keySet()).isEmpty();
@@ -186,6 +188,9 @@ class GrantStoreTest {
     });
     assertThat(new String(Base64.getDecoder().decode(secret.getData().get("device-code"))))
         .isEqualTo(DEVICE_CODE);
+    assertThat(new String(Base64.getDecoder().decode(secret.getData().get("issuer-url"))))
+        .isEqualTo("https://idp.example/realms/corp");
+    assertThat(new String(Base64.getDecoder().decode(secret.getData().get("client-id")))).isEqualTo("kubectl");
 
     // nowhere else: not in metadata, not in plain text anywhere in the object
     assertThat(Serialization.asJson(secret.getMetadata())).doesNotContain(DEVICE_CODE);
@@ -195,5 +200,68 @@ class GrantStoreTest {
     assertThat(Serialization.asJson(withoutData))
         .doesNotContain(DEVICE_CODE)
         .doesNotContain(Base64.getEncoder().encodeToString(DEVICE_CODE.getBytes()));
+  }
+
+  /**
+   * A Secret at the grant Secret's name that is not this DeviceLogin's grant Secret (another type, not controlled by
+   * it): never read as a grant, overwritten or deleted, even when it carries a complete grant's data.
+   */
+  @Test
+  void aForeignSecretAtTheGrantNameIsNeverReadOverwrittenOrDeleted() {
+    DeviceLogin model = login();
+    new GrantStore(client).save(model, grant(null));
+    Map<String, String> grantData = stored(model).getData();
+    String namespace = model.getMetadata().getNamespace();
+    int n = 0;
+    for (String variant : List.of("Opaque, controlled by the login", "grant type, controlled by another uid",
+        "grant type, owned by the login but not as controller", "grant type, no owner")) {
+      DeviceLogin login = login(namespace, "victim-" + n++, UUID.randomUUID().toString());
+      String ownerUid = variant.contains("another uid") ? UUID.randomUUID().toString() : login.getMetadata().getUid();
+      SecretBuilder planted = new SecretBuilder().withNewMetadata().withName(GrantStore.secretName(login))
+          .endMetadata().withType(variant.startsWith("Opaque") ? "Opaque" : "devicelogin.io/device-grant")
+          .withData(grantData);
+      if (!variant.endsWith("no owner")) {
+        planted.editMetadata().addNewOwnerReference().withApiVersion("devicelogin.io/v1alpha1").withKind("DeviceLogin")
+            .withName(login.getMetadata().getName()).withUid(ownerUid).withController(!variant.contains("not as"))
+            .endOwnerReference().endMetadata();
+      }
+      Secret before = client.secrets().inNamespace(namespace).resource(planted.build()).create();
+      GrantStore store = new GrantStore(client);
+
+      assertThat(store.find(login)).as(variant + ": not read as a grant").isEmpty();
+      assertThat(store.foreignSecret(login)).as(variant).hasValueSatisfying(message -> assertThat(message)
+          .startsWith("Secret " + GrantStore.secretName(login) + " already exists and is not this DeviceLogin's "
+              + "grant Secret")
+          .doesNotContain(DEVICE_CODE));
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> store.save(login, grant(null))).as(variant)
+          .isInstanceOf(IllegalStateException.class).hasMessageContaining("it was not written over");
+      store.delete(login);
+      assertThat(stored(login)).as(variant + ": left exactly as it was").isEqualTo(before);
+    }
+
+    // this DeviceLogin's own grant Secret replaced by someone else's after it was stored: the next save (slow_down)
+    // refuses to write over it and forgets the grant
+    DeviceLogin login = login(namespace, "replaced", UUID.randomUUID().toString());
+    GrantStore store = new GrantStore(client);
+    store.save(login, grant(null));
+    assertThat(store.foreignSecret(login)).as("its own grant Secret").isEmpty();
+    client.secrets().inNamespace(namespace).withName(GrantStore.secretName(login)).delete();
+    Secret before = client.secrets().inNamespace(namespace).resource(new SecretBuilder().withNewMetadata()
+        .withName(GrantStore.secretName(login)).endMetadata().withType("Opaque").addToData("k", "dg==").build())
+        .create();
+    org.assertj.core.api.Assertions.assertThatThrownBy(
+        () -> store.save(login, grant(null).withInterval(Duration.ofSeconds(10))))
+        .isInstanceOf(IllegalStateException.class);
+    assertThat(store.cached(login)).isEmpty();
+    store.delete(login);
+    assertThat(stored(login)).isEqualTo(before);
+
+    // its own grant Secret deleted by someone: saved again (created), not an endless conflict
+    DeviceLogin gone = login(namespace, "gone", UUID.randomUUID().toString());
+    GrantStore goneStore = new GrantStore(client);
+    goneStore.save(gone, grant(null));
+    client.secrets().inNamespace(namespace).withName(GrantStore.secretName(gone)).delete();
+    goneStore.save(gone, grant(null).withInterval(Duration.ofSeconds(10)));
+    assertThat(new GrantStore(client).find(gone)).contains(grant(null).withInterval(Duration.ofSeconds(10)));
   }
 }

@@ -10,6 +10,7 @@ import io.devicelogin.operator.idp.ProviderConfig;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.OwnerReference;
 import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
@@ -79,6 +80,7 @@ class TokenSecretsTest {
         .containsEntry("devicelogin.io/username", "Alice.Smith@Example.com")
         .containsEntry("devicelogin.io/subject", "f81d4fae-7dec")
         .containsEntry("devicelogin.io/devicelogin", "alice-login")
+        .containsEntry("devicelogin.io/devicelogin-uid", "uid-123")
         .containsEntry(TokenSecrets.GRANT_ANNOTATION, "grant-7");
     // the client secret never goes into the user's Secret
     assertThat(s.toString()).doesNotContain("client-s3cret");
@@ -148,24 +150,91 @@ class TokenSecretsTest {
   }
 
   @Test
-  void anotherUsersOrAForeignSecretIsNeverOverwritten() {
-    io.devicelogin.operator.api.v1alpha1.Identity alice =
-        new io.devicelogin.operator.api.v1alpha1.Identity("alice", "sub-alice", null, java.util.List.of());
-    org.assertj.core.api.Assertions.assertThat(TokenSecrets.conflict(null, alice)).isNull();
-    io.fabric8.kubernetes.api.model.Secret ownTokens = new io.fabric8.kubernetes.api.model.SecretBuilder()
-        .withNewMetadata().withName("oidc-alice").addToAnnotations("devicelogin.io/subject", "sub-alice")
-        .addToAnnotations("devicelogin.io/username", "alice").endMetadata()
-        .withType("devicelogin.io/oidc-tokens").build();
-    org.assertj.core.api.Assertions.assertThat(TokenSecrets.conflict(ownTokens, alice)).isNull();
-    io.fabric8.kubernetes.api.model.Secret bobs = new io.fabric8.kubernetes.api.model.SecretBuilder(ownTokens)
-        .editMetadata().addToAnnotations("devicelogin.io/subject", "sub-bob")
-        .addToAnnotations("devicelogin.io/username", "bob").endMetadata().build();
-    org.assertj.core.api.Assertions.assertThat(TokenSecrets.conflict(bobs, alice))
-        .isEqualTo("Secret oidc-alice holds the tokens of another user (bob)");
-    io.fabric8.kubernetes.api.model.Secret opaque = new io.fabric8.kubernetes.api.model.SecretBuilder()
-        .withNewMetadata().withName("oidc-alice").endMetadata().withType("Opaque").build();
-    org.assertj.core.api.Assertions.assertThat(TokenSecrets.conflict(opaque, alice))
-        .contains("is not a DeviceLogin token Secret (type Opaque)");
+  void onlyTokensOfTheSameIssuerClientAndSubjectAreWrittenOverATokenSecret() {
+    DeviceLogin login = login(null, "oidc-alice");
+    Secret candidate = TokenSecrets.build(login, "oidc-alice", provider(null), ALICE, tokens("r"), "g-2");
+    assertThat(TokenSecrets.conflict(null, candidate)).as("no Secret yet").isNull();
+
+    DeviceLogin other = login(null, "oidc-alice");
+    other.getMetadata().setName("alice-laptop");
+    other.getMetadata().setUid("uid-other");
+    Secret sameUserOtherLogin = TokenSecrets.build(other, "oidc-alice", provider(null), ALICE, tokens("r0"), "g-1");
+    assertThat(TokenSecrets.conflict(sameUserOtherLogin, candidate))
+        .as("the same person through the same issuer and client: the newer login takes it over").isNull();
+
+    ProviderConfig otherIssuer = new ProviderConfig(URI.create("https://evil.example/realms/corp"), "kubectl", null,
+        null, List.of("openid"));
+    assertThat(TokenSecrets.conflict(
+        TokenSecrets.build(other, "oidc-alice", otherIssuer, ALICE, tokens("r0"), "g-1"), candidate))
+        .isEqualTo("Secret oidc-alice holds tokens of another issuer (https://evil.example/realms/corp)");
+    ProviderConfig otherClient = new ProviderConfig(URI.create("https://idp.example/realms/corp"), "portal", null,
+        null, List.of("openid"));
+    assertThat(TokenSecrets.conflict(
+        TokenSecrets.build(other, "oidc-alice", otherClient, ALICE, tokens("r0"), "g-1"), candidate))
+        .isEqualTo("Secret oidc-alice holds tokens of another client (portal)");
+    Identity bob = new Identity("bob@example.com", "sub-bob", "bob@example.com", List.of());
+    assertThat(TokenSecrets.conflict(
+        TokenSecrets.build(other, "oidc-alice", provider(null), bob, tokens("r0"), "g-1"), candidate))
+        .isEqualTo("Secret oidc-alice holds the tokens of another user (bob@example.com)");
+    Secret noSubject = new SecretBuilder(sameUserOtherLogin).editMetadata()
+        .removeFromAnnotations("devicelogin.io/subject").removeFromAnnotations("devicelogin.io/username").endMetadata()
+        .build();
+    assertThat(TokenSecrets.conflict(noSubject, candidate)).as("a subject that is not recorded is not the same")
+        .isEqualTo("Secret oidc-alice holds the tokens of another user");
+    Secret opaque = new SecretBuilder(sameUserOtherLogin).withType("Opaque").build();
+    assertThat(TokenSecrets.conflict(opaque, candidate))
+        .isEqualTo("Secret oidc-alice already exists and is not a DeviceLogin token Secret (type Opaque)");
+    // the client secret is never in a conflict message, and neither is a token
+    assertThat(TokenSecrets.conflict(
+        TokenSecrets.build(other, "oidc-alice", otherIssuer, bob, tokens("r0"), "g-1"), candidate))
+        .doesNotContain("client-s3cret", "r0", "access-token-value", "eyJhbGciOi");
+  }
+
+  @Test
+  void theWriterIsTheDeviceLoginWithTheRecordedUidNotJustTheName() {
+    DeviceLogin login = login(DeviceLoginSpec.DeletionPolicy.Delete, null);
+    Secret written = TokenSecrets.build(login, "oidc-alice", provider(null), ALICE, tokens("r"), "g");
+    assertThat(written.getMetadata().getAnnotations())
+        .containsEntry("devicelogin.io/devicelogin-uid", "uid-123")
+        .containsEntry("devicelogin.io/devicelogin", "alice-login");
+    assertThat(TokenSecrets.writtenBy(written, login)).isTrue();
+
+    DeviceLogin recreated = login(DeviceLoginSpec.DeletionPolicy.Delete, null);
+    recreated.getMetadata().setUid("uid-456"); // deleted and created again with the same name
+    assertThat(TokenSecrets.writtenBy(written, recreated)).isFalse();
+    Secret ownedByRecreated = new SecretBuilder(written).editMetadata()
+        .withOwnerReferences(OwnerReferences.controller(recreated)).endMetadata().build();
+    assertThat(TokenSecrets.writtenBy(ownedByRecreated, recreated))
+        .as("the uid annotation decides, not an owner reference").isFalse();
+    assertThat(TokenSecrets.writtenBy(new SecretBuilder(written).withType(GrantStore.TYPE).build(), login))
+        .as("only a token Secret").isFalse();
+  }
+
+  @Test
+  void aSecretOfAnOlderOperatorWithoutTheUidIsOursOnlyIfWeAreItsControllerOwner() {
+    DeviceLogin login = login(DeviceLoginSpec.DeletionPolicy.Delete, null);
+    Secret legacy = new SecretBuilder(TokenSecrets.build(login, "oidc-alice", provider(null), ALICE, tokens("r"), "g"))
+        .editMetadata().removeFromAnnotations("devicelogin.io/devicelogin-uid").endMetadata().build();
+    assertThat(TokenSecrets.writtenBy(legacy, login)).as("name and controller owner match").isTrue();
+
+    DeviceLogin recreated = login(DeviceLoginSpec.DeletionPolicy.Delete, null);
+    recreated.getMetadata().setUid("uid-456");
+    assertThat(TokenSecrets.writtenBy(legacy, recreated)).as("same name, another object").isFalse();
+
+    DeviceLogin retain = login(DeviceLoginSpec.DeletionPolicy.Retain, null);
+    Secret legacyRetained = new SecretBuilder(
+        TokenSecrets.build(retain, "oidc-alice", provider(null), ALICE, tokens("r"), "g"))
+        .editMetadata().removeFromAnnotations("devicelogin.io/devicelogin-uid").endMetadata().build();
+    assertThat(legacyRetained.getMetadata().getOwnerReferences()).isNullOrEmpty();
+    assertThat(TokenSecrets.writtenBy(legacyRetained, retain))
+        .as("without an owner (Retain) it can't be attributed: not taken for ours").isFalse();
+
+    Secret otherName = new SecretBuilder(legacy).editMetadata()
+        .addToAnnotations("devicelogin.io/devicelogin", "someone-else").endMetadata().build();
+    assertThat(TokenSecrets.writtenBy(otherName, login)).as("owner matches, name does not").isFalse();
+    Secret notController = new SecretBuilder(legacy).editMetadata().editFirstOwnerReference().withController(false)
+        .endOwnerReference().endMetadata().build();
+    assertThat(TokenSecrets.writtenBy(notController, login)).as("an owner that is not the controller").isFalse();
   }
 
   @Test

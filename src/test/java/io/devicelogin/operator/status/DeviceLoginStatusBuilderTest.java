@@ -36,7 +36,7 @@ class DeviceLoginStatusBuilderTest {
   }
 
   static Grant grant(URI complete) {
-    return new Grant("g-1", 2, null, DEVICE_CODE, "WDJB-MJHT", URI.create("https://idp.example/device"), complete,
+    return new Grant("g-1", 2, null, "https://idp.example", "cli", DEVICE_CODE, "WDJB-MJHT", URI.create("https://idp.example/device"), complete,
         Instant.parse("2025-03-01T10:10:00.900Z"), Duration.ofSeconds(10));
   }
 
