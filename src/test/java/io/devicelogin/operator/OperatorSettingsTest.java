@@ -73,6 +73,22 @@ class OperatorSettingsTest {
   }
 
   @Test
+  void theFairShareOfIdpRequestsDefaultsToAQuarterOfTheThreadsAndIsBounded() {
+    assertThat(OperatorSettings.fromEnvironment(env("RECONCILE_THREADS", "32")).idpFairShare()).isEqualTo(8);
+    assertThat(OperatorSettings.fromEnvironment(env("RECONCILE_THREADS", "4")).idpFairShare()).isEqualTo(2);
+    assertThat(OperatorSettings.fromEnvironment(env("RECONCILE_THREADS", "1")).idpFairShare()).isEqualTo(1);
+    assertThat(OperatorSettings.fromEnvironment(Map.of("RECONCILE_THREADS", "16", "IDP_FAIR_SHARE", " 3 "))
+        .idpFairShare()).isEqualTo(3);
+    for (String value : new String[] {"0", "-1", "33", "half"}) {
+      assertThatThrownBy(() -> OperatorSettings.fromEnvironment(env("IDP_FAIR_SHARE", value)))
+          .as("IDP_FAIR_SHARE=%s", value)
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("IDP_FAIR_SHARE")
+          .hasMessageContaining(value);
+    }
+  }
+
+  @Test
   void nonNumericPortIsRefusedWithAClearMessage() {
     assertThatThrownBy(() -> OperatorSettings.fromEnvironment(env("HTTP_PORT", "http")))
         .isInstanceOf(IllegalArgumentException.class)

@@ -14,9 +14,9 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class CallLimiter {
 
-  /** The default share: a quarter of the reconcile threads, at least 2. */
+  /** The default share: a quarter of the reconcile threads, at least 2 (and never more than all of them). */
   public static int defaultLimit(int reconcileThreads) {
-    return Math.max(2, reconcileThreads / 4);
+    return Math.min(reconcileThreads, Math.max(2, reconcileThreads / 4));
   }
 
   private final int limit;
