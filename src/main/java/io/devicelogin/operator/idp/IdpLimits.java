@@ -46,6 +46,13 @@ public final class IdpLimits {
    */
   public static final int MAX_IDENTITY_CLAIM_CHARS = 1024;
 
+  /**
+   * The most token text (ID, access and refresh token together) held in memory unchecked while an IdP's signing keys
+   * can't be fetched (up to {@link NimbusIdentityProviderClient#MAX_UNVERIFIED_HOLD}): real token responses are a few
+   * KiB, so 16 KiB keeps 1,000 such logins under 16 MiB of heap; a larger answer is refused instead of held.
+   */
+  public static final int MAX_UNVERIFIED_CHARS = 16 * 1024;
+
   /** The longest user code published: 64 characters (RFC 8628 recommends 8). */
   public static final int MAX_USER_CODE_CHARS = 64;
 

@@ -703,6 +703,12 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
     try {
       claims = validator(provider, endpoints).validate(tokens.idToken(), null);
     } catch (KeySourceException e) {
+      if (tokens.size() > IdpLimits.MAX_UNVERIFIED_CHARS) {
+        metrics.idpRequest(endpoint, "invalid");
+        return new Checked.Rejected("the IdP's signing keys (" + endpoints.jwksUri() + ") could not be fetched to "
+            + "check the ID token, and the tokens are too large to hold until they can be (over "
+            + IdpLimits.MAX_UNVERIFIED_CHARS + " characters); they were dropped");
+      }
       metrics.idpRequest(endpoint, "unavailable");
       return new Checked.KeysUnavailable(tokens, "the IdP issued tokens, but its signing keys (" + endpoints.jwksUri()
           + ") could not be fetched to check the ID token: " + fromIdp(keyProblem(e), sent));

@@ -44,6 +44,12 @@ public final class UnverifiedTokens {
     return checkUntil;
   }
 
+  /** How many characters of token text this holds. */
+  int size() {
+    return idToken.serialize().length() + accessToken.length()
+        + (refreshToken == null ? 0 : refreshToken.length());
+  }
+
   /** Never shows a token. */
   @Override
   public String toString() {

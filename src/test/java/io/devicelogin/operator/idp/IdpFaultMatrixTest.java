@@ -337,6 +337,23 @@ class IdpFaultMatrixTest {
     }
   }
 
+  /** Issue #11, memory: what is held unchecked during a JWKS outage is bounded; a larger answer is dropped. */
+  @Test
+  void tokensTooLargeToHoldDuringAJwksOutageAreDroppedNotHeld() throws Exception {
+    NimbusIdentityProviderClient client = newClient();
+    assertThat(login(client)).isInstanceOf(TokenPollResult.Issued.class);
+    idp.rotateSigningKey();
+    proxy.fail(Endpoint.JWKS, Fault.SERVER_ERROR);
+    DeviceAuthorization grant = client.startDeviceAuthorization(provider);
+    idp.lastLogin().approve(Claims.user("alice").claim("padding", "x".repeat(IdpLimits.MAX_UNVERIFIED_CHARS)));
+
+    TokenPollResult result = client.pollToken(provider, grant.deviceCode());
+
+    assertThat(result).isInstanceOf(TokenPollResult.Invalid.class);
+    assertThat(((TokenPollResult.Invalid) result).message())
+        .contains("too large to hold until they can be", String.valueOf(IdpLimits.MAX_UNVERIFIED_CHARS));
+  }
+
   @Test
   void aRotationDuringAJwksOutageWaitsForTheKeysAndSucceedsOnceTheJwksIsBack() throws Exception {
     NimbusIdentityProviderClient client = newClient();
