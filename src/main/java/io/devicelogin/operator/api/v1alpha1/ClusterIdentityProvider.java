@@ -8,7 +8,7 @@ import io.fabric8.kubernetes.model.annotation.ShortNames;
 import io.fabric8.kubernetes.model.annotation.Version;
 
 /**
- * An OIDC client at an identity provider, usable by DeviceLogins in every namespace. Its client secret lives in the
+ * An OIDC client at an identity provider, usable by DeviceLogins in the namespaces its namespaceSelector selects. Its client secret lives in the
  * operator's namespace.
  */
 @Group(Constants.GROUP)
@@ -25,7 +25,7 @@ import io.fabric8.kubernetes.model.annotation.Version;
     jsonPath = ".status.conditions[?(@.type==\"Ready\")].reason",
     type = AdditionalPrinterColumn.Type.STRING)
 @AdditionalPrinterColumn(name = "Age", jsonPath = ".metadata.creationTimestamp", type = AdditionalPrinterColumn.Type.DATE)
-public class ClusterIdentityProvider extends CustomResource<IdentityProviderSpec, IdentityProviderStatus>
+public class ClusterIdentityProvider extends CustomResource<ClusterIdentityProviderSpec, IdentityProviderStatus>
     implements ProviderResource {
 
   @Override
@@ -34,8 +34,8 @@ public class ClusterIdentityProvider extends CustomResource<IdentityProviderSpec
   }
 
   @Override
-  @JsonPropertyDescription("The OIDC client at the IdP.")
-  public IdentityProviderSpec getSpec() {
+  @JsonPropertyDescription("The OIDC client at the IdP, and which namespaces may use it.")
+  public ClusterIdentityProviderSpec getSpec() {
     return super.getSpec();
   }
 

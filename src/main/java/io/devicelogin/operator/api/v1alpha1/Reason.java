@@ -19,5 +19,8 @@ public enum Reason {
   RefreshFailed,
   InvalidSpec,
   Superseded,
-  SecretConflict
+  SecretConflict,
+  UserRequired,
+  NamespaceNotAllowed,
+  ScopeNotAllowed
 }

@@ -1,0 +1,33 @@
+package io.devicelogin.operator.api.v1alpha1;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.generator.annotation.ValidationRule;
+import io.fabric8.kubernetes.api.model.LabelSelector;
+
+/**
+ * A ClusterIdentityProvider's spec: an IdentityProvider's plus which namespaces may use it (a namespaced
+ * IdentityProvider serves only its own namespace, so its CRD does not offer the field).
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public class ClusterIdentityProviderSpec extends IdentityProviderSpec {
+
+  @ValidationRule(
+      value = "!has(self.matchExpressions) || self.matchExpressions.all(e, "
+          + "(e.operator in ['In', 'NotIn'] && has(e.values) && size(e.values) > 0) || "
+          + "(e.operator in ['Exists', 'DoesNotExist'] && (!has(e.values) || size(e.values) == 0)))",
+      message = "matchExpressions: operator must be In or NotIn with values, or Exists or DoesNotExist without")
+  @JsonPropertyDescription(
+      "Namespaces whose DeviceLogins may use this provider, by their labels (a standard label selector; absent: "
+          + "all namespaces). A DeviceLogin in another namespace ends Failed (reason NamespaceNotAllowed) before "
+          + "any request to the IdP, and a Ready one there stops being refreshed.")
+  private LabelSelector namespaceSelector;
+
+  public LabelSelector getNamespaceSelector() {
+    return namespaceSelector;
+  }
+
+  public void setNamespaceSelector(LabelSelector namespaceSelector) {
+    this.namespaceSelector = namespaceSelector;
+  }
+}
