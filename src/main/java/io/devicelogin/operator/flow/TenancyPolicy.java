@@ -4,8 +4,8 @@ import io.devicelogin.operator.api.v1alpha1.ClusterIdentityProviderSpec;
 import io.devicelogin.operator.api.v1alpha1.DeviceLoginSpec;
 import io.devicelogin.operator.api.v1alpha1.IdentityProviderSpec;
 import io.devicelogin.operator.api.v1alpha1.Reason;
-import io.fabric8.kubernetes.api.model.LabelSelector;
-import io.fabric8.kubernetes.api.model.LabelSelectorRequirement;
+import io.devicelogin.operator.api.v1alpha1.LabelSelector;
+import io.devicelogin.operator.api.v1alpha1.LabelSelectorRequirement;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -79,10 +79,10 @@ public final class TenancyPolicy {
     for (LabelSelectorRequirement requirement : selector.getMatchExpressions()) {
       String value = present.get(requirement.getKey());
       boolean matches = switch (requirement.getOperator()) {
-        case "In" -> value != null && requirement.getValues().contains(value);
-        case "NotIn" -> value == null || !requirement.getValues().contains(value);
-        case "Exists" -> value != null;
-        default -> value == null; // DoesNotExist
+        case In -> value != null && requirement.getValues().contains(value);
+        case NotIn -> value == null || !requirement.getValues().contains(value);
+        case Exists -> value != null;
+        case DoesNotExist -> value == null;
       };
       if (!matches) {
         return false;
@@ -100,15 +100,13 @@ public final class TenancyPolicy {
       return Optional.empty();
     }
     for (LabelSelectorRequirement requirement : selector.getMatchExpressions()) {
-      String operator = requirement.getOperator();
-      boolean hasValues = requirement.getValues() != null && !requirement.getValues().isEmpty();
-      if (requirement.getKey() == null || operator == null) {
+      if (requirement == null || requirement.getKey() == null || requirement.getOperator() == null) {
         return Optional.of("a matchExpression without key or operator");
       }
-      if (!List.of("In", "NotIn", "Exists", "DoesNotExist").contains(operator)) {
-        return Optional.of("unknown operator '" + operator + "'");
-      }
-      if (hasValues != (operator.equals("In") || operator.equals("NotIn"))) {
+      LabelSelectorRequirement.Operator operator = requirement.getOperator();
+      boolean hasValues = requirement.getValues() != null && !requirement.getValues().isEmpty();
+      if (hasValues != (operator == LabelSelectorRequirement.Operator.In
+          || operator == LabelSelectorRequirement.Operator.NotIn)) {
         return Optional.of("operator " + operator + (hasValues ? " takes no values" : " needs values"));
       }
     }

@@ -258,7 +258,7 @@ class IdentityProviderIT {
     return client.resources(IdentityProvider.class).inNamespace(namespace).withName(name).get();
   }
 
-  private static <P extends CustomResource<IdentityProviderSpec, IdentityProviderStatus>> P awaitProvider(
+  private static <P extends CustomResource<? extends IdentityProviderSpec, IdentityProviderStatus>> P awaitProvider(
       Supplier<P> provider, String readyStatus) {
     return await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(100)).until(provider::get,
         p -> p != null && p.getStatus() != null && readyCondition(p) != null
@@ -266,17 +266,15 @@ class IdentityProviderIT {
             && p.getMetadata().getGeneration().equals(p.getStatus().getObservedGeneration()));
   }
 
-  private static Condition readyCondition(CustomResource<IdentityProviderSpec, IdentityProviderStatus> provider) {
+  private static Condition readyCondition(
+      CustomResource<? extends IdentityProviderSpec, IdentityProviderStatus> provider) {
     return Conditions.find(provider.getStatus().getConditions(), Constants.READY);
   }
 
   private static ClusterIdentityProvider clusterProvider(
       String name, String issuer, String clientId, SecretKeyReference secretRef) {
-    IdentityProviderSpec spec = Resources.identityProvider("unused", name, issuer, clientId).getSpec();
-    spec.setClientSecretRef(secretRef);
-    ClusterIdentityProvider provider = new ClusterIdentityProvider();
-    provider.setMetadata(new ObjectMetaBuilder().withName(name).build());
-    provider.setSpec(spec);
+    ClusterIdentityProvider provider = Resources.clusterIdentityProvider(name, issuer, clientId);
+    provider.getSpec().setClientSecretRef(secretRef);
     return provider;
   }
 

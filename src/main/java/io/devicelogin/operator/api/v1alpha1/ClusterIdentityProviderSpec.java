@@ -2,8 +2,6 @@ package io.devicelogin.operator.api.v1alpha1;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
-import io.fabric8.generator.annotation.ValidationRule;
-import io.fabric8.kubernetes.api.model.LabelSelector;
 
 /**
  * A ClusterIdentityProvider's spec: an IdentityProvider's plus which namespaces may use it (a namespaced
@@ -12,11 +10,6 @@ import io.fabric8.kubernetes.api.model.LabelSelector;
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public class ClusterIdentityProviderSpec extends IdentityProviderSpec {
 
-  @ValidationRule(
-      value = "!has(self.matchExpressions) || self.matchExpressions.all(e, "
-          + "(e.operator in ['In', 'NotIn'] && has(e.values) && size(e.values) > 0) || "
-          + "(e.operator in ['Exists', 'DoesNotExist'] && (!has(e.values) || size(e.values) == 0)))",
-      message = "matchExpressions: operator must be In or NotIn with values, or Exists or DoesNotExist without")
   @JsonPropertyDescription(
       "Namespaces whose DeviceLogins may use this provider, by their labels (a standard label selector; absent: "
           + "all namespaces). A DeviceLogin in another namespace ends Failed (reason NamespaceNotAllowed) before "
