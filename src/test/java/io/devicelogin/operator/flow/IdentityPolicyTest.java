@@ -13,10 +13,14 @@ import org.junit.jupiter.api.Test;
 
 class IdentityPolicyTest {
 
+  /** Claims as an IdP that vouches for its emails sends them: email_verified true with an email unless given. */
   private static Map<String, Object> claims(Object... keyValues) {
     Map<String, Object> claims = new HashMap<>();
     for (int i = 0; i < keyValues.length; i += 2) {
       claims.put((String) keyValues[i], keyValues[i + 1]);
+    }
+    if (claims.containsKey("email")) {
+      claims.putIfAbsent("email_verified", true);
     }
     return claims;
   }
@@ -190,5 +194,28 @@ class IdentityPolicyTest {
     org.assertj.core.api.Assertions.assertThat(
             IdentityPolicy.decide(claims, "preferred_username", "groups", null, null, true))
         .as("only an email username needs a verified email").isInstanceOf(IdentityPolicy.Decision.Accepted.class);
+  }
+
+  @Test
+  void anEmailUsernameNeedsEmailVerifiedTrueUnlessTheProviderSaysTheIdpDoesNotSendIt() {
+    Map<String, Object> absent = new HashMap<>(Map.of("sub", "s-1", "email", "mallory@example.com"));
+    Decision.Refused r = refused(IdentityPolicy.decide(absent, "email", "groups", null, null, true));
+    assertThat(r.reason()).isEqualTo(Reason.IdentityMismatch);
+    assertThat(r.message()).contains("email_verified is absent", "emailVerifiedClaim: NotSent", "No Secret was written");
+    assertThat(accepted(IdentityPolicy.decide(absent, "email", "groups", null, null, false)).getUsername())
+        .as("emailVerifiedClaim NotSent (Entra ID)").isEqualTo("mallory@example.com");
+    absent.put("preferred_username", "mallory");
+    assertThat(accepted(IdentityPolicy.decide(absent, "preferred_username", "groups", null, null, true))
+        .getUsername()).as("an email claim that is not the username needs no verification").isEqualTo("mallory");
+
+    for (Object notTrue : new Object[] {"true", 1, "yes", List.of(true)}) {
+      Map<String, Object> c = new HashMap<>(Map.of("sub", "s-1", "email", "a@example.com", "email_verified", notTrue));
+      assertThat(refused(IdentityPolicy.decide(c, "email", "groups", null, null, true)).message())
+          .as("email_verified %s", notTrue).contains("email_verified is not true");
+    }
+    Map<String, Object> unverified =
+        new HashMap<>(Map.of("sub", "s-1", "email", "a@example.com", "email_verified", false));
+    assertThat(refused(IdentityPolicy.decide(unverified, "email", "groups", null, null, false)).message())
+        .as("NotSent still refuses an email the IdP says is unverified").contains("email_verified: false");
   }
 }
