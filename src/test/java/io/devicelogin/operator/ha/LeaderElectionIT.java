@@ -141,7 +141,7 @@ class LeaderElectionIT {
     assertThat(b.scrapeMetrics()).contains("devicelogin_leader 0.0");
     assertThat(a.scrapeMetrics()).contains("devicelogin_leader 1.0");
 
-    client.resource(Resources.identityProvider(NS, "corp", "http://127.0.0.1:1/realms/x", "cli")).create();
+    client.resource(Resources.anyUser(Resources.identityProvider(NS, "corp", "http://127.0.0.1:1/realms/x", "cli"))).create();
     client.resource(Resources.deviceLogin(NS, "alice", "corp")).create();
     Logins.awaitLogin(client, NS, "alice", phase(Phase.AwaitingUser));
     await().atMost(Duration.ofSeconds(20)).until(() -> polls.size() >= 3);

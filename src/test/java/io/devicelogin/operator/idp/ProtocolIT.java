@@ -36,7 +36,6 @@ import io.devicelogin.operator.testing.Resources;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.OwnerReference;
 import io.fabric8.kubernetes.api.model.Secret;
-import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -468,7 +467,7 @@ class ProtocolIT {
   @Test
   void aUserInNoneOfTheAllowedGroupsFailsWithGroupNotAllowed() {
     String ns = "groups";
-    IdentityProvider restricted = Resources.identityProvider(ns, "corp", idp.issuer(), CLIENT_ID);
+    IdentityProvider restricted = Resources.anyUser(Resources.identityProvider(ns, "corp", idp.issuer(), CLIENT_ID));
     restricted.getSpec().setAllowedGroups(List.of("admins", "sre"));
     client.resource(restricted).create();
     client.resource(Resources.deviceLogin(ns, "dev", "corp")).create();
@@ -490,7 +489,7 @@ class ProtocolIT {
   @Test
   void usernameClaimNamesTheSecret() {
     String ns = "claims";
-    IdentityProvider provider = Resources.identityProvider(ns, "corp", idp.issuer(), CLIENT_ID);
+    IdentityProvider provider = Resources.anyUser(Resources.identityProvider(ns, "corp", idp.issuer(), CLIENT_ID));
     provider.getSpec().setUsernameClaim("preferred_username");
     client.resource(provider).create();
     client.resource(Resources.deviceLogin(ns, "carol", "corp")).create();
@@ -535,8 +534,8 @@ class ProtocolIT {
     String clientSecret = "s3cret-" + java.util.UUID.randomUUID();
     clientSecrets.add(clientSecret);
     idp.requireClientSecret("private-cli", clientSecret);
-    client.resource(clientSecret(ns, "corp-client", "client-secret", clientSecret)).create();
-    IdentityProvider provider = Resources.identityProvider(ns, "corp", idp.issuer(), "private-cli");
+    client.resource(Resources.clientSecret(ns, "corp-client", "client-secret", clientSecret)).create();
+    IdentityProvider provider = Resources.anyUser(Resources.identityProvider(ns, "corp", idp.issuer(), "private-cli"));
     provider.getSpec().setClientSecretRef(new SecretKeyReference("corp-client", "client-secret"));
     client.resource(provider).create();
     awaitProviderReady(ns, "corp", "True");
@@ -566,7 +565,7 @@ class ProtocolIT {
     String clientSecret = "later-" + java.util.UUID.randomUUID();
     clientSecrets.add(clientSecret);
     idp.requireClientSecret("late-cli", clientSecret);
-    IdentityProvider provider = Resources.identityProvider(ns, "corp", idp.issuer(), "late-cli");
+    IdentityProvider provider = Resources.anyUser(Resources.identityProvider(ns, "corp", idp.issuer(), "late-cli"));
     provider.getSpec().setClientSecretRef(new SecretKeyReference("corp-client", "client-secret"));
     client.resource(provider).create();
     client.resource(Resources.deviceLogin(ns, "alice", "corp")).create();
@@ -582,7 +581,7 @@ class ProtocolIT {
 
     // The DeviceLogin looks at its provider again every 10 s, so it proceeds without waiting for the provider's own
     // re-check (2 min for a misconfigured provider).
-    client.resource(clientSecret(ns, "corp-client", "client-secret", clientSecret)).create();
+    client.resource(Resources.clientSecret(ns, "corp-client", "client-secret", clientSecret)).create();
     DeviceLogin awaiting = awaitLogin(client, ns, "alice", phase(Phase.AwaitingUser), Duration.ofSeconds(25));
     Login login = idp.login(awaiting.getStatus().getUserCode());
     assertThat(login.clientId()).isEqualTo("late-cli");
@@ -593,13 +592,9 @@ class ProtocolIT {
   // ---- helpers
 
   private static void provider(String namespace, String name) {
-    client.resource(Resources.identityProvider(namespace, name, idp.issuer(), CLIENT_ID)).create();
+    client.resource(Resources.anyUser(Resources.identityProvider(namespace, name, idp.issuer(), CLIENT_ID))).create();
   }
 
-  private static Secret clientSecret(String namespace, String name, String key, String value) {
-    return new SecretBuilder().withNewMetadata().withNamespace(namespace).withName(name).endMetadata()
-        .addToData(key, Base64.getEncoder().encodeToString(value.getBytes(StandardCharsets.UTF_8))).build();
-  }
 
   private static Condition awaitProviderReady(String namespace, String name, String status) {
     IdentityProvider provider = await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(100)).until(

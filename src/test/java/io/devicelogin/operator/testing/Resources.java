@@ -30,6 +30,15 @@ public final class Resources {
     return provider;
   }
 
+  /**
+   * {@code provider} with requireUser: false, so logins without spec.user may use it: for tests about other behaviour
+   * than who may complete a login (that is IdentityBindingIT's and TenancyIT's).
+   */
+  public static IdentityProvider anyUser(IdentityProvider provider) {
+    provider.getSpec().setRequireUser(false);
+    return provider;
+  }
+
   public static ClusterIdentityProvider clusterIdentityProvider(String name, String issuer, String clientId) {
     ClusterIdentityProviderSpec spec = new ClusterIdentityProviderSpec();
     spec.setIssuerUrl(issuer);
