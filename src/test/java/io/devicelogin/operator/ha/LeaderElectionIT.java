@@ -181,7 +181,7 @@ class LeaderElectionIT {
   private TokenPollResult issued(String email) {
     Instant now = Instant.now();
     JWTClaimsSet claims = new JWTClaimsSet.Builder().subject("sub-" + email).claim("email", email)
-        .claim("groups", List.of("developers")).issueTime(Date.from(now))
+        .claim("email_verified", true).claim("groups", List.of("developers")).issueTime(Date.from(now))
         .expirationTime(Date.from(now.plusSeconds(300))).build();
     String unique = java.util.UUID.randomUUID().toString();
     IssuedTokens tokens = new IssuedTokens(new PlainJWT(claims).serialize(), "access-" + unique, "refresh-" + unique,

@@ -507,7 +507,9 @@ class ProtocolIT {
   @Test
   void specSecretNameAndScopesAreHonoured() {
     String ns = "overrides";
-    provider(ns, "corp");
+    IdentityProvider provider = Resources.anyUser(Resources.identityProvider(ns, "corp", idp.issuer(), CLIENT_ID));
+    provider.getSpec().setAllowedScopes(List.of("groups"));
+    client.resource(provider).create();
     Instant started = Instant.now();
     DeviceLogin wanted = Resources.deviceLogin(ns, "erin", "corp");
     wanted.getSpec().setSecretName("my-kubeconfig-tokens");
@@ -571,11 +573,11 @@ class ProtocolIT {
     client.resource(Resources.deviceLogin(ns, "alice", "corp")).create();
 
     Condition providerReady = awaitProviderReady(ns, "corp", "False");
-    assertThat(providerReady.getReason()).isEqualTo("ClientSecretMissing");
+    assertThat(providerReady.getReason()).isEqualTo("ClientSecretNotAllowed");
     assertThat(providerReady.getMessage()).contains("nosecret/corp-client").contains("clientSecretRef");
     DeviceLogin pending = awaitLogin(client, ns, "alice", phase(Phase.Pending));
     assertThat(ready(pending).getReason()).isEqualTo("ProviderNotReady");
-    assertThat(ready(pending).getMessage()).contains("corp-client").contains("does not exist");
+    assertThat(ready(pending).getMessage()).contains("corp-client").contains("is not available");
     assertThat(pending.getStatus().getUserCode()).isNull();
     assertThat(idp.logins()).noneMatch(l -> l.clientId().equals("late-cli"));
 

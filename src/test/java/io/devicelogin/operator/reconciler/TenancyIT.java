@@ -148,6 +148,30 @@ class TenancyIT {
         .as("the tokens already issued stay until they expire or the DeviceLogin is deleted").isNotNull();
   }
 
+  @Test
+  void aProviderThatStartsRequiringUserStopsRefreshingLoginsWithoutOne() {
+    FakeIdp idp = idp();
+    ClusterIdentityProvider provider = Resources.clusterIdentityProvider("corp-lenient", idp.issuer(), "cli");
+    provider.getSpec().setRequireUser(false);
+    client.resource(provider).create();
+    awaitClusterProviderReady("corp-lenient");
+    client.resource(clusterLogin("lenient", "bob", "corp-lenient", null)).create();
+    idp.login(awaitLogin(client, "lenient", "bob", phase(Phase.AwaitingUser)).getStatus().getUserCode())
+        .approve(Claims.user("bob"));
+    DeviceLogin done = awaitLogin(client, "lenient", "bob", phase(Phase.Ready));
+
+    // the admin turns requireUser on: the spec change wakes the login, which is not refreshed again
+    client.resources(ClusterIdentityProvider.class).withName("corp-lenient").edit(p -> {
+      p.getSpec().setRequireUser(true);
+      return p;
+    });
+    DeviceLogin stopped = awaitLogin(client, "lenient", "bob", phase(Phase.Failed));
+    assertThat(ready(stopped).getReason()).isEqualTo("UserRequired");
+    assertThat(ready(stopped).getMessage()).contains("no longer refreshed");
+    assertThat(idp.refreshCount()).isZero();
+    assertThat(client.secrets().inNamespace("lenient").withName(done.getStatus().getSecretName()).get()).isNotNull();
+  }
+
   // ---- allowedScopes
 
   @Test
