@@ -55,10 +55,29 @@ public final class StartupCheck {
           throw new StartupException("The operator's identity may not list " + crd + " at " + client.getMasterUrl()
               + " (HTTP " + e.getCode() + "); grant it the RBAC rules from the Helm chart or operator/ manifests");
         }
-        throw new StartupException("Cannot reach the Kubernetes API at " + client.getMasterUrl() + ": "
-            + rootMessage(e) + ". Check KUBECONFIG (or the in-cluster service account) and that the cluster is up.");
+        throw unreachable(client, e);
       }
     }
+    verifyNamespacesReadable(client);
+  }
+
+  /** The Namespace informer (labels for a ClusterIdentityProvider's namespaceSelector) lists Namespaces. */
+  private static void verifyNamespacesReadable(KubernetesClient client) throws StartupException {
+    try {
+      client.namespaces().list(new ListOptionsBuilder().withLimit(1L).build());
+    } catch (KubernetesClientException e) {
+      if (e.getCode() == 401 || e.getCode() == 403) {
+        throw new StartupException("The operator's identity may not list namespaces at " + client.getMasterUrl()
+            + " (HTTP " + e.getCode() + "); it reads their labels for ClusterIdentityProviders' namespaceSelector. "
+            + "Grant it the RBAC rules from the Helm chart or operator/ manifests");
+      }
+      throw unreachable(client, e);
+    }
+  }
+
+  private static StartupException unreachable(KubernetesClient client, KubernetesClientException e) {
+    return new StartupException("Cannot reach the Kubernetes API at " + client.getMasterUrl() + ": "
+        + rootMessage(e) + ". Check KUBECONFIG (or the in-cluster service account) and that the cluster is up.");
   }
 
   private static String rootMessage(Throwable e) {

@@ -21,10 +21,12 @@ public final class IdentityPolicy {
   /**
    * @param expectedUser spec.user, or null to accept anyone
    * @param allowedGroups the provider's allowedGroups, or null/empty to accept any group
+   * @param emailVerifiedSent whether the IdP sends email_verified (the provider's emailVerifiedClaim is not NotSent):
+   *     then an email username needs email_verified true, else only email_verified false refuses it
    */
   public static Decision decide(
       Map<String, Object> claims, String usernameClaim, String groupsClaim, String expectedUser,
-      List<String> allowedGroups) {
+      List<String> allowedGroups, boolean emailVerifiedSent) {
     Object rawUsername = claims.get(usernameClaim);
     if (!(rawUsername instanceof String username) || username.isBlank()) {
       return new Decision.Refused(
@@ -33,12 +35,23 @@ public final class IdentityPolicy {
               + "usernameClaim to a claim the IdP sends (for example email, preferred_username or sub) or add the "
               + "scope that carries it. No Secret was written.");
     }
-    if ("email".equals(usernameClaim) && Boolean.FALSE.equals(claims.get("email_verified"))) {
+    Object verified = claims.get("email_verified");
+    if ("email".equals(usernameClaim) && Boolean.FALSE.equals(verified)) {
       return new Decision.Refused(
           Reason.IdentityMismatch,
           "The ID token names the user by the email '" + username + "', but the IdP says that address is not "
               + "verified (email_verified: false); verify it at the IdP or set the provider's usernameClaim to a "
               + "claim the IdP vouches for. No Secret was written.");
+    }
+    if ("email".equals(usernameClaim) && emailVerifiedSent && !Boolean.TRUE.equals(verified)) {
+      return new Decision.Refused(
+          Reason.IdentityMismatch,
+          "The ID token names the user by the email '" + username + "' but does not say the IdP verified it "
+              + "(email_verified is " + (verified == null ? "absent" : "not true") + "); anyone able to set that "
+              + "address at the IdP could otherwise log in as its owner. Have the IdP send email_verified (for "
+              + "example the email scope), set the provider's usernameClaim to a claim the IdP vouches for, or, for "
+              + "an IdP that never sends email_verified (Entra ID), set the provider's emailVerifiedClaim: NotSent. "
+              + "No Secret was written.");
     }
     List<String> groups = groups(claims.get(groupsClaim));
     Identity identity = new Identity(

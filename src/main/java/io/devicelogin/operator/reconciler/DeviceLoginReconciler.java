@@ -22,6 +22,7 @@ import io.devicelogin.operator.flow.PollSchedule;
 import io.devicelogin.operator.flow.ProviderChange;
 import io.devicelogin.operator.flow.SpecValidation;
 import io.devicelogin.operator.flow.Step;
+import io.devicelogin.operator.flow.TenancyPolicy;
 import io.devicelogin.operator.flow.TokenRenewal;
 import io.devicelogin.operator.idp.DeviceAuthorization;
 import io.devicelogin.operator.idp.IdentityProviderClient;
@@ -124,6 +125,7 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
   private final UnreadableObjects unreadable;
   private final CrdSchemas crds;
   private final Clock clock;
+  private final TenancyRules tenancy;
   private final Map<String, PollSchedule> schedules = new ConcurrentHashMap<>();
   private final Map<String, Integer> startFailures = new ConcurrentHashMap<>();
   private final Map<String, UnwrittenTokens> unwritten = new ConcurrentHashMap<>();
@@ -178,6 +180,7 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
     this.unreadable = unreadable;
     this.crds = crds;
     this.clock = clock;
+    this.tenancy = new TenancyRules(client);
   }
 
   /**
@@ -206,7 +209,7 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
             .withOnUpdateFilter(DeviceLoginReconciler::specChanged)
             .build(),
         context);
-    return List.of(identityProviders, clusterIdentityProviders);
+    return List.of(identityProviders, clusterIdentityProviders, tenancy.eventSource(context));
   }
 
   private static boolean specChanged(HasMetadata newProvider, HasMetadata oldProvider) {
@@ -263,7 +266,18 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
         finishedGrants.remove(uid);
       }
       clearReconcileError(login);
-      return readyNow ? renew(login, now) : UpdateControl.noUpdate();
+      if (!readyNow) {
+        return UpdateControl.noUpdate();
+      }
+      // A Ready login whose provider no longer allows it (namespaceSelector, requireUser, allowedScopes changed, or
+      // its namespace's labels) is not refreshed again; its Secret is left until its tokens expire.
+      Optional<TenancyPolicy.Violation> violation = tenancyViolation(login);
+      if (violation.isPresent()) {
+        return end(login, new Step.End(Phase.Failed, violation.get().reason(), violation.get().message()
+            + " The tokens in Secret " + login.getStatus().getSecretName() + " are no longer refreshed; deleting "
+            + "this DeviceLogin revokes them."), now);
+      }
+      return renew(login, now);
     }
     if (grant.isPresent() && !grant.get().isFor(generation, restart)) {
       LOG.info("DeviceLogin {}: spec changed or restart requested, starting a fresh login", ref(login));
@@ -276,6 +290,13 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
     Optional<String> invalid = SpecValidation.problems(login.getSpec());
     if (invalid.isPresent()) {
       return end(login, new Step.End(Phase.Failed, Reason.InvalidSpec, invalid.get() + " Fix the spec to retry."), now);
+    }
+    // The provider's tenancy rules come before any request to the IdP (discovery included): no grant is started or
+    // polled for a login they refuse.
+    Optional<TenancyPolicy.Violation> violation = tenancyViolation(login);
+    if (violation.isPresent()) {
+      return end(login, new Step.End(Phase.Failed, violation.get().reason(), violation.get().message()
+          + " No request was sent to the IdP. " + Messages.startOverHint()), now);
     }
     Provider provider = provider(login);
     if (provider.resolution() instanceof ProviderResolution.NotReady notReady) {
@@ -415,12 +436,24 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
         && (status.getPhase() == Phase.Ready || status.getPhase().isTerminal());
   }
 
+  /** The provider the login names, from the informer caches, or null when it does not exist. */
+  private ProviderResource providerResource(DeviceLogin login) {
+    IdentityProviderRef ref = login.getSpec().getIdentityProviderRef();
+    return ref.effectiveKind() == IdentityProviderRef.Kind.ClusterIdentityProvider
+        ? clusterIdentityProviders.get(new ResourceID(ref.getName())).orElse(null)
+        : identityProviders.get(new ResourceID(ref.getName(), login.getMetadata().getNamespace())).orElse(null);
+  }
+
+  /** The tenancy rule the login breaks with the provider it names (none while that provider does not exist). */
+  private Optional<TenancyPolicy.Violation> tenancyViolation(DeviceLogin login) {
+    ProviderResource resource = providerResource(login);
+    return resource == null ? Optional.empty() : tenancy.check(login, resource);
+  }
+
   private Provider provider(DeviceLogin login) {
     IdentityProviderRef ref = login.getSpec().getIdentityProviderRef();
     String namespace = login.getMetadata().getNamespace();
-    ProviderResource resource = ref.effectiveKind() == IdentityProviderRef.Kind.ClusterIdentityProvider
-        ? clusterIdentityProviders.get(new ResourceID(ref.getName())).orElse(null)
-        : identityProviders.get(new ResourceID(ref.getName(), namespace)).orElse(null);
+    ProviderResource resource = providerResource(login);
     if (resource == null) {
       String where = ref.effectiveKind() == IdentityProviderRef.Kind.ClusterIdentityProvider
           ? "ClusterIdentityProvider " + ref.getName()
@@ -939,7 +972,7 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
     List<String> allowedGroups = provider.getAllowedGroups();
     return IdentityPolicy.decide(
         claims, provider.effectiveUsernameClaim(), provider.effectiveGroupsClaim(), login.getSpec().getUser(),
-        allowedGroups);
+        allowedGroups, !provider.emailVerifiedNotSent());
   }
 
   /**

@@ -19,7 +19,7 @@ import org.slf4j.LoggerFactory;
  * Checks an IdentityProvider or ClusterIdentityProvider: discovery, device endpoint, client secret. Re-checks
  * periodically so the Ready condition follows the IdP.
  */
-public abstract class ProviderReconciler<P extends TolerantResource<IdentityProviderSpec, IdentityProviderStatus>>
+public abstract class ProviderReconciler<P extends TolerantResource<? extends IdentityProviderSpec, IdentityProviderStatus>>
     implements Reconciler<P> {
 
   /** How often a ready provider is checked again. */

@@ -2,6 +2,7 @@ package io.devicelogin.operator.reconciler;
 
 import io.devicelogin.operator.api.v1alpha1.ClusterIdentityProvider;
 import io.devicelogin.operator.api.v1alpha1.IdentityProvider;
+import io.devicelogin.operator.api.v1alpha1.Constants;
 import io.devicelogin.operator.api.v1alpha1.IdentityProviderSpec;
 import io.devicelogin.operator.api.v1alpha1.ProviderResource;
 import io.devicelogin.operator.api.v1alpha1.SecretKeyReference;
@@ -19,6 +20,7 @@ import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.net.URI;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Turns a provider resource into a usable {@link ProviderConfig}: checks the issuer URL, reads the client secret and
@@ -30,7 +32,7 @@ public final class ProviderResolver {
   public static final String DISCOVERED = "Discovered";
   public static final String INVALID_ISSUER_URL = "InvalidIssuerUrl";
   public static final String INSECURE_ISSUER = "InsecureIssuer";
-  public static final String CLIENT_SECRET_MISSING = "ClientSecretMissing";
+  public static final String CLIENT_SECRET_NOT_ALLOWED = "ClientSecretNotAllowed";
   public static final String DISCOVERY_FAILED = "DiscoveryFailed";
   public static final String IDP_UNAVAILABLE = "IdPUnavailable";
   /** This operator version can't read the provider's spec (see TolerantResource). */
@@ -106,18 +108,15 @@ public final class ProviderResolver {
     if (ref != null) {
       String namespace = provider instanceof Namespaced ? provider.getMetadata().getNamespace() : operatorNamespace;
       Secret secret = client.secrets().inNamespace(namespace).withName(ref.getName()).get();
-      if (secret == null) {
-        return new ProviderResolution.NotReady(
-            CLIENT_SECRET_MISSING,
-            "Secret " + namespace + "/" + ref.getName() + " named by spec.clientSecretRef does not exist", false);
-      }
-      clientSecret = secretValue(secret, ref.getKey());
+      clientSecret = readable(secret) ? secretValue(secret, ref.getKey()) : null;
       if (clientSecret == null || clientSecret.isEmpty()) {
-        return new ProviderResolution.NotReady(
-            CLIENT_SECRET_MISSING,
-            "Secret " + namespace + "/" + ref.getName() + " has no non-empty key '" + ref.getKey()
-                + "' named by spec.clientSecretRef",
-            false);
+        // One message for a missing Secret or key and a Secret the operator may not read: the status of a provider a
+        // tenant controls must not tell whether some other Secret (or key) exists.
+        return new ProviderResolution.NotReady(CLIENT_SECRET_NOT_ALLOWED, "The client secret spec.clientSecretRef "
+            + "names (key '" + ref.getKey() + "' of Secret " + namespace + "/" + ref.getName() + ") is not "
+            + "available: the operator reads only a Secret labelled " + Constants.CLIENT_SECRET_LABEL + ": \"true\" "
+            + "that is none of its own (token, grant or authorization-response) Secrets, and only a non-empty key. "
+            + "Put the client secret in such a Secret and name it here", false);
       }
     }
     ProviderConfig config = new ProviderConfig(issuer, spec.getClientId(), clientSecret, spec.getCaBundle(),
@@ -146,6 +145,20 @@ public final class ProviderResolver {
     }
   }
 
+  /**
+   * Whether the operator may read {@code secret} as a client secret: labelled for it, and not one of the operator's
+   * own Secrets (token, grant or authorization-response Secrets hold other people's credentials).
+   */
+  private static boolean readable(Secret secret) {
+    if (secret == null) {
+      return false;
+    }
+    Map<String, String> labels = secret.getMetadata().getLabels() == null ? Map.of() : secret.getMetadata().getLabels();
+    return "true".equals(labels.get(Constants.CLIENT_SECRET_LABEL))
+        && !Constants.MANAGED_BY.equals(labels.get(Constants.MANAGED_BY_LABEL))
+        && (secret.getType() == null || !secret.getType().startsWith(Constants.GROUP + "/"));
+  }
+
   private static String secretValue(Secret secret, String key) {
     String value = TokenSecrets.value(secret, key);
     if (value != null) {
@@ -153,6 +166,4 @@ public final class ProviderResolver {
     }
     return secret.getStringData() == null ? null : secret.getStringData().get(key);
   }
-
-
 }

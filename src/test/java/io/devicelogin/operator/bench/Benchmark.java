@@ -105,7 +105,7 @@ public final class Benchmark {
     long liveWithImplementation = 0;
     long retainedHeap;
     try (MockCluster cluster = MockCluster.start(api); KubernetesClient client = cluster.newClient()) {
-      client.resource(Resources.identityProvider(NS, "corp", ISSUER, "cli")).create();
+      client.resource(Resources.anyUser(Resources.identityProvider(NS, "corp", ISSUER, "cli"))).create();
       AutoCloseable subject;
       if (impl.equals("operator")) {
         subject = RunningOperator.start(cluster, metrics -> idp,

@@ -229,8 +229,8 @@ class CrashSweepIT {
       clientSecrets.add(clientSecret);
       idp.requireClientSecret(c.clientId, clientSecret);
       client.resource(new SecretBuilder().withNewMetadata().withNamespace(c.namespace).withName("corp-client")
-          .endMetadata().addToStringData("client-secret", clientSecret).build()).create();
-      IdentityProvider provider = Resources.identityProvider(c.namespace, "corp", idp.issuer(), c.clientId);
+          .addToLabels(Constants.CLIENT_SECRET_LABEL, "true").endMetadata().addToStringData("client-secret", clientSecret).build()).create();
+      IdentityProvider provider = Resources.anyUser(Resources.identityProvider(c.namespace, "corp", idp.issuer(), c.clientId));
       provider.getSpec().setClientSecretRef(new SecretKeyReference("corp-client", "client-secret"));
       client.resource(provider).create();
       DeviceLogin login = Resources.deviceLogin(c.namespace, CrashCase.LOGIN, "corp");

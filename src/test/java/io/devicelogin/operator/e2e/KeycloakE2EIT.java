@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.nimbusds.jwt.JWTParser;
 import io.devicelogin.operator.api.v1alpha1.Condition;
+import io.devicelogin.operator.api.v1alpha1.Constants;
 import io.devicelogin.operator.api.v1alpha1.DeviceLogin;
 import io.devicelogin.operator.api.v1alpha1.IdentityProvider;
 import io.devicelogin.operator.api.v1alpha1.Phase;
@@ -77,7 +78,8 @@ class KeycloakE2EIT {
 
   @Test
   void confidentialClientLogsIn() {
-    client.resource(new SecretBuilder().withNewMetadata().withName("kc-client").withNamespace(NS).endMetadata()
+    client.resource(new SecretBuilder().withNewMetadata().withName("kc-client").withNamespace(NS)
+        .addToLabels(Constants.CLIENT_SECRET_LABEL, "true").endMetadata()
         .addToStringData("secret", "demo-client-secret").build()).create();
     IdentityProvider confidential = provider("keycloak-confidential", "devicelogin-confidential");
     confidential.getSpec().setClientSecretRef(new SecretKeyReference("kc-client", "secret"));

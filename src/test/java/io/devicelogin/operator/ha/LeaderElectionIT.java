@@ -141,7 +141,7 @@ class LeaderElectionIT {
     assertThat(b.scrapeMetrics()).contains("devicelogin_leader 0.0");
     assertThat(a.scrapeMetrics()).contains("devicelogin_leader 1.0");
 
-    client.resource(Resources.identityProvider(NS, "corp", "http://127.0.0.1:1/realms/x", "cli")).create();
+    client.resource(Resources.anyUser(Resources.identityProvider(NS, "corp", "http://127.0.0.1:1/realms/x", "cli"))).create();
     client.resource(Resources.deviceLogin(NS, "alice", "corp")).create();
     Logins.awaitLogin(client, NS, "alice", phase(Phase.AwaitingUser));
     await().atMost(Duration.ofSeconds(20)).until(() -> polls.size() >= 3);
@@ -181,7 +181,7 @@ class LeaderElectionIT {
   private TokenPollResult issued(String email) {
     Instant now = Instant.now();
     JWTClaimsSet claims = new JWTClaimsSet.Builder().subject("sub-" + email).claim("email", email)
-        .claim("groups", List.of("developers")).issueTime(Date.from(now))
+        .claim("email_verified", true).claim("groups", List.of("developers")).issueTime(Date.from(now))
         .expirationTime(Date.from(now.plusSeconds(300))).build();
     String unique = java.util.UUID.randomUUID().toString();
     IssuedTokens tokens = new IssuedTokens(new PlainJWT(claims).serialize(), "access-" + unique, "refresh-" + unique,

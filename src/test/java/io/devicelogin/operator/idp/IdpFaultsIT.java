@@ -284,7 +284,7 @@ class IdpFaultsIT {
   }
 
   private static void provider(String namespace) {
-    client.resource(Resources.identityProvider(namespace, "corp", idp.issuer(), "cli")).create();
+    client.resource(Resources.anyUser(Resources.identityProvider(namespace, "corp", idp.issuer(), "cli"))).create();
   }
 
   /** The delay the condition message announced ("polling resumes in 4s", "checked again in 2s"). */

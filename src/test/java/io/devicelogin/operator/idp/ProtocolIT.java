@@ -36,7 +36,6 @@ import io.devicelogin.operator.testing.Resources;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.OwnerReference;
 import io.fabric8.kubernetes.api.model.Secret;
-import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -468,7 +467,7 @@ class ProtocolIT {
   @Test
   void aUserInNoneOfTheAllowedGroupsFailsWithGroupNotAllowed() {
     String ns = "groups";
-    IdentityProvider restricted = Resources.identityProvider(ns, "corp", idp.issuer(), CLIENT_ID);
+    IdentityProvider restricted = Resources.anyUser(Resources.identityProvider(ns, "corp", idp.issuer(), CLIENT_ID));
     restricted.getSpec().setAllowedGroups(List.of("admins", "sre"));
     client.resource(restricted).create();
     client.resource(Resources.deviceLogin(ns, "dev", "corp")).create();
@@ -490,7 +489,7 @@ class ProtocolIT {
   @Test
   void usernameClaimNamesTheSecret() {
     String ns = "claims";
-    IdentityProvider provider = Resources.identityProvider(ns, "corp", idp.issuer(), CLIENT_ID);
+    IdentityProvider provider = Resources.anyUser(Resources.identityProvider(ns, "corp", idp.issuer(), CLIENT_ID));
     provider.getSpec().setUsernameClaim("preferred_username");
     client.resource(provider).create();
     client.resource(Resources.deviceLogin(ns, "carol", "corp")).create();
@@ -508,7 +507,9 @@ class ProtocolIT {
   @Test
   void specSecretNameAndScopesAreHonoured() {
     String ns = "overrides";
-    provider(ns, "corp");
+    IdentityProvider provider = Resources.anyUser(Resources.identityProvider(ns, "corp", idp.issuer(), CLIENT_ID));
+    provider.getSpec().setAllowedScopes(List.of("groups"));
+    client.resource(provider).create();
     Instant started = Instant.now();
     DeviceLogin wanted = Resources.deviceLogin(ns, "erin", "corp");
     wanted.getSpec().setSecretName("my-kubeconfig-tokens");
@@ -535,8 +536,8 @@ class ProtocolIT {
     String clientSecret = "s3cret-" + java.util.UUID.randomUUID();
     clientSecrets.add(clientSecret);
     idp.requireClientSecret("private-cli", clientSecret);
-    client.resource(clientSecret(ns, "corp-client", "client-secret", clientSecret)).create();
-    IdentityProvider provider = Resources.identityProvider(ns, "corp", idp.issuer(), "private-cli");
+    client.resource(Resources.clientSecret(ns, "corp-client", "client-secret", clientSecret)).create();
+    IdentityProvider provider = Resources.anyUser(Resources.identityProvider(ns, "corp", idp.issuer(), "private-cli"));
     provider.getSpec().setClientSecretRef(new SecretKeyReference("corp-client", "client-secret"));
     client.resource(provider).create();
     awaitProviderReady(ns, "corp", "True");
@@ -566,23 +567,23 @@ class ProtocolIT {
     String clientSecret = "later-" + java.util.UUID.randomUUID();
     clientSecrets.add(clientSecret);
     idp.requireClientSecret("late-cli", clientSecret);
-    IdentityProvider provider = Resources.identityProvider(ns, "corp", idp.issuer(), "late-cli");
+    IdentityProvider provider = Resources.anyUser(Resources.identityProvider(ns, "corp", idp.issuer(), "late-cli"));
     provider.getSpec().setClientSecretRef(new SecretKeyReference("corp-client", "client-secret"));
     client.resource(provider).create();
     client.resource(Resources.deviceLogin(ns, "alice", "corp")).create();
 
     Condition providerReady = awaitProviderReady(ns, "corp", "False");
-    assertThat(providerReady.getReason()).isEqualTo("ClientSecretMissing");
+    assertThat(providerReady.getReason()).isEqualTo("ClientSecretNotAllowed");
     assertThat(providerReady.getMessage()).contains("nosecret/corp-client").contains("clientSecretRef");
     DeviceLogin pending = awaitLogin(client, ns, "alice", phase(Phase.Pending));
     assertThat(ready(pending).getReason()).isEqualTo("ProviderNotReady");
-    assertThat(ready(pending).getMessage()).contains("corp-client").contains("does not exist");
+    assertThat(ready(pending).getMessage()).contains("corp-client").contains("is not available");
     assertThat(pending.getStatus().getUserCode()).isNull();
     assertThat(idp.logins()).noneMatch(l -> l.clientId().equals("late-cli"));
 
     // The DeviceLogin looks at its provider again every 10 s, so it proceeds without waiting for the provider's own
     // re-check (2 min for a misconfigured provider).
-    client.resource(clientSecret(ns, "corp-client", "client-secret", clientSecret)).create();
+    client.resource(Resources.clientSecret(ns, "corp-client", "client-secret", clientSecret)).create();
     DeviceLogin awaiting = awaitLogin(client, ns, "alice", phase(Phase.AwaitingUser), Duration.ofSeconds(25));
     Login login = idp.login(awaiting.getStatus().getUserCode());
     assertThat(login.clientId()).isEqualTo("late-cli");
@@ -593,13 +594,9 @@ class ProtocolIT {
   // ---- helpers
 
   private static void provider(String namespace, String name) {
-    client.resource(Resources.identityProvider(namespace, name, idp.issuer(), CLIENT_ID)).create();
+    client.resource(Resources.anyUser(Resources.identityProvider(namespace, name, idp.issuer(), CLIENT_ID))).create();
   }
 
-  private static Secret clientSecret(String namespace, String name, String key, String value) {
-    return new SecretBuilder().withNewMetadata().withNamespace(namespace).withName(name).endMetadata()
-        .addToData(key, Base64.getEncoder().encodeToString(value.getBytes(StandardCharsets.UTF_8))).build();
-  }
 
   private static Condition awaitProviderReady(String namespace, String name, String status) {
     IdentityProvider provider = await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(100)).until(

@@ -350,7 +350,7 @@ class RefreshProtocolIT {
     FakeIdp plain = FakeIdp.start().interval(1).discovery(DiscoveryMode.NO_REVOCATION_ENDPOINT);
     extraIdps.add(plain);
     namespace = "norevoke";
-    client.resource(Resources.identityProvider(namespace, "plain", plain.issuer(), CLIENT_ID)).create();
+    client.resource(Resources.anyUser(Resources.identityProvider(namespace, "plain", plain.issuer(), CLIENT_ID))).create();
     client.resource(Resources.deviceLogin(namespace, "alice", "plain")).create();
     Login login = plain.login(awaitLogin(client, namespace, "alice", phase(Phase.AwaitingUser)).getStatus()
         .getUserCode());
@@ -414,7 +414,7 @@ class RefreshProtocolIT {
   /** A provider in a fresh namespace and a DeviceLogin {@code name} that alice approves; waits for Ready. */
   private Ready loginReady(String ns, String name, String renewBefore) {
     namespace = ns;
-    client.resource(Resources.identityProvider(ns, "corp", idp.issuer(), CLIENT_ID)).create();
+    client.resource(Resources.anyUser(Resources.identityProvider(ns, "corp", idp.issuer(), CLIENT_ID))).create();
     DeviceLogin wanted = Resources.deviceLogin(ns, name, "corp");
     wanted.getSpec().setRenewBefore(renewBefore);
     client.resource(wanted).create();

@@ -71,6 +71,8 @@ class ChartTest {
       needs.add(new Need(Scope.WATCHED, "devicelogin.io", "devicelogins", verb, null));
       needs.add(new Need(Scope.WATCHED, "devicelogin.io", "identityproviders", verb, null));
       needs.add(new Need(Scope.CLUSTER, "devicelogin.io", "clusteridentityproviders", verb, null));
+      // TenancyRules: informer on Namespaces (labels for namespaceSelector), GET of one not yet in its cache
+      needs.add(new Need(Scope.CLUSTER, "", "namespaces", verb, null));
     }
     // InstalledCrds GETs the operator's own CRDs by name
     for (String crd : List.of("devicelogins", "identityproviders", "clusteridentityproviders")) {
@@ -215,7 +217,7 @@ class ChartTest {
   }
 
   @Test
-  void watchingSomeNamespacesUsesRolesThereAndAClusterRoleOnlyForClusterIdentityProviders() {
+  void watchingSomeNamespacesUsesRolesThereAndAClusterRoleOnlyForClusterScopedKinds() {
     Chart chart = Chart.render(NON_DEFAULT_VALUES);
     assertNoWildcards(chart);
     Rbac rbac = new Rbac(chart, Chart.NAMESPACE, SA);
@@ -233,7 +235,8 @@ class ChartTest {
     assertThat(granted(rbac)).isEqualTo(needed());
     ClusterRole clusterRole = chart.one(ClusterRole.class);
     assertThat(clusterRole.getRules()).flatExtracting(PolicyRule::getResources)
-        .containsOnly("clusteridentityproviders", "clusteridentityproviders/status", "customresourcedefinitions");
+        .containsOnly("clusteridentityproviders", "clusteridentityproviders/status", "customresourcedefinitions",
+            "namespaces");
     assertThat(chart.all(Role.class)).extracting(r -> r.getMetadata().getNamespace() + "/" + r.getMetadata().getName())
         .containsExactlyInAnyOrder("team-a/devicelogin-operator", "team-b/devicelogin-operator",
             "devicelogin-system/devicelogin-operator-self");

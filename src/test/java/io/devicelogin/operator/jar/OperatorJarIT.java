@@ -36,7 +36,7 @@ class OperatorJarIT {
 
       var client = cluster.client();
       client.resource(Resources.identityProvider("team-a", "corp", idp.issuer(), "cli")).create();
-      client.resource(Resources.deviceLogin("team-a", "alice", "corp")).create();
+      client.resource(Resources.deviceLogin("team-a", "alice", "corp", "alice@example.com")).create();
       DeviceLogin awaiting = await().atMost(Duration.ofSeconds(30)).until(
           () -> client.resources(DeviceLogin.class).inNamespace("team-a").withName("alice").get(),
           dl -> dl.getStatus() != null && dl.getStatus().getPhase() == Phase.AwaitingUser);

@@ -154,7 +154,7 @@ class ApiServerFaultsIT {
     }
 
     void create() {
-      client.resource(Resources.identityProvider(namespace, "corp", idp.issuer(), CLIENT_ID)).create();
+      client.resource(Resources.anyUser(Resources.identityProvider(namespace, "corp", idp.issuer(), CLIENT_ID))).create();
       DeviceLogin wanted = Resources.deviceLogin(namespace, "alice", "corp");
       // refresh cases: first refresh 3 s after the login (refreshed tokens live 600 s: no second one); others: none
       // while the test runs (renewal 119 s after the login; a refresh would also rewrite the status)
@@ -319,8 +319,8 @@ class ApiServerFaultsIT {
     String ns = "watch";
     FakeIdp other = FakeIdp.start().interval(1).tokenLifetime(120).refreshedTokenLifetime(600);
     try {
-      client.resource(Resources.identityProvider(ns, "corp", idp.issuer(), CLIENT_ID)).create();
-      client.resource(Resources.identityProvider(ns, "other", other.issuer(), CLIENT_ID)).create();
+      client.resource(Resources.anyUser(Resources.identityProvider(ns, "corp", idp.issuer(), CLIENT_ID))).create();
+      client.resource(Resources.anyUser(Resources.identityProvider(ns, "other", other.issuer(), CLIENT_ID))).create();
       createLogin(ns, "waiting", "corp", null);
       createLogin(ns, "restarted", "corp", null);
       createLogin(ns, "ready", "corp", "115s");

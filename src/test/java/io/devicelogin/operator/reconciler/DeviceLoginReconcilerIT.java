@@ -47,7 +47,7 @@ class DeviceLoginReconcilerIT {
     idp = new ScriptedIdp(Clock.systemUTC(), INTERVAL);
     fixture = OperatorFixture.start(metrics -> idp);
     client = fixture.client();
-    client.resource(Resources.identityProvider(NS, "corp", "http://127.0.0.1:1/realms/x", "cli")).create();
+    client.resource(Resources.anyUser(Resources.identityProvider(NS, "corp", "http://127.0.0.1:1/realms/x", "cli"))).create();
   }
 
   @AfterEach
@@ -231,7 +231,7 @@ class DeviceLoginReconcilerIT {
 
   @Test
   void groupNotInAllowedGroupsFails() {
-    IdentityProvider restricted = Resources.identityProvider(NS, "restricted", "http://127.0.0.1:1/realms/x", "cli");
+    IdentityProvider restricted = Resources.anyUser(Resources.identityProvider(NS, "restricted", "http://127.0.0.1:1/realms/x", "cli"));
     restricted.getSpec().setAllowedGroups(List.of("admins"));
     client.resource(restricted).create();
     client.resource(Resources.deviceLogin(NS, "alice", "restricted")).create();
@@ -267,7 +267,7 @@ class DeviceLoginReconcilerIT {
     DeviceLogin pending = awaitLogin("alice", phase(Phase.Pending));
     assertThat(ready(pending).getReason()).isEqualTo("ProviderNotReady");
     assertThat(ready(pending).getMessage()).contains("IdentityProvider later in namespace team-a does not exist");
-    client.resource(Resources.identityProvider(NS, "later", "http://127.0.0.1:1/realms/x", "cli")).create();
+    client.resource(Resources.anyUser(Resources.identityProvider(NS, "later", "http://127.0.0.1:1/realms/x", "cli"))).create();
     // The provider's creation wakes the login (the operator watches providers); without that it would wait for the
     // next look, PROVIDER_RECHECK (10 s) later.
     await().atMost(DeviceLoginReconciler.PROVIDER_RECHECK.dividedBy(2))

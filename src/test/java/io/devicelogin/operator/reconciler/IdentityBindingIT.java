@@ -179,7 +179,7 @@ class IdentityBindingIT {
       Consumer<DeviceLogin> spec, List<String> allowedGroups, Claims approver, Outcome refresh) {
     FakeIdp idp = FakeIdp.start().interval(1).tokenLifetime(30);
     idps.add(idp);
-    IdentityProvider provider = Resources.identityProvider(namespace, "corp", idp.issuer(), CLIENT_ID);
+    IdentityProvider provider = Resources.anyUser(Resources.identityProvider(namespace, "corp", idp.issuer(), CLIENT_ID));
     provider.getSpec().setAllowedGroups(allowedGroups);
     client.resource(provider).create();
     DeviceLogin login = Resources.deviceLogin(namespace, "login", "corp");

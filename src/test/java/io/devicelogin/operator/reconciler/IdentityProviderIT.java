@@ -28,9 +28,7 @@ import io.devicelogin.operator.testing.Logins;
 import io.devicelogin.operator.testing.OperatorFixture;
 import io.devicelogin.operator.testing.Resources;
 import io.devicelogin.operator.testing.RunningOperator;
-import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Secret;
-import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.client.CustomResource;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.nio.charset.StandardCharsets;
@@ -68,7 +66,7 @@ class IdentityProviderIT {
     idp = FakeIdp.start().interval(1).requireClientSecret(CLUSTER_CLIENT, CLUSTER_SECRET);
     fixture = OperatorFixture.start();
     client = fixture.client();
-    client.resource(clientSecret(OPERATOR_NAMESPACE, "cluster-client", "secret", CLUSTER_SECRET)).create();
+    client.resource(Resources.clientSecret(OPERATOR_NAMESPACE, "cluster-client", "secret", CLUSTER_SECRET)).create();
   }
 
   @AfterAll
@@ -121,7 +119,7 @@ class IdentityProviderIT {
     assertThat(condition.getMessage()).contains("HTTP 500");
 
     // a DeviceLogin of this provider waits, saying why, without starting a grant
-    client.resource(Resources.deviceLogin("broken", "alice", "corp")).create();
+    client.resource(Resources.deviceLogin("broken", "alice", "corp", "alice@example.com")).create();
     DeviceLogin pending = awaitLogin(client, "broken", "alice", phase(Phase.Pending));
     assertThat(ready(pending).getReason()).isEqualTo("IdPUnavailable");
     assertThat(ready(pending).getMessage()).contains("HTTP 500");
@@ -134,7 +132,7 @@ class IdentityProviderIT {
     assertThat(condition.getReason()).isEqualTo("DiscoveryFailed");
     assertThat(condition.getMessage()).contains("device_authorization_endpoint");
 
-    client.resource(Resources.deviceLogin("nodevice", "alice", "corp")).create();
+    client.resource(Resources.deviceLogin("nodevice", "alice", "corp", "alice@example.com")).create();
     DeviceLogin pending = awaitLogin(client, "nodevice", "alice", phase(Phase.Pending));
     assertThat(ready(pending).getReason()).isEqualTo("ProviderNotReady");
     assertThat(ready(pending).getMessage()).contains("device_authorization_endpoint");
@@ -186,7 +184,7 @@ class IdentityProviderIT {
     assertThat(ready.getStatus().getTokenEndpoint()).isEqualTo(idp.tokenEndpoint().toString());
     assertThat(ready.getStatus().getObservedGeneration()).isEqualTo(ready.getMetadata().getGeneration());
 
-    DeviceLogin wanted = Resources.deviceLogin("apps", "alice", "corp-cluster");
+    DeviceLogin wanted = Resources.deviceLogin("apps", "alice", "corp-cluster", "alice@example.com");
     wanted.getSpec().setIdentityProviderRef(
         new IdentityProviderRef("corp-cluster", IdentityProviderRef.Kind.ClusterIdentityProvider));
     client.resource(wanted).create();
@@ -211,15 +209,15 @@ class IdentityProviderIT {
   @Test
   void aClusterIdentityProviderIgnoresSecretsOutsideTheOperatorNamespace() {
     // the Secret exists, but in the DeviceLogin's namespace, which a ClusterIdentityProvider must not read from
-    client.resource(clientSecret("tenant", "tenant-client", "secret", CLUSTER_SECRET)).create();
+    client.resource(Resources.clientSecret("tenant", "tenant-client", "secret", CLUSTER_SECRET)).create();
     client.resource(clusterProvider("tenant-cluster", idp.issuer(), CLUSTER_CLIENT,
         new SecretKeyReference("tenant-client", "secret"))).create();
     ClusterIdentityProvider notReady = awaitProvider(
         () -> client.resources(ClusterIdentityProvider.class).withName("tenant-cluster").get(), "False");
-    assertThat(readyCondition(notReady).getReason()).isEqualTo("ClientSecretMissing");
+    assertThat(readyCondition(notReady).getReason()).isEqualTo("ClientSecretNotAllowed");
     assertThat(readyCondition(notReady).getMessage()).contains(OPERATOR_NAMESPACE + "/tenant-client");
 
-    DeviceLogin wanted = Resources.deviceLogin("tenant", "alice", "tenant-cluster");
+    DeviceLogin wanted = Resources.deviceLogin("tenant", "alice", "tenant-cluster", "alice@example.com");
     wanted.getSpec().setIdentityProviderRef(
         new IdentityProviderRef("tenant-cluster", IdentityProviderRef.Kind.ClusterIdentityProvider));
     client.resource(wanted).create();
@@ -258,7 +256,7 @@ class IdentityProviderIT {
     return client.resources(IdentityProvider.class).inNamespace(namespace).withName(name).get();
   }
 
-  private static <P extends CustomResource<IdentityProviderSpec, IdentityProviderStatus>> P awaitProvider(
+  private static <P extends CustomResource<? extends IdentityProviderSpec, IdentityProviderStatus>> P awaitProvider(
       Supplier<P> provider, String readyStatus) {
     return await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(100)).until(provider::get,
         p -> p != null && p.getStatus() != null && readyCondition(p) != null
@@ -266,24 +264,18 @@ class IdentityProviderIT {
             && p.getMetadata().getGeneration().equals(p.getStatus().getObservedGeneration()));
   }
 
-  private static Condition readyCondition(CustomResource<IdentityProviderSpec, IdentityProviderStatus> provider) {
+  private static Condition readyCondition(
+      CustomResource<? extends IdentityProviderSpec, IdentityProviderStatus> provider) {
     return Conditions.find(provider.getStatus().getConditions(), Constants.READY);
   }
 
   private static ClusterIdentityProvider clusterProvider(
       String name, String issuer, String clientId, SecretKeyReference secretRef) {
-    IdentityProviderSpec spec = Resources.identityProvider("unused", name, issuer, clientId).getSpec();
-    spec.setClientSecretRef(secretRef);
-    ClusterIdentityProvider provider = new ClusterIdentityProvider();
-    provider.setMetadata(new ObjectMetaBuilder().withName(name).build());
-    provider.setSpec(spec);
+    ClusterIdentityProvider provider = Resources.clusterIdentityProvider(name, issuer, clientId);
+    provider.getSpec().setClientSecretRef(secretRef);
     return provider;
   }
 
-  private static Secret clientSecret(String namespace, String name, String key, String value) {
-    return new SecretBuilder().withNewMetadata().withNamespace(namespace).withName(name).endMetadata()
-        .addToData(key, Base64.getEncoder().encodeToString(value.getBytes(StandardCharsets.UTF_8))).build();
-  }
 
   private static String decode(Secret secret, String key) {
     return new String(Base64.getDecoder().decode(secret.getData().get(key)), StandardCharsets.UTF_8);

@@ -14,7 +14,6 @@ import io.devicelogin.operator.api.v1alpha1.Constants;
 import io.devicelogin.operator.api.v1alpha1.DeviceLogin;
 import io.devicelogin.operator.api.v1alpha1.IdentityProvider;
 import io.devicelogin.operator.api.v1alpha1.IdentityProviderRef;
-import io.devicelogin.operator.api.v1alpha1.IdentityProviderSpec;
 import io.devicelogin.operator.api.v1alpha1.Phase;
 import io.devicelogin.operator.idp.EgressGuard;
 import io.devicelogin.operator.idp.NimbusIdentityProviderClient;
@@ -25,7 +24,6 @@ import io.devicelogin.operator.testing.Logins;
 import io.devicelogin.operator.testing.OperatorFixture;
 import io.devicelogin.operator.testing.Resources;
 import io.fabric8.kubernetes.api.model.Event;
-import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.time.Clock;
 import java.time.Duration;
@@ -162,10 +160,6 @@ class IdpTrustBoundaryIT {
   }
 
   private static ClusterIdentityProvider clusterProvider(String name, String issuer, String clientId) {
-    IdentityProviderSpec spec = Resources.identityProvider("unused", name, issuer, clientId).getSpec();
-    ClusterIdentityProvider provider = new ClusterIdentityProvider();
-    provider.setMetadata(new ObjectMetaBuilder().withName(name).build());
-    provider.setSpec(spec);
-    return provider;
+    return Resources.clusterIdentityProvider(name, issuer, clientId);
   }
 }

@@ -127,8 +127,10 @@ class LoadIT {
         .expiresInByScope(scope -> scope != null && scope.contains(SHORT_EXPIRY_SCOPE) ? 4 : 0);
         OperatorFixture fixture = OperatorFixture.start()) {
       KubernetesClient client = fixture.client();
-      client.resource(Resources.identityProvider(NS, "corp", idp.issuer(), "cli")).create();
-      IdentityProvider restricted = Resources.identityProvider(NS, "restricted", idp.issuer(), "cli");
+      IdentityProvider corp = Resources.anyUser(Resources.identityProvider(NS, "corp", idp.issuer(), "cli"));
+      corp.getSpec().setAllowedScopes(List.of(SHORT_EXPIRY_SCOPE));
+      client.resource(corp).create();
+      IdentityProvider restricted = Resources.anyUser(Resources.identityProvider(NS, "restricted", idp.issuer(), "cli"));
       restricted.getSpec().setAllowedGroups(List.of("admins"));
       client.resource(restricted).create();
 

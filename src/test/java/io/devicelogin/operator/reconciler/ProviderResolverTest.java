@@ -13,7 +13,6 @@ import io.devicelogin.operator.idp.ProviderEndpoints;
 import io.devicelogin.operator.idp.TokenPollResult;
 import io.devicelogin.operator.idp.TokenRefreshResult;
 import io.devicelogin.operator.testing.Resources;
-import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import io.devicelogin.operator.upgrade.CrdSchemas;
@@ -110,9 +109,8 @@ class ProviderResolverTest {
     RecordingIdp idp = new RecordingIdp(new IdpException(IdpException.Kind.UNAVAILABLE, "down"));
     ProviderResolver resolver = new ProviderResolver(null, idp, "devicelogin-system", CURRENT_CRDS);
     resolver.resolve(Resources.identityProvider("team-a", "corp", "http://idp.example/realms/corp", "cli"), false);
-    ClusterIdentityProvider cluster = new ClusterIdentityProvider();
-    cluster.setMetadata(new ObjectMetaBuilder().withName("corp").build());
-    cluster.setSpec(Resources.identityProvider("x", "y", "https://idp.example/realms/corp", "cli").getSpec());
+    ClusterIdentityProvider cluster =
+        Resources.clusterIdentityProvider("corp", "https://idp.example/realms/corp", "cli");
     resolver.resolve((ProviderResource) cluster, false);
 
     assertThat(idp.discovered).extracting(ProviderConfig::namespaced).containsExactly(true, false);

@@ -45,7 +45,7 @@ class TokenLifecycleIT {
     idp = new ScriptedIdp(Clock.systemUTC(), Duration.ofSeconds(1));
     fixture = OperatorFixture.start(metrics -> idp);
     client = fixture.client();
-    client.resource(Resources.identityProvider(NS, "corp", "http://127.0.0.1:1/realms/x", "cli")).create();
+    client.resource(Resources.anyUser(Resources.identityProvider(NS, "corp", "http://127.0.0.1:1/realms/x", "cli"))).create();
   }
 
   @AfterEach

@@ -21,14 +21,21 @@ public final class Claims {
   private final List<String> groups;
   private final String preferredUsername;
   private final Map<String, Object> extra;
+  private final boolean emailVerifiedSent;
 
   private Claims(
       String subject, String email, List<String> groups, String preferredUsername, Map<String, Object> extra) {
+    this(subject, email, groups, preferredUsername, extra, true);
+  }
+
+  private Claims(String subject, String email, List<String> groups, String preferredUsername,
+      Map<String, Object> extra, boolean emailVerifiedSent) {
     this.subject = Objects.requireNonNull(subject, "subject");
     this.email = email;
     this.groups = List.copyOf(groups);
     this.preferredUsername = preferredUsername;
     this.extra = Map.copyOf(extra);
+    this.emailVerifiedSent = emailVerifiedSent;
   }
 
   /** A user with only a {@code sub} claim. */
@@ -38,25 +45,34 @@ public final class Claims {
 
   /**
    * A typical user: {@code sub} = {@code "sub-" + username}, {@code preferred_username} = username,
-   * {@code email} = {@code username + "@example.com"}, no groups.
+   * {@code email} = {@code username + "@example.com"} with {@code email_verified: true} (as Keycloak, Google and Okta
+   * send it), no groups.
    */
   public static Claims user(String username) {
     return new Claims("sub-" + username, username + "@example.com", List.of(), username, Map.of());
   }
 
-  /** A copy with this {@code email} ({@code null} leaves the claim out). */
+  /**
+   * A copy with this {@code email} ({@code null} leaves the claim out, and email_verified with it); email_verified is
+   * true unless set with {@link #claim}, e.g. {@code claim("email_verified", false)}.
+   */
   public Claims email(String email) {
-    return new Claims(subject, email, groups, preferredUsername, extra);
+    return new Claims(subject, email, groups, preferredUsername, extra, emailVerifiedSent);
+  }
+
+  /** A copy whose ID token has the email but no email_verified claim (Entra ID sends none). */
+  public Claims withoutEmailVerified() {
+    return new Claims(subject, email, groups, preferredUsername, extra, false);
   }
 
   /** A copy with these {@code groups}, replacing any set before. */
   public Claims groups(String... groups) {
-    return new Claims(subject, email, List.of(groups), preferredUsername, extra);
+    return new Claims(subject, email, List.of(groups), preferredUsername, extra, emailVerifiedSent);
   }
 
   /** A copy with this {@code preferred_username} ({@code null} leaves the claim out). */
   public Claims preferredUsername(String preferredUsername) {
-    return new Claims(subject, email, groups, preferredUsername, extra);
+    return new Claims(subject, email, groups, preferredUsername, extra, emailVerifiedSent);
   }
 
   /**
@@ -66,7 +82,7 @@ public final class Claims {
   public Claims claim(String name, Object value) {
     Map<String, Object> more = new LinkedHashMap<>(extra);
     more.put(name, value);
-    return new Claims(subject, email, groups, preferredUsername, more);
+    return new Claims(subject, email, groups, preferredUsername, more, emailVerifiedSent);
   }
 
   /** The {@code sub} claim. */
@@ -80,6 +96,9 @@ public final class Claims {
     claims.put("sub", subject);
     if (email != null) {
       claims.put("email", email);
+      if (emailVerifiedSent) {
+        claims.put("email_verified", true);
+      }
     }
     if (!groups.isEmpty()) {
       claims.put("groups", groups);

@@ -1,11 +1,18 @@
 package io.devicelogin.operator.testing;
 
+import io.devicelogin.operator.api.v1alpha1.ClusterIdentityProvider;
+import io.devicelogin.operator.api.v1alpha1.ClusterIdentityProviderSpec;
+import io.devicelogin.operator.api.v1alpha1.Constants;
 import io.devicelogin.operator.api.v1alpha1.DeviceLogin;
 import io.devicelogin.operator.api.v1alpha1.DeviceLoginSpec;
 import io.devicelogin.operator.api.v1alpha1.IdentityProvider;
 import io.devicelogin.operator.api.v1alpha1.IdentityProviderRef;
 import io.devicelogin.operator.api.v1alpha1.IdentityProviderSpec;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
 
 /** Builders for the resources tests create, as a user would with kubectl. */
 public final class Resources {
@@ -21,6 +28,40 @@ public final class Resources {
     provider.setMetadata(new ObjectMetaBuilder().withNamespace(namespace).withName(name).build());
     provider.setSpec(spec);
     return provider;
+  }
+
+  /**
+   * {@code provider} with requireUser: false, so logins without spec.user may use it: for tests about other behaviour
+   * than who may complete a login (that is IdentityBindingIT's and TenancyIT's).
+   */
+  public static IdentityProvider anyUser(IdentityProvider provider) {
+    provider.getSpec().setRequireUser(false);
+    return provider;
+  }
+
+  public static ClusterIdentityProvider clusterIdentityProvider(String name, String issuer, String clientId) {
+    ClusterIdentityProviderSpec spec = new ClusterIdentityProviderSpec();
+    spec.setIssuerUrl(issuer);
+    spec.setClientId(clientId);
+    spec.setAllowInsecureHttp(issuer.startsWith("http://"));
+    ClusterIdentityProvider provider = new ClusterIdentityProvider();
+    provider.setMetadata(new ObjectMetaBuilder().withName(name).build());
+    provider.setSpec(spec);
+    return provider;
+  }
+
+  /** A Secret holding a client secret, labelled so the operator may read it (devicelogin.io/client-secret). */
+  public static Secret clientSecret(String namespace, String name, String key, String value) {
+    return new SecretBuilder().withNewMetadata().withNamespace(namespace).withName(name)
+        .addToLabels(Constants.CLIENT_SECRET_LABEL, "true").endMetadata()
+        .addToData(key, Base64.getEncoder().encodeToString(value.getBytes(StandardCharsets.UTF_8))).build();
+  }
+
+  /** A DeviceLogin only {@code user} can complete (spec.user), as providers require by default. */
+  public static DeviceLogin deviceLogin(String namespace, String name, String providerName, String user) {
+    DeviceLogin login = deviceLogin(namespace, name, providerName);
+    login.getSpec().setUser(user);
+    return login;
   }
 
   public static DeviceLogin deviceLogin(String namespace, String name, String providerName) {

@@ -124,7 +124,7 @@ public final class ScriptedIdp implements IdentityProviderClient {
   public static IssuedTokens tokens(String email, String group, Duration lifetime) {
     Instant now = Instant.now();
     JWTClaimsSet claims = new JWTClaimsSet.Builder().subject("sub-" + email).claim("email", email)
-        .claim("groups", List.of(group)).issueTime(Date.from(now))
+        .claim("email_verified", true).claim("groups", List.of(group)).issueTime(Date.from(now))
         .expirationTime(Date.from(now.plus(lifetime))).build();
     String unique = UUID.randomUUID().toString();
     return new IssuedTokens(new PlainJWT(claims).serialize(), "access-" + unique, "refresh-" + unique,

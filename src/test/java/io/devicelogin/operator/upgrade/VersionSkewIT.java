@@ -19,7 +19,6 @@ import io.devicelogin.operator.testing.OperatorFixture;
 import io.devicelogin.operator.testing.Resources;
 import io.devicelogin.operator.testing.ScriptedIdp;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
-import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.JSONSchemaProps;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -154,10 +153,7 @@ class VersionSkewIT {
   @Test
   void anOutdatedCrdIsReportedAndItsObjectsWaitUntilItIsUpgradedWithoutLosingALogin() {
     client.resource(Resources.identityProvider(NS, "corp", ISSUER, "cli")).create();
-    ClusterIdentityProvider cluster = new ClusterIdentityProvider();
-    cluster.setMetadata(new ObjectMetaBuilder().withName("cluster-corp").build());
-    cluster.setSpec(Resources.identityProvider(NS, "x", ISSUER, "cluster-cli").getSpec());
-    client.resource(cluster).create();
+    client.resource(Resources.clusterIdentityProvider("cluster-corp", ISSUER, "cluster-cli")).create();
 
     CustomResourceDefinition original = crd("identityproviders.devicelogin.io");
     CustomResourceDefinition old = Serialization.clone(original);

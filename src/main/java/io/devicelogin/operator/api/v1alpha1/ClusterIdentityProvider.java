@@ -8,7 +8,7 @@ import io.fabric8.kubernetes.model.annotation.ShortNames;
 import io.fabric8.kubernetes.model.annotation.Version;
 
 /**
- * An OIDC client at an identity provider, usable by DeviceLogins in every namespace. Its client secret lives in the
+ * An OIDC client at an identity provider, usable by DeviceLogins in the namespaces its namespaceSelector selects. Its client secret lives in the
  * operator's namespace.
  */
 @JsonDeserialize(using = ClusterIdentityProvider.Reader.class)
@@ -26,7 +26,7 @@ import io.fabric8.kubernetes.model.annotation.Version;
     jsonPath = ".status.conditions[?(@.type==\"Ready\")].reason",
     type = AdditionalPrinterColumn.Type.STRING)
 @AdditionalPrinterColumn(name = "Age", jsonPath = ".metadata.creationTimestamp", type = AdditionalPrinterColumn.Type.DATE)
-public class ClusterIdentityProvider extends TolerantResource<IdentityProviderSpec, IdentityProviderStatus>
+public class ClusterIdentityProvider extends TolerantResource<ClusterIdentityProviderSpec, IdentityProviderStatus>
     implements ProviderResource {
 
   @Override
@@ -35,8 +35,8 @@ public class ClusterIdentityProvider extends TolerantResource<IdentityProviderSp
   }
 
   @Override
-  @JsonPropertyDescription("The OIDC client at the IdP.")
-  public IdentityProviderSpec getSpec() {
+  @JsonPropertyDescription("The OIDC client at the IdP, and which namespaces may use it.")
+  public ClusterIdentityProviderSpec getSpec() {
     return super.getSpec();
   }
 
@@ -47,9 +47,11 @@ public class ClusterIdentityProvider extends TolerantResource<IdentityProviderSp
   }
 
   /** Reads a ClusterIdentityProvider part by part (see {@link TolerantResource}). */
-  public static final class Reader extends TolerantResource.Reader<ClusterIdentityProvider, IdentityProviderSpec, IdentityProviderStatus> {
+  public static final class Reader
+      extends TolerantResource.Reader<ClusterIdentityProvider, ClusterIdentityProviderSpec, IdentityProviderStatus> {
     public Reader() {
-      super(ClusterIdentityProvider.class, ClusterIdentityProvider::new, IdentityProviderSpec.class, IdentityProviderStatus.class);
+      super(ClusterIdentityProvider.class, ClusterIdentityProvider::new, ClusterIdentityProviderSpec.class,
+          IdentityProviderStatus.class);
     }
   }
 }

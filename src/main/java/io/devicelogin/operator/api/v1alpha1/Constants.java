@@ -20,6 +20,9 @@ public final class Constants {
 
   public static final String TOKEN_SECRET_TYPE = GROUP + "/oidc-tokens";
 
+  /** Label a Secret needs, set to "true", for the operator to read it as a provider's client secret. */
+  public static final String CLIENT_SECRET_LABEL = GROUP + "/client-secret";
+
   /** Condition type present on every resource. */
   public static final String READY = "Ready";
 

@@ -15,6 +15,12 @@ import java.util.List;
 @JsonIgnoreProperties(ignoreUnknown = true)
 public class IdentityProviderSpec {
 
+  /** Whether the IdP sends the email_verified claim (see emailVerifiedClaim). */
+  public enum EmailVerifiedClaim {
+    Required,
+    NotSent
+  }
+
   public static final List<String> DEFAULT_SCOPES = List.of("openid", "profile", "email", "offline_access");
 
   @Required
@@ -59,6 +65,27 @@ public class IdentityProviderSpec {
   @Size(max = 65536)
   @JsonPropertyDescription("PEM-encoded CA certificates trusted, in addition to the system ones, for the IdP's TLS.")
   private String caBundle;
+
+  @Default("true")
+  @JsonPropertyDescription(
+      "A DeviceLogin naming this provider must set spec.user, or it ends Failed (reason UserRequired) before any "
+          + "request to the IdP: whoever approves a login without spec.user would hand their tokens to whoever "
+          + "created it (RFC 8628 section 5.4).")
+  private Boolean requireUser;
+
+  @Size(max = 64)
+  @ValidationRule(value = "self.all(s, size(s) > 0 && !s.contains(' '))",
+      message = "allowedScopes must be single scopes, not empty or holding spaces")
+  @JsonPropertyDescription(
+      "Scopes a DeviceLogin's spec.scopes may ask for. Absent: only the provider's scopes. A DeviceLogin asking for "
+          + "any other ends Failed (reason ScopeNotAllowed) before any request to the IdP.")
+  private List<String> allowedScopes;
+
+  @Default("Required")
+  @JsonPropertyDescription(
+      "With usernameClaim email: Required (default) accepts an ID token only with email_verified true; NotSent "
+          + "is for IdPs that never send email_verified (Entra ID) and accepts it absent (still refusing false).")
+  private EmailVerifiedClaim emailVerifiedClaim;
 
   @Default("false")
   @JsonPropertyDescription("Allow an http:// issuer. Only for local development: tokens travel unencrypted.")
@@ -128,6 +155,30 @@ public class IdentityProviderSpec {
     this.caBundle = caBundle;
   }
 
+  public Boolean getRequireUser() {
+    return requireUser;
+  }
+
+  public void setRequireUser(Boolean requireUser) {
+    this.requireUser = requireUser;
+  }
+
+  public List<String> getAllowedScopes() {
+    return allowedScopes;
+  }
+
+  public void setAllowedScopes(List<String> allowedScopes) {
+    this.allowedScopes = allowedScopes;
+  }
+
+  public EmailVerifiedClaim getEmailVerifiedClaim() {
+    return emailVerifiedClaim;
+  }
+
+  public void setEmailVerifiedClaim(EmailVerifiedClaim emailVerifiedClaim) {
+    this.emailVerifiedClaim = emailVerifiedClaim;
+  }
+
   public Boolean getAllowInsecureHttp() {
     return allowInsecureHttp;
   }
@@ -147,6 +198,16 @@ public class IdentityProviderSpec {
 
   public String effectiveGroupsClaim() {
     return groupsClaim == null || groupsClaim.isBlank() ? "groups" : groupsClaim;
+  }
+
+  /** requireUser with its default (true) applied. */
+  public boolean userRequired() {
+    return !Boolean.FALSE.equals(requireUser);
+  }
+
+  /** Whether the IdP is known not to send email_verified (the default says it sends it). */
+  public boolean emailVerifiedNotSent() {
+    return emailVerifiedClaim == EmailVerifiedClaim.NotSent;
   }
 
   public boolean insecureHttpAllowed() {

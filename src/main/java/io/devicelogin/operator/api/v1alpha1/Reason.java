@@ -23,5 +23,8 @@ public enum Reason {
   Superseded,
   SecretConflict,
   CRDOutdated,
-  ProviderChanged
+  ProviderChanged,
+  UserRequired,
+  NamespaceNotAllowed,
+  ScopeNotAllowed
 }

@@ -137,11 +137,36 @@ class CrdSchemaRulesTest {
               List.of(List.of(), List.of("profile"), List.of("OPENID"), List.of("openid\u0000"), repeat("openid", 65)));
       case "allowedGroups" -> new Cases(List.of(List.of(), List.of("dev"), repeat("g", 256)),
           List.of(repeat("g", 257), repeat("g", 10_000)));
+      case "allowedScopes" -> new Cases(
+          List.of(List.of(), List.of("groups"), List.of("openid", "groups", "api://corp/.default"), repeat("x", 64)),
+          List.of(List.of(""), List.of("a b"), List.of("groups", " groups"), List.of("openid", "a b c"),
+              repeat("x", 65)));
+      case "emailVerifiedClaim" -> new Cases(List.of("Required", "NotSent"),
+          List.of("", "required", "notsent", "Optional", "Required ", HUGE));
+      case "matchExpressions" -> new Cases(
+          List.of(List.of(), List.of(expression("tenant", "In", List.of("a"))),
+              List.of(expression("team", "NotIn", List.of("x", "y")), expression("personal", "Exists", null)),
+              List.of(expression("shared", "DoesNotExist", List.of())), repeat(expression("t", "Exists", null), 64)),
+          List.of(List.of(expression("tenant", "In", null)), List.of(expression("tenant", "In", List.of())),
+              List.of(expression("tenant", "NotIn", null)), List.of(expression("tenant", "Exists", List.of("a"))),
+              List.of(expression("a", "Exists", null), expression("b", "DoesNotExist", List.of("b"))),
+              repeat(expression("t", "Exists", null), 65)));
       default -> null;
     };
   }
 
-  private static List<Object> repeat(String value, int times) {
+  /** A label selector requirement as the API server hands it to CEL (values left out when null). */
+  private static Map<String, Object> expression(String key, String operator, List<String> values) {
+    Map<String, Object> expression = new LinkedHashMap<>();
+    expression.put("key", key);
+    expression.put("operator", operator);
+    if (values != null) {
+      expression.put("values", values);
+    }
+    return expression;
+  }
+
+  private static List<Object> repeat(Object value, int times) {
     return new ArrayList<>(java.util.Collections.nCopies(times, value));
   }
 
