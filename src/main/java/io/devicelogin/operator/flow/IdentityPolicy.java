@@ -2,6 +2,7 @@ package io.devicelogin.operator.flow;
 
 import io.devicelogin.operator.api.v1alpha1.Identity;
 import io.devicelogin.operator.api.v1alpha1.Reason;
+import io.devicelogin.operator.idp.IdpLimits;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
@@ -34,6 +35,13 @@ public final class IdentityPolicy {
           "The ID token has no string claim '" + usernameClaim + "' to name the user; set the provider's "
               + "usernameClaim to a claim the IdP sends (for example email, preferred_username or sub) or add the "
               + "scope that carries it. No Secret was written.");
+    }
+    if (username.length() > IdpLimits.MAX_IDENTITY_CLAIM_CHARS || username.chars().anyMatch(Character::isISOControl)) {
+      // it names Secrets, annotations, messages and log lines: never an unbounded or multi-line value
+      return new Decision.Refused(
+          Reason.InvalidTokenResponse,
+          "The ID token's claim '" + usernameClaim + "' is not usable as a username: it is longer than "
+              + IdpLimits.MAX_IDENTITY_CLAIM_CHARS + " characters or holds control characters. No Secret was written.");
     }
     Object verified = claims.get("email_verified");
     if ("email".equals(usernameClaim) && Boolean.FALSE.equals(verified)) {

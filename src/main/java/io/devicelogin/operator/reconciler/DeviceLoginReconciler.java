@@ -447,7 +447,8 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
   /** The tenancy rule the login breaks with the provider it names (none while that provider does not exist). */
   private Optional<TenancyPolicy.Violation> tenancyViolation(DeviceLogin login) {
     ProviderResource resource = providerResource(login);
-    return resource == null ? Optional.empty() : tenancy.check(login, resource);
+    // a missing or unreadable provider is reported by resolving it (ProviderNotReady), not judged by rules it can't show
+    return resource == null || resource.readProblem() != null ? Optional.empty() : tenancy.check(login, resource);
   }
 
   private Provider provider(DeviceLogin login) {

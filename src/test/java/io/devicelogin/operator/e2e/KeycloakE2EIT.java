@@ -84,14 +84,14 @@ class KeycloakE2EIT {
     IdentityProvider confidential = provider("keycloak-confidential", "devicelogin-confidential");
     confidential.getSpec().setClientSecretRef(new SecretKeyReference("kc-client", "secret"));
     client.resource(confidential).create();
-    DeviceLogin awaiting = create("bob", "keycloak-confidential", null);
+    DeviceLogin awaiting = create("bob", "keycloak-confidential", "bob@example.com");
     KeycloakBrowser.approve(awaiting.getStatus().getVerificationUriComplete(), "bob", "bob-password");
     assertThat(awaitLogin("bob", phase(Phase.Ready)).getStatus().getSecretName()).isEqualTo("oidc-bob-example-com");
   }
 
   @Test
   void deniedLoginEndsDenied() {
-    DeviceLogin awaiting = create("alice", "keycloak", null);
+    DeviceLogin awaiting = create("alice", "keycloak", "alice@example.com");
     KeycloakBrowser.deny(awaiting.getStatus().getVerificationUriComplete(), "alice", "alice-password");
     DeviceLogin denied = awaitLogin("alice", phase(Phase.Denied));
     assertThat(ready(denied).getReason()).isEqualTo("AccessDenied");
@@ -101,7 +101,7 @@ class KeycloakE2EIT {
 
   @Test
   void unapprovedCodeExpires() {
-    create("alice", "keycloak-short", null);
+    create("alice", "keycloak-short", "alice@example.com");
     DeviceLogin expired = Logins.awaitLogin(client, NS, "alice", phase(Phase.Expired), Duration.ofSeconds(40));
     assertThat(ready(expired).getReason()).isEqualTo("ExpiredToken");
   }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.devicelogin.operator.api.v1alpha1.Identity;
 import io.devicelogin.operator.api.v1alpha1.Reason;
+import io.devicelogin.operator.idp.IdpLimits;
 import io.devicelogin.operator.flow.IdentityPolicy.Decision;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -45,6 +46,20 @@ class IdentityPolicyTest {
         .isEqualTo("alice");
     assertThat(accepted(IdentityPolicy.decide(c, "sub", "groups", null, null, true)).getUsername())
         .isEqualTo("f81d4fae");
+  }
+
+  /** Issue #11: a username from any configured claim names Secrets, annotations and log lines. */
+  @Test
+  void aUsernameTooLongOrWithControlCharactersIsRefusedWithoutRepeatingIt() {
+    for (String bad : new String[] {"x".repeat(IdpLimits.MAX_IDENTITY_CLAIM_CHARS + 1), "alice\nINFO forged line",
+        "bob\u001b[31m", "carol\r"}) {
+      Decision.Refused r = refused(IdentityPolicy.decide(
+          claims("sub", "s", "upn", bad), "upn", "groups", null, null, true));
+      assertThat(r.reason()).isEqualTo(Reason.InvalidTokenResponse);
+      assertThat(r.message()).contains("'upn' is not usable as a username").doesNotContain(bad);
+    }
+    assertThat(accepted(IdentityPolicy.decide(claims("sub", "s", "upn", "x".repeat(
+        IdpLimits.MAX_IDENTITY_CLAIM_CHARS)), "upn", "groups", null, null, true)).getUsername()).hasSize(1024);
   }
 
   @Test

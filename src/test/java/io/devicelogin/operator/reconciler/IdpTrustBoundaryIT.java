@@ -87,7 +87,7 @@ class IdpTrustBoundaryIT {
     assertThat(condition.getReason()).isEqualTo(ProviderResolver.ENDPOINT_NOT_ALLOWED);
     assertThat(condition.getMessage()).contains("discovery endpoint").contains("IDP_DENIED_CIDRS");
 
-    client.resource(Resources.deviceLogin("tenant", "alice", "corp")).create();
+    client.resource(Resources.deviceLogin("tenant", "alice", "corp", "alice@example.com")).create();
     DeviceLogin pending = awaitLogin(client, "tenant", "alice", phase(Phase.Pending));
     assertThat(ready(pending).getReason()).isEqualTo("ProviderNotReady");
     assertThat(ready(pending).getMessage()).contains("IDP_DENIED_CIDRS");
@@ -97,7 +97,7 @@ class IdpTrustBoundaryIT {
   @Test
   void aClusterIdentityProviderOnLoopbackIsTheAdminsAndWorks() {
     client.resource(clusterProvider("loopback", idp.issuer(), "cli")).create();
-    DeviceLogin login = Resources.deviceLogin("apps", "bob", "loopback");
+    DeviceLogin login = Resources.deviceLogin("apps", "bob", "loopback", "bob@example.com");
     login.getSpec().setIdentityProviderRef(
         new IdentityProviderRef("loopback", IdentityProviderRef.Kind.ClusterIdentityProvider));
     client.resource(login).create();
@@ -129,7 +129,7 @@ class IdpTrustBoundaryIT {
     });
     for (String clientId : List.of("refuse-start", "refuse-token")) {
       client.resource(clusterProvider(clientId, idp.issuer(), clientId)).create();
-      DeviceLogin login = Resources.deviceLogin("victims", clientId, clientId);
+      DeviceLogin login = Resources.deviceLogin("victims", clientId, clientId, "victim@example.com");
       login.getSpec().setIdentityProviderRef(
           new IdentityProviderRef(clientId, IdentityProviderRef.Kind.ClusterIdentityProvider));
       client.resource(login).create();

@@ -84,8 +84,9 @@ class SecretBindingIT {
     return idp;
   }
 
+  /** A provider whose logins need no spec.user (these attacks are about Secrets, not about who may log in). */
   private static void provider(String namespace, String name, FakeIdp idp) {
-    client.resource(Resources.identityProvider(namespace, name, idp.issuer(), CLIENT_ID)).create();
+    client.resource(Resources.anyUser(Resources.identityProvider(namespace, name, idp.issuer(), CLIENT_ID))).create();
   }
 
   private static void editProvider(String namespace, String name, Consumer<IdentityProviderSpec> edit) {
@@ -455,7 +456,8 @@ class SecretBindingIT {
     String recordedIssuer = issuer == null ? grant.issuerUrl() : issuer;
     Instant now = Instant.now();
     String idToken = new PlainJWT(new JWTClaimsSet.Builder().issuer(recordedIssuer).audience(CLIENT_ID)
-        .subject("sub-" + user).claim("email", user + "@example.com").issueTime(Date.from(now))
+        .subject("sub-" + user).claim("email", user + "@example.com").claim("email_verified", true)
+        .issueTime(Date.from(now))
         .expirationTime(Date.from(now.plusSeconds(300))).build()).serialize();
     String accessToken = "planted-access-" + System.nanoTime();
     planted.addAll(List.of(idToken, refreshToken, accessToken));
