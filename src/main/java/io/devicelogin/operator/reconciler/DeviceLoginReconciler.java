@@ -106,6 +106,13 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
   /** How often deletion retries revoking the refresh token before it gives up and lets the DeviceLogin go. */
   public static final int CLEANUP_ATTEMPTS = 5;
 
+  /**
+   * How often the API server may refuse for good (400, 403, 413, 422) to store a login's tokens before they are dropped
+   * from memory and the login ends (SecretWriteRefused); conflicts, throttling and server errors are retried as long
+   * as they last.
+   */
+  static final int MAX_REFUSED_WRITES = 3;
+
   /** How soon a login held back by an outdated CRD looks again (InstalledCrds reads the CRDs at most once a minute). */
   static final Duration CRD_RECHECK = Duration.ofSeconds(30);
 
@@ -156,7 +163,18 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
    * and written on the next attempt instead of polling again.
    */
   private record UnwrittenTokens(
-      String grantId, Secret secret, Identity identity, Instant idTokenExpiry, Instant renewalTime, boolean refresh) {
+      String grantId, Secret secret, Identity identity, Instant idTokenExpiry, Instant renewalTime, boolean refresh,
+      int refusals) {
+
+    UnwrittenTokens(
+        String grantId, Secret secret, Identity identity, Instant idTokenExpiry, Instant renewalTime, boolean refresh) {
+      this(grantId, secret, identity, idTokenExpiry, renewalTime, refresh, 0);
+    }
+
+    /** The same tokens after the API server refused to store them once more. */
+    UnwrittenTokens refusedOnce() {
+      return new UnwrittenTokens(grantId, secret, identity, idTokenExpiry, renewalTime, refresh, refusals + 1);
+    }
 
     /** Never shows the Secret's data. */
     @Override
@@ -665,10 +683,38 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin>, Cleaner<D
       return end(login, new Step.End(Phase.Failed, Reason.SecretConflict, conflict + "; the tokens were discarded. "
           + "Set spec.secretName to a Secret name of this user's own; that spec change starts a fresh login."), now);
     }
-    tokenSecrets.write(tokens.secret(), existing);
+    try {
+      tokenSecrets.write(tokens.secret(), existing);
+    } catch (KubernetesClientException e) {
+      if (!refusedForGood(e)) {
+        throw e;
+      }
+      UnwrittenTokens refused = tokens.refusedOnce();
+      if (refused.refusals() < MAX_REFUSED_WRITES) {
+        unwritten.put(login.getMetadata().getUid(), refused);
+        throw e;
+      }
+      // held in memory for good would grow with every such login: drop them, revoke what they could still be used for
+      unwritten.remove(login.getMetadata().getUid());
+      discard(login, config, TokenSecrets.value(tokens.secret(), TokenSecrets.REFRESH_TOKEN));
+      return end(login, new Step.End(Phase.Failed, Reason.SecretWriteRefused, "The API server refused to store the "
+          + "tokens in Secret " + tokens.secret().getMetadata().getName() + " " + MAX_REFUSED_WRITES + " times (HTTP "
+          + e.getCode() + (e.getStatus() == null || e.getStatus().getReason() == null ? "" : " "
+          + e.getStatus().getReason()) + "); the tokens were discarded and their refresh token revoked. Check the "
+          + "operator's RBAC and admission policies for Secrets in this namespace. " + Messages.startOverHint()), now);
+    }
     unwritten.remove(login.getMetadata().getUid());
     return ready(login, tokens.identity(), tokens.secret().getMetadata().getName(), tokens.idTokenExpiry(),
         tokens.renewalTime(), now);
+  }
+
+  /**
+   * An API answer that a retry won't change (a bad request, forbidden, too large, invalid), as opposed to a conflict,
+   * throttling or a server error.
+   */
+  private static boolean refusedForGood(KubernetesClientException e) {
+    int code = e.getCode();
+    return code == 400 || code == 403 || code == 413 || code == 422;
   }
 
   /**

@@ -96,6 +96,30 @@ class DeviceLoginReconcilerIT {
         .contains("devicelogin_ready_status{condition=\"False\",name=\"alice\",namespace=\"team-a\"} 0.0");
   }
 
+  /**
+   * Issue #11, memory: tokens the API server refuses for good to store (here a 422 on every create of the token
+   * Secret, as an admission policy or a too-large object would) are not held in memory for ever: after
+   * MAX_REFUSED_WRITES refusals they are dropped, their refresh token revoked, and the login ends with a reason.
+   */
+  @Test
+  void tokensTheApiServerRefusesForGoodToStoreAreDroppedAndRevoked() {
+    fixture.cluster().faults().fail("token Secret create refused", r -> "POST".equals(r.method()) && r.isSecret()
+        && !r.fromTest() && r.bodyContains("\"devicelogin.io/oidc-tokens\""), 422, 100);
+    client.resource(Resources.deviceLogin(NS, "alice", "corp")).create();
+    awaitLogin("alice", phase(Phase.AwaitingUser));
+    TokenPollResult.Issued tokens = (TokenPollResult.Issued) issued("alice@example.com", "developers");
+    idp.script(1, tokens);
+
+    DeviceLogin failed = Logins.awaitLogin(client, NS, "alice", phase(Phase.Failed), Duration.ofSeconds(40));
+
+    assertThat(ready(failed).getReason()).isEqualTo("SecretWriteRefused");
+    assertThat(ready(failed).getMessage()).contains("refused to store the tokens in Secret oidc-alice-example-com 3 "
+        + "times (HTTP 422", "revoked");
+    assertThat(idp.revoked()).containsExactly(tokens.tokens().refreshToken());
+    assertThat(client.secrets().inNamespace(NS).withName("oidc-alice-example-com").get()).isNull();
+    assertThat(fixture.cluster().requests()).filteredOn(r -> r.injected() && r.isSecret()).hasSize(3);
+  }
+
   @Test
   void operatorRestartedWhileALoginWaitsContinuesTheSameGrant() {
     client.resource(Resources.deviceLogin(NS, "alice", "corp")).create();
