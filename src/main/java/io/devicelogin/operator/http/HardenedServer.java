@@ -52,7 +52,8 @@ public final class HardenedServer implements AutoCloseable {
   /**
    * @param idleTimeout a connection with no traffic this long is closed
    * @param headTimeout a request head (request line and headers) must arrive within about this long; one still
-   *     incomplete after one to two times this is closed
+   *     incomplete after this (plus at most half a second) is closed, and while {@code maxConnections} are open one
+   *     that is still arriving after half a second to a second
    * @param maxConnections connections open at once; more wait in the kernel's accept backlog
    * @param idleTimeoutAtLimit the idle timeout while {@code maxConnections} are open
    * @param requestHeadBytes most bytes of a request line plus headers
@@ -100,11 +101,11 @@ public final class HardenedServer implements AutoCloseable {
     ServerConnector connector = new ServerConnector(server, 1, 1, new HttpConnectionFactory(config));
     connector.setPort(port);
     connector.setIdleTimeout(limits.idleTimeout().toMillis());
-    connector.addEventListener(new RequestHeadDeadline(connector.getScheduler(), limits.headTimeout()));
-    server.addConnector(connector);
-
     NetworkConnectionLimit connectionLimit = new NetworkConnectionLimit(limits.maxConnections(), connector);
     connectionLimit.setEndPointIdleTimeout(limits.idleTimeoutAtLimit().toMillis());
+    connector.addEventListener(new RequestHeadDeadline(connector.getScheduler(), limits.headTimeout(),
+        () -> connectionLimit.getNetworkConnectionCount() >= connectionLimit.getMaxNetworkConnectionCount()));
+    server.addConnector(connector);
     server.addBean(connectionLimit);
 
     server.setErrorHandler(new FixedTextErrorHandler());

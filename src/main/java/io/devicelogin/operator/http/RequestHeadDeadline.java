@@ -2,25 +2,33 @@ package io.devicelogin.operator.http;
 
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 import org.eclipse.jetty.io.Connection;
 import org.eclipse.jetty.util.thread.Scheduler;
 
 /**
  * Closes a connection whose request head keeps trickling in (slowloris). Jetty's idle timeout counts time without
  * traffic, so a client sending a byte every few seconds keeps a connection forever; Jetty has no limit on how long
- * a request head may take. Every {@code period} this looks at the connection's counters: when bytes came in since the
- * last request head was complete, no new head was completed since the previous look and no response is pending,
- * the client is sending an unfinished head (or junk before one). Two such looks in a row close the connection, so a
- * head that takes longer than one to two periods is cut; one that is complete in time resets the count.
+ * a request head may take. Every {@link #LOOK_EVERY} this looks at the connection's counters: when bytes came in
+ * since the last request head was complete, no new head was completed since the previous look and no response is
+ * pending, the client is sending an unfinished head (or junk before one). Such looks in a row for the whole deadline
+ * close the connection, so a head that takes longer than the deadline (plus one look) is cut; one that is complete in
+ * time resets the count. While the connection limit is reached, one such look is enough: connections that dribble
+ * heads to fill the limit are cut within a look or two, and a waiting probe gets in within about a second.
  */
 final class RequestHeadDeadline implements Connection.Listener {
 
-  private final Scheduler scheduler;
-  private final long periodMillis;
+  /** How often each connection is looked at. */
+  static final Duration LOOK_EVERY = Duration.ofMillis(500);
 
-  RequestHeadDeadline(Scheduler scheduler, Duration period) {
+  private final Scheduler scheduler;
+  private final int looksToCut;
+  private final BooleanSupplier atLimit;
+
+  RequestHeadDeadline(Scheduler scheduler, Duration deadline, BooleanSupplier atLimit) {
     this.scheduler = scheduler;
-    this.periodMillis = period.toMillis();
+    this.looksToCut = (int) Math.max(1, deadline.toMillis() / LOOK_EVERY.toMillis());
+    this.atLimit = atLimit;
   }
 
   @Override
@@ -41,7 +49,7 @@ final class RequestHeadDeadline implements Connection.Listener {
     }
 
     void schedule() {
-      scheduler.schedule(this, periodMillis, TimeUnit.MILLISECONDS);
+      scheduler.schedule(this, LOOK_EVERY.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     @Override
@@ -60,7 +68,7 @@ final class RequestHeadDeadline implements Connection.Listener {
       } else {
         strikes = 0;
       }
-      if (strikes >= 2) {
+      if (strikes >= looksToCut || strikes >= 1 && atLimit.getAsBoolean()) {
         connection.getEndPoint().close();
       } else {
         schedule();

@@ -215,10 +215,10 @@ class HealthServerAbuseIT {
         probeRound(latencies, 1000);
         Thread.sleep(100);
       }
-      assertThat(attack.closedAfterMillis(false)).as("silent sockets the server closed").hasSize(silent)
-          .allSatisfy(ms -> assertThat(ms).isBetween(LIMITS.idleTimeout().toMillis() - 200,
-              LIMITS.idleTimeout().toMillis() + 2000));
       long headLimit = LIMITS.headTimeout().toMillis();
+      // a half request line that stalls is an unfinished head: cut by the head deadline, before the idle timeout
+      assertThat(attack.closedAfterMillis(false)).as("silent sockets the server closed").hasSize(silent)
+          .allSatisfy(ms -> assertThat(ms).isBetween(headLimit - 200, LIMITS.idleTimeout().toMillis() + 2000));
       assertThat(attack.closedAfterMillis(true)).as("dribbling sockets the server closed").hasSize(dribblers)
           .allSatisfy(ms -> assertThat(ms).isBetween(headLimit, 2 * headLimit + 2000));
       assertThat(attack.bytesDribbled()).as("bytes the dribblers got in, ~1 per second each")
@@ -266,12 +266,13 @@ class HealthServerAbuseIT {
 
   /**
    * The worst case for the limit: every connection trickles a request head, a byte every 300 ms, so none is idle
-   * even for the 1 s idle timeout at the limit; only the request-head deadline frees them (after 3–6 s), and a probe
-   * waits that long in the backlog. The same hardened server with a limit of 50 (opening 512 sockets on a busy
+   * even for the 1 s idle timeout at the limit. While the limit is reached the request-head deadline cuts a dribbling
+   * connection at its first look (within 0.5–1 s) instead of after the whole deadline, so a probe waiting in the
+   * backlog gets in within about a second. The same hardened server with a limit of 50 (opening 512 sockets on a busy
    * machine takes longer than the deadline, so they would never all be open at once).
    */
   @Test
-  void whenTricklingConnectionsFillTheLimitProbesWaitForTheHeadDeadline() throws Exception {
+  void whenTricklingConnectionsFillTheLimitTheyAreCutSoonAndProbesGetIn() throws Exception {
     HardenedServer.Limits limits = new HardenedServer.Limits(LIMITS.idleTimeout(), LIMITS.headTimeout(), 50,
         LIMITS.idleTimeoutAtLimit(), LIMITS.requestHeadBytes(), LIMITS.threads());
     int attackers = limits.maxConnections() + 10;
@@ -293,8 +294,7 @@ class HealthServerAbuseIT {
         assertThat(reply.status()).isEqualTo(200);
         Thread.sleep(100);
       }
-      assertThat(Collections.max(latencies)).as("the longest wait of a probe, ms")
-          .isGreaterThan(1000).isLessThan(2 * headMillis + 1500);
+      assertThat(Collections.max(latencies)).as("the longest wait of a probe, ms").isLessThan(2000);
       List<Long> closed = attack.closedAfterMillis(true);
       assertThat(closed).as("trickling connections closed by the server").hasSize(attackers)
           .allSatisfy(ms -> assertThat(ms).isLessThan(4 * headMillis + 2000));
