@@ -3,7 +3,7 @@ package io.devicelogin.operator.idp;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The fair share of one owner of providers in the operator's reconcile threads: at most {@link #limit()} requests to
+ * The fair share of one owner of providers in the operator's reconcile threads: at most {@code limit} requests to
  * the IdPs of one owner are in flight at once. An owner is a tenant's namespace (all its IdentityProviders together,
  * so creating more providers buys no more) or one ClusterIdentityProvider's client at its issuer. Every IdP request
  * holds a reconcile thread until it is answered (up to the request deadline), so without this a slow or hanging IdP
@@ -34,10 +34,6 @@ public final class CallLimiter {
     return new CallLimiter(Integer.MAX_VALUE);
   }
 
-  public int limit() {
-    return limit;
-  }
-
   /** One request in flight; closing it frees its place. */
   public interface Permit extends AutoCloseable {
     @Override
@@ -46,7 +42,7 @@ public final class CallLimiter {
 
   /**
    * A place for one request to {@code provider}'s IdP, or an {@link IdpException} ({@code UNAVAILABLE}) when its owner
-   * has {@link #limit()} requests in flight already.
+   * has {@code limit} requests in flight already.
    */
   public Permit acquire(ProviderConfig provider) throws IdpException {
     String owner = owner(provider);

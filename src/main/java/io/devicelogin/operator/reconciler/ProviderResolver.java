@@ -35,7 +35,7 @@ public final class ProviderResolver {
   public static final String CLIENT_SECRET_NOT_ALLOWED = "ClientSecretNotAllowed";
   public static final String DISCOVERY_FAILED = "DiscoveryFailed";
   public static final String IDP_UNAVAILABLE = "IdPUnavailable";
-  /** This operator version can't read the provider's spec (see TolerantResource). */
+  /** This operator version can't read the object (see TolerantResource): a provider's reason and the Event's. */
   public static final String UNREADABLE = "Unreadable";
   /** The installed CRD lacks fields this operator version uses (see InstalledCrds). */
   public static final String CRD_OUTDATED = "CRDOutdated";

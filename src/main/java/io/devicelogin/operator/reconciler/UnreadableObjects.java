@@ -17,8 +17,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class UnreadableObjects {
 
-  static final String REASON = "Unreadable";
-
   private static final Logger LOG = LoggerFactory.getLogger(UnreadableObjects.class);
 
   private final EventRecorder events;
@@ -47,7 +45,7 @@ public final class UnreadableObjects {
       String message = "This operator version can't read the object: " + resource.readProblem() + ". " + leftAlone
           + " Run the operator and the CRDs of the same release, or fix the object.";
       LOG.warn("{} {}: {}", resource.getKind(), key, message);
-      events.warning(resource, REASON, message);
+      events.warning(resource, ProviderResolver.UNREADABLE, message);
     }
     return true;
   }
