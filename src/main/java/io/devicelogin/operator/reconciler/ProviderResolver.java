@@ -67,8 +67,9 @@ public final class ProviderResolver {
           + provider.readProblem() + ". It is not used until it is changed or the operator is upgraded; run the "
           + "operator and CRDs of the same release.", false);
     }
-    Class<? extends HasMetadata> kind =
-        provider instanceof Namespaced ? IdentityProvider.class : ClusterIdentityProvider.class;
+    // a namespaced IdentityProvider is a tenant's: its namespace holds its client secret and names its fair share
+    String tenant = provider instanceof Namespaced ? provider.getMetadata().getNamespace() : null;
+    Class<? extends HasMetadata> kind = tenant != null ? IdentityProvider.class : ClusterIdentityProvider.class;
     List<String> lacking = crds.missingFields(kind);
     if (!lacking.isEmpty()) {
       return new ProviderResolution.NotReady(CRD_OUTDATED, InstalledCrds.outdatedMessage(kind, lacking), true);
@@ -106,7 +107,7 @@ public final class ProviderResolver {
     String clientSecret = null;
     SecretKeyReference ref = spec.getClientSecretRef();
     if (ref != null) {
-      String namespace = provider instanceof Namespaced ? provider.getMetadata().getNamespace() : operatorNamespace;
+      String namespace = tenant != null ? tenant : operatorNamespace;
       Secret secret = client.secrets().inNamespace(namespace).withName(ref.getName()).get();
       clientSecret = readable(secret) ? secretValue(secret, ref.getKey()) : null;
       if (clientSecret == null || clientSecret.isEmpty()) {
@@ -120,8 +121,7 @@ public final class ProviderResolver {
       }
     }
     ProviderConfig config = new ProviderConfig(issuer, spec.getClientId(), clientSecret, spec.getCaBundle(),
-        spec.effectiveScopes(), provider instanceof Namespaced ? provider.getMetadata().getNamespace() : null,
-        spec.insecureHttpAllowed());
+        spec.effectiveScopes(), tenant, spec.insecureHttpAllowed());
     try {
       ProviderEndpoints endpoints = idp.discover(config, freshDiscovery);
       if (!spec.insecureHttpAllowed()) {
