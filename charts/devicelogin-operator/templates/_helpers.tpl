@@ -42,7 +42,8 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 - apiGroups: [devicelogin.io]
   resources: [devicelogins, identityproviders]
   verbs: [get, list, watch]
-# The cleanup finalizer (revoke the refresh token, delete the Secret) is added and removed with a JSON patch.
+# The cleanup finalizer (revoke the refresh token, delete the Secret) is added once the user code is shown and removed
+# after cleanup, each with a JSON patch.
 - apiGroups: [devicelogin.io]
   resources: [devicelogins]
   verbs: [patch]
@@ -53,13 +54,16 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 - apiGroups: [devicelogin.io]
   resources: [devicelogins/status, identityproviders/status]
   verbs: [patch]
-# Secrets, verb by verb (no watch, no patch: the operator keeps no Secret informer and replaces whole Secrets).
-# RBAC can't restrict by Secret type; the operator-secrets admission policy does (values: admission.operatorSecrets).
-# get: the grant Secret (device code) and the token Secret by name, an IdentityProvider's client secret by name.
-# list: token Secrets by the managed-by label, to find the one a login wrote before a restart.
+# Secrets, verb by verb (no patch: the operator replaces whole Secrets).
+# RBAC can't restrict by Secret type or label; the operator-secrets admission policy does (values:
+# admission.operatorSecrets).
+# list and watch: one informer on the operator's own Secrets (label app.kubernetes.io/managed-by=devicelogin-operator:
+# grant and token Secrets) replaces a GET per login step and the LIST after restarts; only labelled Secrets are cached.
+# get: the grant Secret's name before a login starts (a Secret without the label is not in the informer), a token
+# Secret whose write was refused, an IdentityProvider's client secret by name.
 - apiGroups: [""]
   resources: [secrets]
-  verbs: [get, list]
+  verbs: [get, list, watch]
 # create and update: the grant Secret before the user code is published; the token Secret when tokens arrive and on
 # each refresh (an update with the resourceVersion read, so a concurrent change is never overwritten).
 # delete: the grant Secret when its login ends; the token Secret with its DeviceLogin (deletionPolicy Delete) or

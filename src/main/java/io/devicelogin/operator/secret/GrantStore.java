@@ -21,14 +21,14 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Persists each started device grant in an operator-owned Secret (owned by its DeviceLogin) before its user code is
- * published, so a restarted operator continues the same grant instead of starting a second one. Reads are served
- * from memory once the grant was seen, so polling costs no API reads.
+ * published, so a restarted operator continues the same grant instead of starting a second one. Reads come from the
+ * operator's Secret informer ({@link OwnSecrets}), which sees this process's writes at once, so polling costs no API
+ * reads.
  *
  * <p>Only a Secret of type {@value #TYPE} controlled by this very DeviceLogin (uid) is read as its grant, written over
  * or deleted, and every write and delete is conditional on the resourceVersion that check saw: a Secret someone else
@@ -57,14 +57,12 @@ public final class GrantStore {
   private static final Set<String> REQUIRED = Set.of(
       ID, GENERATION, ISSUER_URL, CLIENT_ID, DEVICE_CODE, USER_CODE, VERIFICATION_URI, EXPIRES_AT, INTERVAL);
 
-  /** A grant as this process knows it, with the resourceVersion of its Secret as last written or read (or null). */
-  private record Held(Grant grant, String resourceVersion) {}
-
   private final KubernetesClient client;
-  private final Map<String, Held> byLoginUid = new ConcurrentHashMap<>();
+  private final OwnSecrets secrets;
 
-  public GrantStore(KubernetesClient client) {
+  public GrantStore(KubernetesClient client, OwnSecrets secrets) {
     this.client = client;
+    this.secrets = secrets;
   }
 
   /**
@@ -78,23 +76,13 @@ public final class GrantStore {
 
   /** The grant stored for this DeviceLogin (this very object, by uid), if any; another Secret of that name is not. */
   public Optional<Grant> find(DeviceLogin login) {
-    Held cached = byLoginUid.get(login.getMetadata().getUid());
-    if (cached != null) {
-      return Optional.of(cached.grant());
-    }
-    Secret secret = get(login);
-    if (secret == null || !ownedBy(secret, login)) {
-      return Optional.empty();
-    }
-    Optional<Grant> grant = fromData(secret.getData());
-    grant.ifPresent(g -> byLoginUid.put(login.getMetadata().getUid(),
-        new Held(g, secret.getMetadata().getResourceVersion())));
-    return grant;
+    return own(login).flatMap(secret -> fromData(secret.getData()));
   }
 
   /**
    * Why a grant of this DeviceLogin can't be stored: a Secret that is not its grant Secret (another type, or not
-   * controlled by this DeviceLogin) holds the name; empty when the name is free or holds its own grant Secret.
+   * controlled by this DeviceLogin) holds the name; empty when the name is free or holds its own grant Secret. Asks the
+   * API server (one GET): a Secret without the operator's label is not in the informer.
    */
   public Optional<String> foreignSecret(DeviceLogin login) {
     Secret secret = get(login);
@@ -102,63 +90,51 @@ public final class GrantStore {
   }
 
   /**
-   * Stores the grant: creates its Secret, or updates this DeviceLogin's own one with the resourceVersion last seen;
-   * returns only once the API server has it. Throws if a Secret of that name is not this DeviceLogin's grant Secret
-   * (it is left as it is).
+   * Stores the grant: creates its Secret, or updates this DeviceLogin's own one as last seen; returns only once the API
+   * server has it. Throws if a Secret of that name is not this DeviceLogin's grant Secret (it is left as it is).
    */
   public void save(DeviceLogin login, Grant grant) {
-    String uid = login.getMetadata().getUid();
     Secret desired = toSecret(login, grant);
-    Held held = byLoginUid.get(uid);
-    Secret stored;
+    Optional<Secret> seen = own(login);
     try {
-      stored = held != null && held.resourceVersion() != null
-          ? update(desired, held.resourceVersion())
-          : secrets(login).resource(desired).create();
+      store(login, desired, seen.orElse(null));
     } catch (KubernetesClientException e) {
       if (e.getCode() != HttpURLConnection.HTTP_CONFLICT && e.getCode() != HttpURLConnection.HTTP_NOT_FOUND) {
         throw e;
       }
-      // created or changed since this process last saw it (or gone): look again, write over it only if it is ours
+      // created or changed since the informer saw it (or gone): look again, write over it only if it is ours
       Secret current = get(login);
-      if (current == null) {
-        stored = secrets(login).resource(desired).create();
-      } else if (ownedBy(current, login)) {
-        stored = update(desired, current.getMetadata().getResourceVersion());
-      } else {
-        byLoginUid.remove(uid);
+      if (current != null && !ownedBy(current, login)) {
         throw new IllegalStateException(foreign(current) + "; it was not written over");
       }
+      store(login, desired, current);
     }
-    byLoginUid.put(uid, new Held(grant, stored.getMetadata().getResourceVersion()));
   }
 
-  /** The grant of this DeviceLogin if this process has it in memory; never asks the API server. */
-  public Optional<Grant> cached(DeviceLogin login) {
-    return Optional.ofNullable(byLoginUid.get(login.getMetadata().getUid())).map(Held::grant);
-  }
-
-  /** Updates the in-memory copy only (used before a write that may fail, so polling follows the newest interval). */
-  public void remember(DeviceLogin login, Grant grant) {
-    byLoginUid.compute(login.getMetadata().getUid(),
-        (uid, held) -> new Held(grant, held == null ? null : held.resourceVersion()));
+  private void store(DeviceLogin login, Secret desired, Secret previous) {
+    if (previous == null) {
+      secrets.created(secrets(login).resource(desired).create());
+    } else {
+      secrets.updated(update(desired, previous.getMetadata().getResourceVersion()), previous);
+    }
   }
 
   /**
    * Deletes the grant's Secret if it is this DeviceLogin's (idempotent); another Secret of that name is left. The delete
-   * is conditional on the resourceVersion this process last wrote or read it with (no read needed); if it changed
-   * since, it is read and checked again.
+   * is conditional on the resourceVersion the informer has (no read needed); if it changed since, it is read and
+   * checked again.
    */
   public void delete(DeviceLogin login) {
-    Held held = byLoginUid.remove(login.getMetadata().getUid());
-    if (held != null && held.resourceVersion() != null) {
-      try {
-        deleteAt(login, held.resourceVersion());
-        return;
-      } catch (KubernetesClientException e) {
-        if (e.getCode() != HttpURLConnection.HTTP_CONFLICT) {
-          throw e;
-        }
+    Optional<Secret> seen = own(login);
+    if (seen.isEmpty()) {
+      return;
+    }
+    try {
+      deleteAt(login, seen.get().getMetadata().getResourceVersion());
+      return;
+    } catch (KubernetesClientException e) {
+      if (e.getCode() != HttpURLConnection.HTTP_CONFLICT) {
+        throw e;
       }
     }
     Secret current = get(login);
@@ -173,13 +149,13 @@ public final class GrantStore {
     deleteAt(login, current.getMetadata().getResourceVersion());
   }
 
-  private void deleteAt(DeviceLogin login, String resourceVersion) {
-    secrets(login).withName(secretName(login)).lockResourceVersion(resourceVersion).delete();
+  /** This DeviceLogin's grant Secret as the informer has it, if any. */
+  private Optional<Secret> own(DeviceLogin login) {
+    return secrets.get(login.getMetadata().getNamespace(), secretName(login)).filter(s -> ownedBy(s, login));
   }
 
-  /** Drops the in-memory copy only. */
-  public void forget(DeviceLogin login) {
-    byLoginUid.remove(login.getMetadata().getUid());
+  private void deleteAt(DeviceLogin login, String resourceVersion) {
+    secrets(login).withName(secretName(login)).lockResourceVersion(resourceVersion).delete();
   }
 
   private Secret get(DeviceLogin login) {

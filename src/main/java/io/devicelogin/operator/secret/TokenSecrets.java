@@ -48,10 +48,18 @@ public final class TokenSecrets {
   public static final String CLIENT_ID = "client-id";
   public static final String CA_DATA = "idp-certificate-authority-data";
 
-  private final KubernetesClient client;
+  /**
+   * Annotation naming the operator instance that set {@link #REFRESH_STARTED_ANNOTATION}: a mark found with another
+   * instance's name (or none) is an interrupted refresh; one with this instance's name is its own refresh in flight.
+   */
+  public static final String REFRESH_STARTED_BY_ANNOTATION = Constants.GROUP + "/refresh-started-by";
 
-  public TokenSecrets(KubernetesClient client) {
+  private final KubernetesClient client;
+  private final OwnSecrets secrets;
+
+  public TokenSecrets(KubernetesClient client, OwnSecrets secrets) {
     this.client = client;
+    this.secrets = secrets;
   }
 
   /** spec.secretName, or "oidc-" + the username made a valid DNS-1123 name. */
@@ -107,9 +115,9 @@ public final class TokenSecrets {
             .withResourceVersion(existing == null ? null : existing.getMetadata().getResourceVersion())
             .endMetadata().build());
     if (existing == null) {
-      resource.create();
+      secrets.created(resource.create());
     } else {
-      resource.update();
+      secrets.updated(resource.update(), existing);
     }
   }
 
@@ -136,20 +144,27 @@ public final class TokenSecrets {
    * marker: what the update storing refreshed tokens writes.
    */
   public static Secret withTokenData(Secret latest, Map<String, String> data) {
-    return new SecretBuilder(latest).withData(data).editMetadata()
-        .removeFromAnnotations(REFRESH_STARTED_ANNOTATION).endMetadata().build();
+    return withoutRefreshStarted(new SecretBuilder(latest).withData(data).build());
   }
 
-  /** A copy of {@code current} marking a refresh as started at {@code startedAt}; keeps its resourceVersion. */
-  public static Secret withRefreshStarted(Secret current, String startedAt) {
+  /**
+   * A copy of {@code current} marking a refresh as started at {@code startedAt} by operator instance {@code instance};
+   * keeps its resourceVersion.
+   */
+  public static Secret withRefreshStarted(Secret current, String startedAt, String instance) {
     return new SecretBuilder(current).editMetadata().addToAnnotations(REFRESH_STARTED_ANNOTATION, startedAt)
-        .endMetadata().build();
+        .addToAnnotations(REFRESH_STARTED_BY_ANNOTATION, instance).endMetadata().build();
   }
 
   /** A copy of {@code current} without the refresh marker; keeps its resourceVersion. */
   public static Secret withoutRefreshStarted(Secret current) {
-    return new SecretBuilder(current).editMetadata().removeFromAnnotations(REFRESH_STARTED_ANNOTATION).endMetadata()
-        .build();
+    return new SecretBuilder(current).editMetadata().removeFromAnnotations(REFRESH_STARTED_ANNOTATION)
+        .removeFromAnnotations(REFRESH_STARTED_BY_ANNOTATION).endMetadata().build();
+  }
+
+  /** Whether the refresh mark on this Secret was set by operator instance {@code instance} (this process). */
+  public static boolean refreshStartedBy(Secret secret, String instance) {
+    return instance.equals(annotation(secret, REFRESH_STARTED_BY_ANNOTATION));
   }
 
   /** When the refresh in flight with this Secret's refresh token started, or null when none is. */
@@ -157,14 +172,24 @@ public final class TokenSecrets {
     return annotation(secret, REFRESH_STARTED_ANNOTATION);
   }
 
-  /** The Secret {@code name} in {@code namespace}, or null. */
+  /** The operator-labelled Secret {@code name} in {@code namespace} as last written or seen (informer), or null. */
   public Secret get(String namespace, String name) {
+    return secrets.get(namespace, name).orElse(null);
+  }
+
+  /**
+   * The Secret {@code name} in {@code namespace} as the API server has it now, labelled or not, or null: one GET, for
+   * when a write was refused because the informer did not show what is there.
+   */
+  public Secret fetch(String namespace, String name) {
     return client.secrets().inNamespace(namespace).withName(name).get();
   }
 
-  /** Replaces a Secret read before, refusing (409) if it changed since; returns it as stored. */
-  public Secret update(Secret secret) {
-    return client.secrets().inNamespace(secret.getMetadata().getNamespace()).resource(secret).update();
+  /** Replaces {@code previous} (as read) with {@code secret}, refusing (409) if it changed since; returns it as stored. */
+  public Secret update(Secret secret, Secret previous) {
+    Secret stored = client.secrets().inNamespace(secret.getMetadata().getNamespace()).resource(secret).update();
+    secrets.updated(stored, previous);
+    return stored;
   }
 
   /**
@@ -238,12 +263,7 @@ public final class TokenSecrets {
 
   /** The token Secret {@code login} wrote for grant {@code grantId}, if it exists. */
   public Optional<Secret> findWrittenFor(DeviceLogin login, String grantId) {
-    return client.secrets()
-        .inNamespace(login.getMetadata().getNamespace())
-        .withLabel(Constants.MANAGED_BY_LABEL, Constants.MANAGED_BY)
-        .list()
-        .getItems()
-        .stream()
+    return secrets.byGrant(login.getMetadata().getNamespace(), grantId).stream()
         .filter(s -> Constants.TOKEN_SECRET_TYPE.equals(s.getType()))
         .filter(s -> grantId.equals(grantId(s)) && writtenBy(s, login))
         .findFirst();

@@ -89,6 +89,25 @@ public final class DeviceLoginStatusBuilder {
   }
 
   /**
+   * {@code next}, recording that the step under way (starting the login, refreshing the tokens) failed {@code attempts}
+   * times in a row, the last at {@code now}.
+   */
+  public static DeviceLoginStatus failing(DeviceLoginStatus next, int attempts, Instant now) {
+    next.setFailedAttempts(attempts);
+    next.setLastFailureTime(Rfc3339.format(now));
+    return next;
+  }
+
+  /**
+   * The current status, unchanged but for one more failed attempt of a step that shows no phase of its own (revoking
+   * the refresh token while the DeviceLogin is deleted).
+   */
+  public static DeviceLoginStatus failedAgain(DeviceLogin login, int attempts, Instant now) {
+    DeviceLoginStatus current = login.getStatus() == null ? new DeviceLoginStatus() : login.getStatus();
+    return failing(Serialization.clone(current), attempts, now);
+  }
+
+  /**
    * The current status with a Reconciled=False condition saying what went wrong; phase and Ready are left as they
    * are (a new login gets Pending), so an error while recording an outcome never rewrites the outcome.
    */

@@ -27,12 +27,12 @@ public final class StatusWriter {
     return Serialization.jsonMapper().valueToTree(current).equals(Serialization.jsonMapper().valueToTree(next));
   }
 
-  /** Replaces {@code resource}'s status on the API server with {@code status}. */
-  public <R extends HasMetadata> void write(R resource, Object status) {
+  /** Replaces {@code resource}'s status on the API server with {@code status}; returns the resource as stored. */
+  public <R extends HasMetadata> R write(R resource, Object status) {
     ArrayNode patch = Serialization.jsonMapper().createArrayNode();
     patch.addObject().put("op", "add").put("path", "/status")
         .set("value", Serialization.jsonMapper().valueToTree(status));
     // Given the object, fabric8 sends the patch at once; given only a name it would GET the object first.
-    client.resource(resource).subresource("status").patch(PatchContext.of(PatchType.JSON), patch.toString());
+    return client.resource(resource).subresource("status").patch(PatchContext.of(PatchType.JSON), patch.toString());
   }
 }

@@ -87,9 +87,9 @@ class ChartTest {
     needs.add(new Need(Scope.WATCHED, "devicelogin.io", "devicelogins/status", "patch", null));
     needs.add(new Need(Scope.WATCHED, "devicelogin.io", "identityproviders/status", "patch", null));
     needs.add(new Need(Scope.CLUSTER, "devicelogin.io", "clusteridentityproviders/status", "patch", null));
-    // GrantStore (get, createOr(update), delete), TokenSecrets (createOr(update), list by managed-by label),
-    // ProviderResolver (client secret GET)
-    for (String verb : List.of("get", "list", "create", "update", "delete")) {
+    // SecretInformer (list, watch the managed-by label), GrantStore (get before a start, create, update, delete),
+    // TokenSecrets (create, update, delete, get after a refused write), ProviderResolver (client secret GET)
+    for (String verb : List.of("get", "list", "watch", "create", "update", "delete")) {
       needs.add(new Need(Scope.WATCHED, "", "secrets", verb, null));
     }
     // ProviderResolver: a ClusterIdentityProvider's client secret lives in the operator's namespace
@@ -240,7 +240,7 @@ class ChartTest {
     assertThat(chart.all(Role.class)).extracting(r -> r.getMetadata().getNamespace() + "/" + r.getMetadata().getName())
         .containsExactlyInAnyOrder("team-a/devicelogin-operator", "team-b/devicelogin-operator",
             "devicelogin-system/devicelogin-operator-self");
-    for (String verb : List.of("get", "list", "create", "update", "delete")) {
+    for (String verb : List.of("get", "list", "watch", "create", "update", "delete")) {
       assertThat(rbac.allows(verb, "", "secrets", "team-c", null)).as("%s secrets in an unwatched namespace", verb)
           .isFalse();
     }

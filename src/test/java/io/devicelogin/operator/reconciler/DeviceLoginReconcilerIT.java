@@ -149,14 +149,14 @@ class DeviceLoginReconcilerIT {
     // Simulate a crash after the token Secret write and before the status write: write the Secret as the operator
     // would have, naming the grant it came from.
     DeviceLogin login = get("alice");
-    var grant = new io.devicelogin.operator.secret.GrantStore(client).find(login).orElseThrow();
+    var grant = new io.devicelogin.operator.secret.GrantStore(client, new io.devicelogin.operator.testing.ApiSecrets(client)).find(login).orElseThrow();
     IssuedTokens tokens = ScriptedIdp.tokens("alice@example.com", "developers", Duration.ofMinutes(5));
     issuedSecrets.addAll(List.of(tokens.idToken(), tokens.accessToken(), tokens.refreshToken()));
     var config = new io.devicelogin.operator.idp.ProviderConfig(
         java.net.URI.create(grant.issuerUrl()), grant.clientId(), null, null, List.of("openid"));
     var identity = new io.devicelogin.operator.api.v1alpha1.Identity(
         "alice@example.com", "sub-alice@example.com", "alice@example.com", List.of("developers"));
-    new io.devicelogin.operator.secret.TokenSecrets(client).write(io.devicelogin.operator.secret.TokenSecrets.build(
+    new io.devicelogin.operator.secret.TokenSecrets(client, new io.devicelogin.operator.testing.ApiSecrets(client)).write(io.devicelogin.operator.secret.TokenSecrets.build(
         login, "oidc-alice-example-com", config, identity, tokens, grant.id()), null);
     int pollsBefore = idp.pollTimes(1).size();
 
@@ -294,7 +294,7 @@ class DeviceLoginReconcilerIT {
     client.resource(Resources.anyUser(Resources.identityProvider(NS, "later", "http://127.0.0.1:1/realms/x", "cli"))).create();
     // The provider's creation wakes the login (the operator watches providers); without that it would wait for the
     // next look, PROVIDER_RECHECK (10 s) later.
-    await().atMost(DeviceLoginReconciler.PROVIDER_RECHECK.dividedBy(2))
+    await().atMost(Login.PROVIDER_RECHECK.dividedBy(2))
         .until(() -> get("alice").getStatus().getPhase() == Phase.AwaitingUser);
   }
 

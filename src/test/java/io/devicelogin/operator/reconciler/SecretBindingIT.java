@@ -21,6 +21,7 @@ import io.devicelogin.operator.status.Rfc3339;
 import io.devicelogin.operator.testidp.Claims;
 import io.devicelogin.operator.testidp.FakeIdp;
 import io.devicelogin.operator.testidp.RecordedRequest;
+import io.devicelogin.operator.testing.ApiSecrets;
 import io.devicelogin.operator.testing.Logins;
 import io.devicelogin.operator.testing.OperatorFixture;
 import io.devicelogin.operator.testing.Resources;
@@ -452,7 +453,7 @@ class SecretBindingIT {
    */
   private static void plantTokens(String ns, String issuer, String user, String refreshToken) {
     DeviceLogin login = Logins.get(client, ns, "login");
-    Grant grant = new GrantStore(client).find(login).orElseThrow();
+    Grant grant = new GrantStore(client, new ApiSecrets(client)).find(login).orElseThrow();
     String recordedIssuer = issuer == null ? grant.issuerUrl() : issuer;
     Instant now = Instant.now();
     String idToken = new PlainJWT(new JWTClaimsSet.Builder().issuer(recordedIssuer).audience(CLIENT_ID)
@@ -461,7 +462,7 @@ class SecretBindingIT {
         .expirationTime(Date.from(now.plusSeconds(300))).build()).serialize();
     String accessToken = "planted-access-" + System.nanoTime();
     planted.addAll(List.of(idToken, refreshToken, accessToken));
-    new TokenSecrets(client).write(TokenSecrets.build(login, "oidc-alice-example-com",
+    new TokenSecrets(client, new ApiSecrets(client)).write(TokenSecrets.build(login, "oidc-alice-example-com",
         new ProviderConfig(URI.create(recordedIssuer), grant.clientId(), null, null, List.of("openid")),
         new Identity(user + "@example.com", "sub-" + user, user + "@example.com", List.of()),
         new IssuedTokens(idToken, accessToken, refreshToken, now.plusSeconds(300), now, Map.of()), grant.id()), null);

@@ -1,5 +1,6 @@
 package io.devicelogin.operator.secret;
 
+import io.devicelogin.operator.testing.ApiSecrets;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.devicelogin.operator.api.v1alpha1.DeviceLogin;
@@ -72,40 +73,40 @@ class GrantStoreTest {
   void aFreshStoreFindsTheSavedGrantAfterARestart() {
     DeviceLogin login = login();
     Grant grant = grant(URI.create("https://idp.example/device?user_code=WDJB-MJHT"));
-    GrantStore store = new GrantStore(client);
+    GrantStore store = new GrantStore(client, new ApiSecrets(client));
     assertThat(store.find(login)).as("nothing stored yet").isEmpty();
     store.save(login, grant);
 
-    assertThat(new GrantStore(client).find(login)).as("after restart").contains(grant);
+    assertThat(new GrantStore(client, new ApiSecrets(client)).find(login)).as("after restart").contains(grant);
 
     // saving again (slow_down made the interval longer) updates the Secret
     Grant slower = grant.withInterval(Duration.ofSeconds(15));
     store.save(login, slower);
     assertThat(store.find(login)).contains(slower);
-    assertThat(new GrantStore(client).find(login)).as("after restart").contains(slower);
+    assertThat(new GrantStore(client, new ApiSecrets(client)).find(login)).as("after restart").contains(slower);
 
     // a grant without verification_uri_complete
     DeviceLogin other = login(login.getMetadata().getNamespace(), "bob", UUID.randomUUID().toString());
-    new GrantStore(client).save(other, grant(null));
-    assertThat(new GrantStore(client).find(other)).contains(grant(null));
+    new GrantStore(client, new ApiSecrets(client)).save(other, grant(null));
+    assertThat(new GrantStore(client, new ApiSecrets(client)).find(other)).contains(grant(null));
     assertThat(stored(other).getData()).doesNotContainKey("verification-uri-complete");
 
     // very long DeviceLogin names still give a valid Secret name
     DeviceLogin longName = login(login.getMetadata().getNamespace(), "a".repeat(253), UUID.randomUUID().toString());
     assertThat(GrantStore.secretName(longName))
         .hasSizeLessThanOrEqualTo(253).matches(NamesTest.DNS1123_SUBDOMAIN);
-    new GrantStore(client).save(longName, grant(null));
-    assertThat(new GrantStore(client).find(longName)).contains(grant(null));
+    new GrantStore(client, new ApiSecrets(client)).save(longName, grant(null));
+    assertThat(new GrantStore(client, new ApiSecrets(client)).find(longName)).contains(grant(null));
   }
 
   @Test
   void onlyASecretOwnedByThisVeryDeviceLoginIsPickedUp() {
     DeviceLogin old = login();
-    new GrantStore(client).save(old, grant(null));
+    new GrantStore(client, new ApiSecrets(client)).save(old, grant(null));
     // same namespace and name, new object (deleted and re-created): a different uid
     DeviceLogin recreated = login(old.getMetadata().getNamespace(), "alice", UUID.randomUUID().toString());
-    assertThat(new GrantStore(client).find(recreated)).isEmpty();
-    assertThat(new GrantStore(client).find(old)).isPresent();
+    assertThat(new GrantStore(client, new ApiSecrets(client)).find(recreated)).isEmpty();
+    assertThat(new GrantStore(client, new ApiSecrets(client)).find(old)).isPresent();
 
     // a Secret of that name that nobody owns, or that has no data
     DeviceLogin planted = login();
@@ -114,20 +115,20 @@ class GrantStoreTest {
         .withNewMetadata().withName(GrantStore.secretName(planted)).endMetadata()
         .addToData("device-code", Base64.getEncoder().encodeToString("planted".getBytes()))
         .build()).create();
-    assertThat(new GrantStore(client).find(planted)).isEmpty();
+    assertThat(new GrantStore(client, new ApiSecrets(client)).find(planted)).isEmpty();
     DeviceLogin empty = login(namespace, "carol", UUID.randomUUID().toString());
     client.secrets().inNamespace(namespace).resource(new SecretBuilder()
         .withNewMetadata().withName(GrantStore.secretName(empty))
         .addNewOwnerReference().withApiVersion("devicelogin.io/v1alpha1").withKind("DeviceLogin").withName("carol")
         .withUid(empty.getMetadata().getUid()).endOwnerReference().endMetadata()
         .build()).create();
-    assertThat(new GrantStore(client).find(empty)).isEmpty();
+    assertThat(new GrantStore(client, new ApiSecrets(client)).find(empty)).isEmpty();
   }
 
   @Test
   void anOwnedButUnreadableGrantSecretReadsAsNoGrantAndIsReplacedByTheNextSave() {
     DeviceLogin login = login();
-    GrantStore store = new GrantStore(client);
+    GrantStore store = new GrantStore(client, new ApiSecrets(client));
     store.save(login, grant(null));
     String namespace = login.getMetadata().getNamespace();
     Secret good = stored(login);
@@ -143,35 +144,33 @@ class GrantStoreTest {
     for (Map<String, String> data : List.of(Map.<String, String>of(), badExpiry, missingKey, notBase64, noIssuer)) {
       client.secrets().inNamespace(namespace).resource(new SecretBuilder(good).editMetadata()
           .withResourceVersion(null).endMetadata().withData(data).build()).update();
-      assertThat(new GrantStore(client).find(login)).as("data %s", data.keySet()).isEmpty();
+      assertThat(new GrantStore(client, new ApiSecrets(client)).find(login)).as("data %s", data.keySet()).isEmpty();
     }
 
     Grant fresh = grant(null).withInterval(Duration.ofSeconds(7));
-    new GrantStore(client).save(login, fresh);
-    assertThat(new GrantStore(client).find(login)).contains(fresh);
+    new GrantStore(client, new ApiSecrets(client)).save(login, fresh);
+    assertThat(new GrantStore(client, new ApiSecrets(client)).find(login)).contains(fresh);
   }
 
   @Test
-  void deleteRemovesTheSecretAndTheCachedCopyAndForgetOnlyTheCachedCopy() {
+  void deleteRemovesTheSecret() {
     DeviceLogin login = login();
-    GrantStore store = new GrantStore(client);
+    GrantStore store = new GrantStore(client, new ApiSecrets(client));
     store.save(login, grant(null));
-
-    store.forget(login);
     assertThat(stored(login)).isNotNull();
     assertThat(store.find(login)).contains(grant(null));
 
     store.delete(login);
     assertThat(stored(login)).isNull();
     assertThat(store.find(login)).isEmpty();
-    assertThat(new GrantStore(client).find(login)).isEmpty();
+    assertThat(new GrantStore(client, new ApiSecrets(client)).find(login)).isEmpty();
     store.delete(login); // idempotent
   }
 
   @Test
   void theSecretIsOwnedByTheDeviceLoginAndHoldsTheDeviceCodeOnlyInItsData() {
     DeviceLogin login = login();
-    new GrantStore(client).save(login, grant(URI.create("https://idp.example/device?user_code=WDJB-MJHT")));
+    new GrantStore(client, new ApiSecrets(client)).save(login, grant(URI.create("https://idp.example/device?user_code=WDJB-MJHT")));
     Secret secret = stored(login);
 
     assertThat(secret.getMetadata().getName()).isEqualTo("devicelogin-grant-alice");
@@ -209,7 +208,7 @@ class GrantStoreTest {
   @Test
   void aForeignSecretAtTheGrantNameIsNeverReadOverwrittenOrDeleted() {
     DeviceLogin model = login();
-    new GrantStore(client).save(model, grant(null));
+    new GrantStore(client, new ApiSecrets(client)).save(model, grant(null));
     Map<String, String> grantData = stored(model).getData();
     String namespace = model.getMetadata().getNamespace();
     int n = 0;
@@ -226,7 +225,7 @@ class GrantStoreTest {
             .endOwnerReference().endMetadata();
       }
       Secret before = client.secrets().inNamespace(namespace).resource(planted.build()).create();
-      GrantStore store = new GrantStore(client);
+      GrantStore store = new GrantStore(client, new ApiSecrets(client));
 
       assertThat(store.find(login)).as(variant + ": not read as a grant").isEmpty();
       assertThat(store.foreignSecret(login)).as(variant).hasValueSatisfying(message -> assertThat(message)
@@ -240,9 +239,9 @@ class GrantStoreTest {
     }
 
     // this DeviceLogin's own grant Secret replaced by someone else's after it was stored: the next save (slow_down)
-    // refuses to write over it and forgets the grant
+    // refuses to write over it and does not read it as the grant
     DeviceLogin login = login(namespace, "replaced", UUID.randomUUID().toString());
-    GrantStore store = new GrantStore(client);
+    GrantStore store = new GrantStore(client, new ApiSecrets(client));
     store.save(login, grant(null));
     assertThat(store.foreignSecret(login)).as("its own grant Secret").isEmpty();
     client.secrets().inNamespace(namespace).withName(GrantStore.secretName(login)).delete();
@@ -252,16 +251,16 @@ class GrantStoreTest {
     org.assertj.core.api.Assertions.assertThatThrownBy(
         () -> store.save(login, grant(null).withInterval(Duration.ofSeconds(10))))
         .isInstanceOf(IllegalStateException.class);
-    assertThat(store.cached(login)).isEmpty();
+    assertThat(store.find(login)).isEmpty();
     store.delete(login);
     assertThat(stored(login)).isEqualTo(before);
 
     // its own grant Secret deleted by someone: saved again (created), not an endless conflict
     DeviceLogin gone = login(namespace, "gone", UUID.randomUUID().toString());
-    GrantStore goneStore = new GrantStore(client);
+    GrantStore goneStore = new GrantStore(client, new ApiSecrets(client));
     goneStore.save(gone, grant(null));
     client.secrets().inNamespace(namespace).withName(GrantStore.secretName(gone)).delete();
     goneStore.save(gone, grant(null).withInterval(Duration.ofSeconds(10)));
-    assertThat(new GrantStore(client).find(gone)).contains(grant(null).withInterval(Duration.ofSeconds(10)));
+    assertThat(new GrantStore(client, new ApiSecrets(client)).find(gone)).contains(grant(null).withInterval(Duration.ofSeconds(10)));
   }
 }

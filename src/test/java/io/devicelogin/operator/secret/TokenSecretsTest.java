@@ -245,8 +245,10 @@ class TokenSecretsTest {
         .editMetadata().withResourceVersion("41").endMetadata().build();
     assertThat(TokenSecrets.refreshStarted(written)).as("a fresh token Secret has no refresh in flight").isNull();
 
-    Secret marked = TokenSecrets.withRefreshStarted(written, "2025-03-01T10:40:00Z");
+    Secret marked = TokenSecrets.withRefreshStarted(written, "2025-03-01T10:40:00Z", "operator-0/instance-a");
     assertThat(TokenSecrets.refreshStarted(marked)).isEqualTo("2025-03-01T10:40:00Z");
+    assertThat(TokenSecrets.refreshStartedBy(marked, "operator-0/instance-a")).as("the instance that set it").isTrue();
+    assertThat(TokenSecrets.refreshStartedBy(marked, "operator-0/instance-b")).as("a restarted process").isFalse();
     assertThat(marked.getMetadata().getAnnotations()).as("the other annotations are kept")
         .containsAllEntriesOf(written.getMetadata().getAnnotations());
     assertThat(marked.getMetadata().getResourceVersion()).as("the update is refused if the Secret changed")
@@ -256,6 +258,7 @@ class TokenSecretsTest {
 
     Secret refreshed = TokenSecrets.withRefreshedTokens(marked, tokens("refresh-2"));
     assertThat(TokenSecrets.refreshStarted(refreshed)).as("the same update that stores the tokens clears it").isNull();
+    assertThat(refreshed.getMetadata().getAnnotations()).doesNotContainKey(TokenSecrets.REFRESH_STARTED_BY_ANNOTATION);
     assertThat(decoded(refreshed, "refresh-token")).isEqualTo("refresh-2");
     assertThat(refreshed.getMetadata().getAnnotations()).containsKeys("devicelogin.io/grant-id",
         "devicelogin.io/subject", "devicelogin.io/devicelogin", "devicelogin.io/username");

@@ -44,6 +44,14 @@ public class DeviceLoginStatus {
   @JsonPropertyDescription("RFC 3339 time the tokens were last refreshed.")
   private String lastRefreshTime;
 
+  @JsonPropertyDescription("How many times in a row the step under way failed: starting the login at the IdP, "
+      + "refreshing the tokens, or revoking the refresh token while the DeviceLogin is deleted. The operator backs off "
+      + "by it; the next step that succeeds clears it.")
+  private Integer failedAttempts;
+
+  @JsonPropertyDescription("RFC 3339 time of the last of failedAttempts.")
+  private String lastFailureTime;
+
   @JsonPropertyDescription("metadata.generation this status describes.")
   private Long observedGeneration;
 
@@ -132,6 +140,22 @@ public class DeviceLoginStatus {
 
   public void setRenewalTime(String renewalTime) {
     this.renewalTime = renewalTime;
+  }
+
+  public Integer getFailedAttempts() {
+    return failedAttempts;
+  }
+
+  public void setFailedAttempts(Integer failedAttempts) {
+    this.failedAttempts = failedAttempts;
+  }
+
+  public String getLastFailureTime() {
+    return lastFailureTime;
+  }
+
+  public void setLastFailureTime(String lastFailureTime) {
+    this.lastFailureTime = lastFailureTime;
   }
 
   public String getLastRefreshTime() {
