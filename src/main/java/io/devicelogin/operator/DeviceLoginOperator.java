@@ -55,6 +55,10 @@ public final class DeviceLoginOperator implements AutoCloseable {
       o.withKubernetesClient(client)
           .withCloseClientOnStop(false)
           .withUseSSAToPatchPrimaryResource(false)
+          // Resource versions are etcd revisions (integers) on the API servers this runs against: comparing them lets
+          // JOSDK keep this process's newest write in its recent-write cache even when it follows another write the
+          // informer has not seen yet (status, then finalizer; grant Secret create, then update), instead of dropping it.
+          .withParseResourceVersions(true)
           // named threads, so a thread dump (and the benchmark) tells reconciles from JOSDK's start-up pool
           .withExecutorService(ThreadPools.fixed("devicelogin-reconcile-", settings.reconcileThreads()))
           .withMetrics(MicrometerMetrics.withoutPerResourceMetrics(registry));

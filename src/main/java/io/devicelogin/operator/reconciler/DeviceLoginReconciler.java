@@ -52,8 +52,8 @@ import org.slf4j.LoggerFactory;
  * lifecycle and what each step persists.
  *
  * <p>The reconciler sees every event (JOSDK's {@code triggerReconcilerOnAllEvents}) and manages its finalizer itself:
- * it is added once the user code is shown, before any token exists, so nothing but the grant Secret stands between a
- * new DeviceLogin and its user code.
+ * it is added in the reconcile that publishes the user code, right after the grant Secret is stored, instead of in a
+ * reconcile of its own before the first one (a watch round trip before the user code).
  */
 /* API errors are retried with back-off for as long as they last (2 s doubling to 2 min), never given up on. */
 @GradualRetry(maxAttempts = -1, initialInterval = 2000, intervalMultiplier = 2, maxInterval = 120_000)
@@ -177,7 +177,8 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin> {
 
   /**
    * A DeviceLogin marked for deletion: clean up while the finalizer holds it, then remove the finalizer. Without the
-   * finalizer no token was ever written (it is added before), and owner references take the grant Secret.
+   * finalizer no user code was shown and no token written (it is added before both), and owner references take a
+   * grant Secret stored just before.
    */
   private UpdateControl<DeviceLogin> delete(Turn turn) {
     DeviceLogin resource = turn.login();

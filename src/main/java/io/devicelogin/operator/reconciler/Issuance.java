@@ -98,7 +98,6 @@ final class Issuance {
       }
       try {
         tokenSecrets.write(tokens.secret(), existing);
-        return outcomes.ready(turn, tokens.identity(), name, tokens.idTokenExpiry(), tokens.renewalTime(), now);
       } catch (KubernetesClientException e) {
         boolean unseen = e.getCode() == HttpURLConnection.HTTP_CONFLICT || e.getCode() == HttpURLConnection.HTTP_NOT_FOUND;
         if (unseen && !looked) {
@@ -111,6 +110,7 @@ final class Issuance {
         }
         return refused(turn, config, tokens, e, now);
       }
+      return outcomes.ready(turn, tokens.identity(), name, tokens.idTokenExpiry(), tokens.renewalTime(), now);
     }
   }
 

@@ -37,8 +37,8 @@ import org.slf4j.LoggerFactory;
  * schedule {@link DeviceFlow} decides, and hand issued tokens to {@link Issuance}.
  *
  * <p>Crash safety: the grant is stored before its user code is published (a grant whose store failed is held in
- * {@link InFlight} and stored on the retry instead of starting another); the finalizer is added after the user code
- * is shown and before any token can exist, so nothing stands between creation and the user code but the grant.
+ * {@link InFlight} and stored on the retry instead of starting another); the finalizer is added in the same reconcile,
+ * just before the user code is published (one request, not a reconcile of its own as JOSDK's default would take).
  */
 final class Login {
 
@@ -120,8 +120,9 @@ final class Login {
   }
 
   /**
-   * Stores the grant, then publishes its user code, then adds the finalizer (before any token exists). If storing
-   * fails, the grant is held in memory and stored on the retry instead of starting another one at the IdP.
+   * Stores the grant, adds the finalizer, then publishes its user code: a login whose user code anyone saw is always
+   * cleaned up by the operator when deleted. If storing fails, the grant is held in memory and stored on the retry
+   * instead of starting another one at the IdP.
    */
   private UpdateControl<DeviceLogin> publish(Turn turn, Grant grant, Instant now) {
     inFlight.unsavedGrant(turn.uid(), grant);
@@ -131,9 +132,9 @@ final class Login {
     String message = DeviceFlow.waitingMessage(grant);
     LOG.info("DeviceLogin {}: device login started, user code published, expires at {}", turn.ref(),
         grant.expiresAt());
+    addFinalizer(turn);
     UpdateControl<DeviceLogin> next = outcomes.patch(turn, DeviceLoginStatusBuilder.awaitingUser(
         turn.login(), grant, Reason.AuthorizationPending, message, now), grant.interval());
-    addFinalizer(turn);
     outcomes.events().normal(turn.login(), "LoginStarted", message);
     return next;
   }
