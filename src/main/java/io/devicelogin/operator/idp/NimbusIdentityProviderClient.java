@@ -1,6 +1,5 @@
 package io.devicelogin.operator.idp;
 
-import com.nimbusds.common.contenttype.ContentType;
 import com.nimbusds.jose.JOSEException;
 import com.nimbusds.jose.KeySourceException;
 import com.nimbusds.jose.JWSAlgorithm;
@@ -9,15 +8,12 @@ import com.nimbusds.jose.jwk.source.JWKSourceBuilder;
 import com.nimbusds.jose.proc.BadJOSEException;
 import com.nimbusds.jose.proc.JWSVerificationKeySelector;
 import com.nimbusds.jose.proc.SecurityContext;
-import com.nimbusds.jose.util.Resource;
 import com.nimbusds.jose.util.ResourceRetriever;
 import com.nimbusds.jwt.JWT;
 import com.nimbusds.jwt.JWTClaimsSet;
-import com.nimbusds.jwt.JWTParser;
 import com.nimbusds.oauth2.sdk.ErrorObject;
 import com.nimbusds.oauth2.sdk.ParseException;
 import com.nimbusds.oauth2.sdk.Scope;
-import com.nimbusds.oauth2.sdk.TokenErrorResponse;
 import com.nimbusds.oauth2.sdk.AuthorizationGrant;
 import com.nimbusds.oauth2.sdk.RefreshTokenGrant;
 import com.nimbusds.oauth2.sdk.TokenRequest;
@@ -43,11 +39,8 @@ import com.nimbusds.openid.connect.sdk.OIDCTokenResponseParser;
 import com.nimbusds.openid.connect.sdk.claims.IDTokenClaimsSet;
 import com.nimbusds.openid.connect.sdk.op.OIDCProviderMetadata;
 import com.nimbusds.openid.connect.sdk.validators.IDTokenValidator;
-import com.nimbusds.oauth2.sdk.util.JSONObjectUtils;
 import io.devicelogin.operator.messages.Messages;
 import io.devicelogin.operator.metrics.OperatorMetrics;
-import java.io.IOException;
-import java.net.SocketTimeoutException;
 import java.net.MalformedURLException;
 import java.net.URI;
 import java.net.URL;
@@ -65,7 +58,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import javax.net.ssl.SSLSocketFactory;
 
 /** {@link IdentityProviderClient} on the Nimbus OAuth 2.0 / OIDC SDK: every protocol message is Nimbus'. */
 public final class NimbusIdentityProviderClient implements IdentityProviderClient {
@@ -119,14 +111,10 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
   /** The longest a failed discovery is remembered: 5 minutes. */
   public static final Duration MAX_DISCOVERY_BACKOFF = Duration.ofMinutes(5);
 
-  private final Duration connectTimeout;
-  private final Duration readTimeout;
   private final Duration deadline;
   private final OperatorMetrics metrics;
   private final Clock clock;
-  private final EgressGuard guard;
-  private final CallLimiter limiter;
-  private final TlsTrust tls;
+  private final IdpTransport transport;
   private final BoundedCache<Discovery> discovered;
   /** Discoveries under way, by cache key: a provider's discovery is fetched by one thread at a time. */
   private final Map<String, CompletableFuture<ProviderEndpoints>> discovering = new ConcurrentHashMap<>();
@@ -162,21 +150,17 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
   public NimbusIdentityProviderClient(
       Duration connectTimeout, Duration readTimeout, OperatorMetrics metrics, Clock clock, EgressGuard guard,
       CallLimiter limiter) {
-    this.limiter = limiter;
-    this.connectTimeout = connectTimeout;
-    this.readTimeout = readTimeout;
-    this.deadline = connectTimeout.plus(readTimeout);
+    this.transport = new IdpTransport(connectTimeout, readTimeout, metrics, clock, guard, limiter);
+    this.deadline = transport.deadline();
     this.metrics = metrics;
     this.clock = clock;
-    this.guard = guard;
-    this.tls = new TlsTrust(guard, CACHE_ENTRIES, VALIDATOR_TTL, clock);
     this.discovered = new BoundedCache<>(CACHE_ENTRIES, DISCOVERY_TTL, clock);
     this.validators = new BoundedCache<>(CACHE_ENTRIES, VALIDATOR_TTL, clock);
   }
 
   /** How many entries the discovery, validator and TLS caches hold now (tests: the caches stay bounded). */
   int[] cacheSizes() {
-    return new int[] {discovered.size(), validators.size(), tls.cachedBundles()};
+    return new int[] {discovered.size(), validators.size(), transport.cachedBundles()};
   }
 
   /** The bound on one whole exchange with the IdP (connect, send, status line, headers, body): connect + read timeout. */
@@ -207,7 +191,7 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
     CompletableFuture<ProviderEndpoints> running = discovering.putIfAbsent(key, mine);
     if (running != null) {
       // a waiting thread is held like one sending: it takes a place of the provider's fair share
-      try (CallLimiter.Permit permit = permit("discovery", provider)) {
+      try (CallLimiter.Permit permit = transport.permit("discovery", provider)) {
         return awaitDiscovery(running);
       }
     }
@@ -258,7 +242,7 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
     } catch (com.nimbusds.oauth2.sdk.GeneralException e) {
       throw new IdpException(IdpException.Kind.REJECTED, "issuerUrl is not a valid URL: " + e.getMessage(), e);
     }
-    HTTPResponse response = send("discovery", new HTTPRequest(HTTPRequest.Method.GET, url), provider);
+    HTTPResponse response = transport.send("discovery", new HTTPRequest(HTTPRequest.Method.GET, url), provider);
     if (response.getStatusCode() >= 500) {
       metrics.idpRequest("discovery", "unavailable");
       throw new IdpException(
@@ -377,14 +361,14 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
         ? new DeviceAuthorizationRequest(
             endpoints.deviceAuthorizationEndpoint(), new ClientID(provider.clientId()), scope)
         : new DeviceAuthorizationRequest(endpoints.deviceAuthorizationEndpoint(), auth, scope, null);
-    HTTPResponse response = send("device_authorization", request.toHTTPRequest(), provider);
+    HTTPResponse response = transport.send("device_authorization", request.toHTTPRequest(), provider);
     if (response.getStatusCode() >= 500) {
       metrics.idpRequest("device_authorization", "unavailable");
       throw new IdpException(
           IdpException.Kind.UNAVAILABLE,
           "device authorization endpoint answered HTTP " + response.getStatusCode());
     }
-    String notJson = notJson("device authorization endpoint", response);
+    String notJson = IdpAnswers.notJson("device authorization endpoint", response);
     if (notJson != null) {
       metrics.idpRequest("device_authorization", "unavailable");
       throw new IdpException(IdpException.Kind.UNAVAILABLE, notJson);
@@ -405,7 +389,7 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
       throw new IdpException(
           IdpException.Kind.REJECTED,
           "the IdP refused the device authorization request: "
-              + describe(parsed.toErrorResponse().getErrorObject(), null)
+              + IdpAnswers.describe(parsed.toErrorResponse().getErrorObject(), null)
               + "; check clientId, clientSecretRef, scopes and that the client may use the device grant");
     }
     DeviceAuthorizationSuccessResponse success = parsed.toSuccessResponse();
@@ -468,7 +452,7 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
       case "slow_down" -> new TokenPollResult.SlowDown();
       case "access_denied" -> new TokenPollResult.AccessDenied();
       case "expired_token" -> new TokenPollResult.ExpiredToken();
-      default -> new TokenPollResult.Invalid("the token endpoint refused the device code: " + describe(error, deviceCode));
+      default -> new TokenPollResult.Invalid("the token endpoint refused the device code: " + IdpAnswers.describe(error, deviceCode));
     };
   }
 
@@ -497,7 +481,7 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
       return refreshed(tokens.checked());
     }
     return new TokenRefreshResult.Rejected("the IdP refused the refresh token: "
-        + describe(((TokenAnswer.Refused) answer).error(), refreshToken));
+        + IdpAnswers.describe(((TokenAnswer.Refused) answer).error(), refreshToken));
   }
 
   /** What the token endpoint answered: no usable answer, tokens (read and checked), or an OAuth error. */
@@ -524,20 +508,20 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
     TokenRequest request = auth == null
         ? new TokenRequest(endpoints.tokenEndpoint(), new ClientID(provider.clientId()), grant)
         : new TokenRequest(endpoints.tokenEndpoint(), auth, grant);
-    HTTPResponse response = send(metric, request.toHTTPRequest(), provider);
+    HTTPResponse response = transport.send(metric, request.toHTTPRequest(), provider);
     if (response.getStatusCode() >= 500) {
       metrics.idpRequest(metric, "unavailable");
       return new TokenAnswer.Unavailable("token endpoint answered HTTP " + response.getStatusCode());
     }
     if (response.getStatusCode() == 200) {
-      String notJson = notJson("token endpoint", response);
+      String notJson = IdpAnswers.notJson("token endpoint", response);
       if (notJson != null) {
         metrics.idpRequest(metric, "unavailable");
         return new TokenAnswer.Unavailable(notJson);
       }
       return new TokenAnswer.Tokens(tokens(provider, endpoints, response, idTokenRequired, sent));
     }
-    ErrorObject error = errorOf(response);
+    ErrorObject error = IdpAnswers.errorOf(response);
     if (error == null) {
       metrics.idpRequest(metric, "unavailable");
       return new TokenAnswer.Unavailable(
@@ -558,7 +542,7 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
     TokenRevocationRequest request = auth == null
         ? new TokenRevocationRequest(endpoints.revocationEndpoint(), new ClientID(provider.clientId()), token)
         : new TokenRevocationRequest(endpoints.revocationEndpoint(), auth, token);
-    HTTPResponse response = send("revocation", request.toHTTPRequest(), provider);
+    HTTPResponse response = transport.send("revocation", request.toHTTPRequest(), provider);
     if (response.getStatusCode() == 200) {
       metrics.idpRequest("revocation", "success");
       return true;
@@ -568,12 +552,12 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
       throw new IdpException(
           IdpException.Kind.UNAVAILABLE, "revocation endpoint answered HTTP " + response.getStatusCode());
     }
-    ErrorObject error = errorOf(response);
+    ErrorObject error = IdpAnswers.errorOf(response);
     metrics.idpRequest("revocation", "error");
     throw new IdpException(
         IdpException.Kind.REJECTED,
         "the IdP refused to revoke the refresh token: "
-            + (error == null ? "HTTP " + response.getStatusCode() : describe(error, refreshToken)));
+            + (error == null ? "HTTP " + response.getStatusCode() : IdpAnswers.describe(error, refreshToken)));
   }
 
   @Override
@@ -711,10 +695,10 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
       }
       metrics.idpRequest(endpoint, "unavailable");
       return new Checked.KeysUnavailable(tokens, "the IdP issued tokens, but its signing keys (" + endpoints.jwksUri()
-          + ") could not be fetched to check the ID token: " + fromIdp(keyProblem(e), sent));
+          + ") could not be fetched to check the ID token: " + IdpAnswers.fromIdp(keyProblem(e), sent));
     } catch (BadJOSEException | JOSEException e) {
       metrics.idpRequest(endpoint, "invalid");
-      return new Checked.Rejected("the ID token was rejected: " + fromIdp(e.getMessage(), sent)
+      return new Checked.Rejected("the ID token was rejected: " + IdpAnswers.fromIdp(e.getMessage(), sent)
           + clockHint(tokens.idToken()));
     }
     String oversizedClaim = IdpLimits.oversizedIdentityClaim(claims.toJSONObject());
@@ -783,15 +767,6 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
     return "";
   }
 
-  private static ErrorObject errorOf(HTTPResponse response) {
-    try {
-      ErrorObject error = TokenErrorResponse.parse(response).getErrorObject();
-      return error == null || error.getCode() == null ? null : error;
-    } catch (ParseException e) {
-      return null;
-    }
-  }
-
   private IDTokenValidator validator(ProviderConfig provider, ProviderEndpoints endpoints) throws JOSEException {
     String key = BoundedCache.key(
         "validator",
@@ -809,11 +784,11 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
     BoundedHttpSender sender;
     try {
       jwksUrl = endpoints.jwksUri().toURL();
-      sender = sender(provider, jwksUrl);
+      sender = transport.sender(provider, jwksUrl);
     } catch (IdpException | MalformedURLException e) {
       throw new JOSEException("cannot fetch the IdP's signing keys: " + e.getMessage(), e);
     }
-    ResourceRetriever retriever = new JwksRetriever(sender, provider);
+    ResourceRetriever retriever = new JwksRetriever(transport, sender, provider, metrics);
     // Keys are cached 5 minutes (Nimbus' default); an ID token with an unknown key id refetches the JWKS once, so a
     // rotated key is found and a key id still unknown after that fetch is a real rejection. No fetch rate limit
     // (Nimbus' default allows two fetches in 30 s and then fails the check): fetches happen only for token responses
@@ -841,192 +816,4 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
     Secret secret = new Secret(provider.clientSecret());
     return endpoints.clientSecretPost() ? new ClientSecretPost(id, secret) : new ClientSecretBasic(id, secret);
   }
-
-  /**
-   * The sender for one request to {@code url}: a namespaced provider's requests are held to the {@link EgressGuard}
-   * (unless it denies nothing), a ClusterIdentityProvider's are not.
-   */
-  private BoundedHttpSender sender(ProviderConfig provider, URL url) throws IdpException {
-    boolean guarded = provider.namespaced() && !guard.deniesNothing();
-    SSLSocketFactory factory = "https".equalsIgnoreCase(url.getProtocol())
-        ? tls.socketFactory(provider.caBundle(), guarded)
-        : null;
-    return new BoundedHttpSender(connectTimeout, readTimeout, deadline, factory, guarded ? guard : null);
-  }
-
-  /**
-   * Sends one request. Messages name the endpoint and what failed, never the answer's body or headers.
-   *
-   * @param endpoint the endpoint's metric label: discovery, device_authorization, token, refresh or revocation
-   */
-  private HTTPResponse send(String endpoint, HTTPRequest request, ProviderConfig provider) throws IdpException {
-    // "refresh" is a metric label, not an endpoint; messages say "device authorization" like the other messages
-    String name = (endpoint.equals("refresh") ? "token" : endpoint).replace('_', ' ');
-    URL target = request.getURL();
-    HTTPResponse response;
-    CallLimiter.Permit permit = permit(endpoint, provider);
-    try (permit) {
-      response = request.send(sender(provider, target));
-    } catch (IOException e) {
-      if (notAllowed(e)) {
-        throw new IdpException(IdpException.Kind.NOT_ALLOWED, notAllowedMessage("the " + name + " endpoint"));
-      }
-      if (e instanceof javax.net.ssl.SSLException) {
-        metrics.idpRequest(endpoint, "invalid");
-        throw new IdpException(
-            IdpException.Kind.REJECTED,
-            "TLS with the " + name + " endpoint " + target + " failed (" + Messages.fromIdp(e.getMessage())
-                + "); if the IdP's certificate comes from a private CA, put that CA in spec.caBundle");
-      }
-      metrics.idpRequest(endpoint, "unavailable");
-      throw new IdpException(IdpException.Kind.UNAVAILABLE, failure(name + " endpoint " + target, e));
-    }
-    readJsonAsJson(response);
-    return response;
-  }
-
-  /** A place in the provider owner's fair share of requests in flight ({@link CallLimiter}); counted when refused. */
-  private CallLimiter.Permit permit(String endpoint, ProviderConfig provider) throws IdpException {
-    try {
-      return limiter.acquire(provider);
-    } catch (IdpException busy) {
-      metrics.idpRequest(endpoint, "deferred");
-      throw busy;
-    }
-  }
-
-  /** Whether the guard refused the connection (the JDK may wrap or copy the exception). */
-  private static boolean notAllowed(Throwable e) {
-    for (Throwable t = e; t != null; t = t.getCause()) {
-      if (t instanceof EgressGuard.EndpointNotAllowedException) {
-        return true;
-      }
-    }
-    return false;
-  }
-
-  private static String notAllowedMessage(String endpoint) {
-    return endpoint + "'s host resolves to an address in IDP_DENIED_CIDRS (loopback, link-local and similar "
-        + "addresses by default), which the operator does not contact for a namespaced IdentityProvider; nothing was "
-        + "sent to it. Use the IdP's public or cluster address, or ask the cluster admin for a "
-        + "ClusterIdentityProvider";
-  }
-
-  /** Why an exchange failed, for a message: bounds by name, other I/O errors by type. */
-  private String failure(String what, IOException e) {
-    if (e instanceof BoundedHttpSender.ResponseTooLargeException
-        || e instanceof BoundedHttpSender.DeadlineExceededException
-        || e instanceof BoundedHttpSender.TruncatedResponseException) {
-      return what + ": " + e.getMessage();
-    }
-    if (e instanceof SocketTimeoutException) {
-      boolean connect = e.getMessage() != null && e.getMessage().toLowerCase(java.util.Locale.ROOT).contains("connect");
-      return "cannot reach " + what + ": " + (connect
-          ? "no connection within " + BoundedHttpSender.show(connectTimeout) + " (connect timeout)"
-          : "no answer within " + BoundedHttpSender.show(readTimeout) + " (read timeout)");
-    }
-    return "cannot reach " + what + ": " + e.getClass().getSimpleName()
-        + (e.getMessage() == null ? "" : ": " + Messages.fromIdp(e.getMessage()));
-  }
-
-  /**
-   * A JSON object is read as JSON whatever the {@code Content-Type} says: some IdPs and proxies label JSON
-   * {@code text/plain} or {@code text/html}, and a token response is validated on its content (the ID token's
-   * signature), not its label.
-   */
-  private static void readJsonAsJson(HTTPResponse response) {
-    String body = response.getBody();
-    if (body == null || isJson(response.getEntityContentType()) || !body.stripLeading().startsWith("{")) {
-      return;
-    }
-    try {
-      JSONObjectUtils.parse(body);
-    } catch (ParseException e) {
-      return;
-    }
-    response.setEntityContentType(ContentType.APPLICATION_JSON);
-  }
-
-  private static boolean isJson(ContentType type) {
-    return type != null && (type.matches(ContentType.APPLICATION_JSON) || type.hasSubTypeSuffix("json"));
-  }
-
-  /**
-   * For a 200 answer with no JSON at all (an HTML or text page, an empty body): what it is, in words — not an answer of
-   * the OAuth endpoint but of something in front of it (a proxy, a load balancer, a maintenance page), so it says
-   * nothing about the grant and is worth retrying. Null when the answer is JSON (valid or not).
-   */
-  private static String notJson(String what, HTTPResponse response) {
-    if (isJson(response.getEntityContentType())) {
-      return null;
-    }
-    String body = response.getBody();
-    String got = body == null || body.isBlank() ? "an empty body" : "a body of " + body.length() + " characters";
-    return what + " answered HTTP " + response.getStatusCode() + " with " + got + " instead of JSON; a proxy, load "
-        + "balancer or maintenance page may be answering for the IdP";
-  }
-
-  /**
-   * The IdP's error code and description, both masked and bounded (the IdP chooses both, and may echo what it got).
-   *
-   * @param sent the device code or refresh token the request carried, masked even when shorter than what
-   *     {@link Messages#fromIdp} recognises as token-like; null if none
-   */
-  private static String describe(ErrorObject error, String sent) {
-    String code = fromIdp(error.getCode(), sent);
-    String description = error.getDescription();
-    if (description == null || description.isBlank()) {
-      return code;
-    }
-    return code + " (" + fromIdp(description, sent) + ")";
-  }
-
-  /** Text that may carry parts of the IdP's answer, made safe to show: {@link Messages#fromIdp} and {@code sent}. */
-  private static String fromIdp(String text, String sent) {
-    String unmasked = text == null ? "" : text;
-    if (sent != null && !sent.isEmpty()) {
-      unmasked = unmasked.replace(sent, "[redacted]");
-    }
-    return Messages.fromIdp(unmasked);
-  }
-
-  /** Fetches a JWKS through the bounded sender (bounded like every other IdP answer) and counts the fetches. */
-  private final class JwksRetriever implements ResourceRetriever {
-
-    private final BoundedHttpSender sender;
-    private final ProviderConfig provider;
-
-    JwksRetriever(BoundedHttpSender sender, ProviderConfig provider) {
-      this.sender = sender;
-      this.provider = provider;
-    }
-
-    @Override
-    public Resource retrieveResource(URL url) throws IOException {
-      HTTPResponse response;
-      CallLimiter.Permit permit;
-      try {
-        permit = permit("jwks", provider);
-      } catch (IdpException busy) {
-        throw new IOException(busy.getMessage(), busy);
-      }
-      try (permit) {
-        response = new HTTPRequest(HTTPRequest.Method.GET, url).send(sender);
-      } catch (IOException e) {
-        if (notAllowed(e)) {
-          throw new IOException(notAllowedMessage("the JWKS endpoint"), e);
-        }
-        metrics.idpRequest("jwks", "unavailable");
-        throw new IOException(failure("the JWKS endpoint", e), e);
-      }
-      if (response.getStatusCode() != 200) {
-        metrics.idpRequest("jwks", "unavailable");
-        throw new IOException("the JWKS endpoint answered HTTP " + response.getStatusCode());
-      }
-      metrics.idpRequest("jwks", "success");
-      String body = response.getBody();
-      return new Resource(body == null ? "" : body, response.getHeaderValue("Content-Type"));
-    }
-  }
-
 }
