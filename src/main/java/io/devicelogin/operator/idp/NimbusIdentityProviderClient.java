@@ -1,15 +1,5 @@
 package io.devicelogin.operator.idp;
 
-import com.nimbusds.jose.JOSEException;
-import com.nimbusds.jose.KeySourceException;
-import com.nimbusds.jose.jwk.source.JWKSource;
-import com.nimbusds.jose.jwk.source.JWKSourceBuilder;
-import com.nimbusds.jose.proc.BadJOSEException;
-import com.nimbusds.jose.proc.JWSVerificationKeySelector;
-import com.nimbusds.jose.proc.SecurityContext;
-import com.nimbusds.jose.util.ResourceRetriever;
-import com.nimbusds.jwt.JWT;
-import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.oauth2.sdk.ErrorObject;
 import com.nimbusds.oauth2.sdk.ParseException;
 import com.nimbusds.oauth2.sdk.Scope;
@@ -17,7 +7,6 @@ import com.nimbusds.oauth2.sdk.AuthorizationGrant;
 import com.nimbusds.oauth2.sdk.RefreshTokenGrant;
 import com.nimbusds.oauth2.sdk.TokenRequest;
 import com.nimbusds.oauth2.sdk.TokenRevocationRequest;
-import com.nimbusds.oauth2.sdk.TokenResponse;
 import com.nimbusds.oauth2.sdk.auth.ClientAuthentication;
 import com.nimbusds.oauth2.sdk.auth.ClientSecretBasic;
 import com.nimbusds.oauth2.sdk.auth.ClientSecretPost;
@@ -29,21 +18,10 @@ import com.nimbusds.oauth2.sdk.device.DeviceCode;
 import com.nimbusds.oauth2.sdk.device.DeviceCodeGrant;
 import com.nimbusds.oauth2.sdk.http.HTTPResponse;
 import com.nimbusds.oauth2.sdk.id.ClientID;
-import com.nimbusds.oauth2.sdk.id.Issuer;
 import com.nimbusds.oauth2.sdk.token.RefreshToken;
-import com.nimbusds.openid.connect.sdk.OIDCTokenResponse;
-import com.nimbusds.openid.connect.sdk.OIDCTokenResponseParser;
-import com.nimbusds.openid.connect.sdk.claims.IDTokenClaimsSet;
-import com.nimbusds.openid.connect.sdk.validators.IDTokenValidator;
 import io.devicelogin.operator.metrics.OperatorMetrics;
-import java.net.MalformedURLException;
-import java.net.URL;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
-import java.util.Date;
-import java.util.List;
-import java.util.Map;
 
 /** {@link IdentityProviderClient} on the Nimbus OAuth 2.0 / OIDC SDK: every protocol message is Nimbus'. */
 public final class NimbusIdentityProviderClient implements IdentityProviderClient {
@@ -94,7 +72,7 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
   private final Clock clock;
   private final IdpTransport transport;
   private final ProviderDiscovery discovery;
-  private final BoundedCache<IDTokenValidator> validators;
+  private final IdTokenVerifier verifier;
 
   /**
    * @param guard where a namespaced provider's endpoints may not go (IDP_DENIED_CIDRS); ClusterIdentityProviders are
@@ -111,15 +89,15 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
       CallLimiter limiter) {
     this.transport = new IdpTransport(connectTimeout, readTimeout, metrics, clock, guard, limiter);
     this.discovery = new ProviderDiscovery(transport, metrics, clock);
+    this.verifier = new IdTokenVerifier(transport, discovery, metrics, clock);
     this.deadline = transport.deadline();
     this.metrics = metrics;
     this.clock = clock;
-    this.validators = new BoundedCache<>(CACHE_ENTRIES, VALIDATOR_TTL, clock);
   }
 
   /** How many entries the discovery, validator and TLS caches hold now (tests: the caches stay bounded). */
   int[] cacheSizes() {
-    return new int[] {discovery.cacheSize(), validators.size(), transport.cachedBundles()};
+    return new int[] {discovery.cacheSize(), verifier.cacheSize(), transport.cachedBundles()};
   }
 
   /** The bound on one whole exchange with the IdP (connect, send, status line, headers, body): connect + read timeout. */
@@ -224,7 +202,7 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
       return new TokenPollResult.Unavailable(unavailable.message());
     }
     if (answer instanceof TokenAnswer.Tokens tokens) {
-      return polled(tokens.checked());
+      return tokens.checked().polled();
     }
     ErrorObject error = ((TokenAnswer.Refused) answer).error();
     return switch (error.getCode()) {
@@ -258,7 +236,7 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
       return new TokenRefreshResult.Unavailable(unavailable.message());
     }
     if (answer instanceof TokenAnswer.Tokens tokens) {
-      return refreshed(tokens.checked());
+      return tokens.checked().refreshed();
     }
     return new TokenRefreshResult.Rejected("the IdP refused the refresh token: "
         + IdpAnswers.describe(((TokenAnswer.Refused) answer).error(), refreshToken));
@@ -268,7 +246,7 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
   private sealed interface TokenAnswer {
     record Unavailable(String message) implements TokenAnswer {}
 
-    record Tokens(Checked checked) implements TokenAnswer {}
+    record Tokens(CheckedTokens checked) implements TokenAnswer {}
 
     record Refused(ErrorObject error) implements TokenAnswer {}
   }
@@ -276,7 +254,7 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
   /**
    * Sends {@code grant} to the token endpoint and sorts the answer, for polling and refresh alike: a 5xx, a 200 that
    * is not JSON (a proxy's or maintenance page) and an error without an OAuth error body are outages; a 200 is read
-   * by {@link #tokens}; anything else is the IdP's OAuth error.
+   * by {@link IdTokenVerifier#read}; anything else is the IdP's OAuth error.
    *
    * @param metric the request's name in metrics, "token" or "refresh"
    * @param idTokenRequired true for the device grant; a refresh may come without a new ID token
@@ -299,7 +277,7 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
         metrics.idpRequest(metric, "unavailable");
         return new TokenAnswer.Unavailable(notJson);
       }
-      return new TokenAnswer.Tokens(tokens(provider, endpoints, response, idTokenRequired, sent));
+      return new TokenAnswer.Tokens(verifier.read(provider, endpoints, response, idTokenRequired, sent));
     }
     ErrorObject error = IdpAnswers.errorOf(response);
     if (error == null) {
@@ -342,250 +320,12 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
 
   @Override
   public TokenPollResult verifyIssued(ProviderConfig provider, UnverifiedTokens tokens) {
-    return polled(recheck(provider, tokens, "token"));
+    return verifier.recheck(provider, tokens, "token").polled();
   }
 
   @Override
   public TokenRefreshResult verifyRefreshed(ProviderConfig provider, UnverifiedTokens tokens) {
-    return refreshed(recheck(provider, tokens, "refresh"));
-  }
-
-  /** What a 200 token response (or another check of one) gave. */
-  private sealed interface Checked {
-    /** Tokens whose ID token validated (or a refresh without a new ID token). */
-    record Valid(IssuedTokens tokens) implements Checked {}
-
-    /** Tokens that must not be used, and why. */
-    record Rejected(String message) implements Checked {}
-
-    /** The ID token could not be checked: the IdP's signing keys could not be fetched. */
-    record KeysUnavailable(UnverifiedTokens tokens, String message) implements Checked {}
-  }
-
-  private static TokenPollResult polled(Checked checked) {
-    if (checked instanceof Checked.Valid valid) {
-      return new TokenPollResult.Issued(valid.tokens());
-    }
-    if (checked instanceof Checked.KeysUnavailable keys) {
-      return new TokenPollResult.Unverified(keys.tokens(), keys.message());
-    }
-    return new TokenPollResult.Invalid(((Checked.Rejected) checked).message());
-  }
-
-  private static TokenRefreshResult refreshed(Checked checked) {
-    if (checked instanceof Checked.Valid valid) {
-      return new TokenRefreshResult.Refreshed(valid.tokens());
-    }
-    if (checked instanceof Checked.KeysUnavailable keys) {
-      return new TokenRefreshResult.Unverified(keys.tokens(), keys.message());
-    }
-    return new TokenRefreshResult.Invalid(((Checked.Rejected) checked).message());
-  }
-
-  /**
-   * Reads a 200 token response.
-   *
-   * @param idTokenRequired true for the device grant; a refresh may come without a new ID token
-   * @param sent the device code or refresh token sent, masked in messages
-   */
-  private Checked tokens(
-      ProviderConfig provider, ProviderEndpoints endpoints, HTTPResponse response, boolean idTokenRequired,
-      String sent) {
-    String endpoint = idTokenRequired ? "token" : "refresh";
-    TokenResponse parsed;
-    try {
-      parsed = OIDCTokenResponseParser.parse(response);
-    } catch (ParseException e) {
-      metrics.idpRequest(endpoint, "invalid");
-      return new Checked.Rejected("the token response is not valid: it is JSON, but not an OAuth 2.0 token response "
-          + "(access_token and token_type are required; an id_token must be a JWT)");
-    }
-    if (!parsed.indicatesSuccess()) {
-      metrics.idpRequest(endpoint, "invalid");
-      return new Checked.Rejected("the token response is an error with HTTP 200");
-    }
-    var tokens = parsed.toSuccessResponse().getTokens();
-    JWT idToken = parsed instanceof OIDCTokenResponse oidc ? oidc.getOIDCTokens().getIDToken() : null;
-    RefreshToken refreshToken = tokens.getRefreshToken();
-    String refresh = refreshToken == null ? null : refreshToken.getValue();
-    String oversized = oversized(Map.of(
-        "id_token", idToken == null ? "" : idToken.getParsedString(),
-        "access_token", tokens.getAccessToken().getValue(),
-        "refresh_token", refresh == null ? "" : refresh));
-    if (oversized != null) {
-      metrics.idpRequest(endpoint, "invalid");
-      return new Checked.Rejected("the token response is not valid: its " + oversized + " is longer than "
-          + IdpLimits.MAX_TOKEN_CHARS / 1024 + " KiB, the most the operator stores");
-    }
-    if (idToken == null) {
-      if (idTokenRequired) {
-        metrics.idpRequest(endpoint, "invalid");
-        return new Checked.Rejected("the token response has no id_token; is 'openid' among the scopes?");
-      }
-      metrics.idpRequest(endpoint, "success");
-      return new Checked.Valid(new IssuedTokens(null, tokens.getAccessToken().getValue(), refresh, null, null, Map.of()));
-    }
-    Instant checkUntil = checkUntil(idToken);
-    if (checkUntil == null) {
-      metrics.idpRequest(endpoint, "invalid");
-      return new Checked.Rejected("the ID token was rejected: it has no readable expiry (exp)");
-    }
-    return check(provider, endpoints, new UnverifiedTokens(idToken, tokens.getAccessToken().getValue(), refresh,
-        checkUntil), sent, endpoint);
-  }
-
-  /** The first of the tokens (by name) longer than {@link IdpLimits#MAX_TOKEN_CHARS}, or null. */
-  private static String oversized(Map<String, String> tokens) {
-    for (String name : List.of("id_token", "access_token", "refresh_token")) {
-      if (tokens.get(name).length() > IdpLimits.MAX_TOKEN_CHARS) {
-        return name;
-      }
-    }
-    return null;
-  }
-
-  /** Checks again tokens whose signing keys could not be fetched before. */
-  private Checked recheck(ProviderConfig provider, UnverifiedTokens tokens, String endpoint) {
-    if (clock.instant().isAfter(tokens.checkUntil())) {
-      return new Checked.Rejected("the IdP's signing keys could not be fetched before the ID token expired (check "
-          + "possible until " + tokens.checkUntil() + "); the tokens were dropped");
-    }
-    ProviderEndpoints endpoints;
-    try {
-      endpoints = discover(provider, false);
-    } catch (IdpException e) {
-      return new Checked.KeysUnavailable(tokens, "the IdP issued tokens, but they cannot be checked yet: "
-          + e.getMessage());
-    }
-    return check(provider, endpoints, tokens, null, endpoint);
-  }
-
-  /** Validates the ID token: valid, rejected, or not checkable for now because the signing keys can't be fetched. */
-  private Checked check(
-      ProviderConfig provider, ProviderEndpoints endpoints, UnverifiedTokens tokens, String sent, String endpoint) {
-    IDTokenClaimsSet claims;
-    try {
-      claims = validator(provider, endpoints).validate(tokens.idToken(), null);
-    } catch (KeySourceException e) {
-      if (tokens.size() > IdpLimits.MAX_UNVERIFIED_CHARS) {
-        metrics.idpRequest(endpoint, "invalid");
-        return new Checked.Rejected("the IdP's signing keys (" + endpoints.jwksUri() + ") could not be fetched to "
-            + "check the ID token, and the tokens are too large to hold until they can be (over "
-            + IdpLimits.MAX_UNVERIFIED_CHARS + " characters); they were dropped");
-      }
-      metrics.idpRequest(endpoint, "unavailable");
-      return new Checked.KeysUnavailable(tokens, "the IdP issued tokens, but its signing keys (" + endpoints.jwksUri()
-          + ") could not be fetched to check the ID token: " + IdpAnswers.fromIdp(keyProblem(e), sent));
-    } catch (BadJOSEException | JOSEException e) {
-      metrics.idpRequest(endpoint, "invalid");
-      return new Checked.Rejected("the ID token was rejected: " + IdpAnswers.fromIdp(e.getMessage(), sent)
-          + clockHint(tokens.idToken()));
-    }
-    String oversizedClaim = IdpLimits.oversizedIdentityClaim(claims.toJSONObject());
-    if (oversizedClaim != null) {
-      metrics.idpRequest(endpoint, "invalid");
-      return new Checked.Rejected("the ID token was rejected: its " + oversizedClaim + " claim is longer than "
-          + IdpLimits.MAX_IDENTITY_CLAIM_CHARS + " characters");
-    }
-    metrics.idpRequest(endpoint, "success");
-    return new Checked.Valid(new IssuedTokens(
-        tokens.idToken().getParsedString(),
-        tokens.accessToken(),
-        tokens.refreshToken(),
-        claims.getExpirationTime().toInstant(),
-        claims.getIssueTime().toInstant(),
-        claims.toJSONObject()));
-  }
-
-  /**
-   * Until when tokens that can't be checked yet are kept: the ID token's (unverified) expiry plus the allowed clock
-   * skew, at most {@link #MAX_UNVERIFIED_HOLD} from now; null without a readable expiry.
-   */
-  private Instant checkUntil(JWT idToken) {
-    Date exp;
-    try {
-      exp = idToken.getJWTClaimsSet().getExpirationTime();
-    } catch (java.text.ParseException e) {
-      return null;
-    }
-    if (exp == null) {
-      return null;
-    }
-    Instant latest = clock.instant().plus(MAX_UNVERIFIED_HOLD);
-    Instant until = exp.toInstant().plus(ID_TOKEN_CLOCK_SKEW);
-    return until.isAfter(latest) ? latest : until;
-  }
-
-  private static String keyProblem(KeySourceException e) {
-    return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-  }
-
-  /**
-   * For an ID token refused for its times: how far its iat or exp is off the operator's clock, and what to do. The
-   * checks use the system clock, like Nimbus.
-   */
-  private static String clockHint(JWT idToken) {
-    JWTClaimsSet claims;
-    try {
-      claims = idToken.getJWTClaimsSet();
-    } catch (java.text.ParseException e) {
-      return "";
-    }
-    Instant now = Instant.now();
-    Date iat = claims.getIssueTime();
-    Date exp = claims.getExpirationTime();
-    String allowed = " (the operator allows " + ID_TOKEN_CLOCK_SKEW.toSeconds() + "s of clock skew); if that is not "
-        + "right, check that the IdP's and the operator's clocks are synchronised (NTP)";
-    if (iat != null && iat.toInstant().isAfter(now.plus(ID_TOKEN_CLOCK_SKEW))) {
-      return "; it was issued at " + iat.toInstant() + ", "
-          + Duration.between(now, iat.toInstant()).toSeconds() + "s ahead of the operator's clock" + allowed;
-    }
-    if (exp != null && !exp.toInstant().plus(ID_TOKEN_CLOCK_SKEW).isAfter(now)) {
-      return "; it expired at " + exp.toInstant() + ", " + Duration.between(exp.toInstant(), now).toSeconds()
-          + "s before the operator's clock" + allowed;
-    }
-    return "";
-  }
-
-  private IDTokenValidator validator(ProviderConfig provider, ProviderEndpoints endpoints) throws JOSEException {
-    String key = BoundedCache.key(
-        "validator",
-        provider.issuer().toString(),
-        provider.clientId(),
-        endpoints.jwksUri().toString(),
-        provider.caBundle(),
-        endpoints.idTokenAlgorithms().toString(),
-        String.valueOf(provider.tenant()));
-    IDTokenValidator existing = validators.get(key);
-    if (existing != null) {
-      return existing;
-    }
-    URL jwksUrl;
-    BoundedHttpSender sender;
-    try {
-      jwksUrl = endpoints.jwksUri().toURL();
-      sender = transport.sender(provider, jwksUrl);
-    } catch (IdpException | MalformedURLException e) {
-      throw new JOSEException("cannot fetch the IdP's signing keys: " + e.getMessage(), e);
-    }
-    ResourceRetriever retriever = new JwksRetriever(transport, sender, provider, metrics);
-    // Keys are cached 5 minutes (Nimbus' default); an ID token with an unknown key id refetches the JWKS once, so a
-    // rotated key is found and a key id still unknown after that fetch is a real rejection. No fetch rate limit
-    // (Nimbus' default allows two fetches in 30 s and then fails the check): fetches happen only for token responses
-    // the IdP sent, at most one each, and those are already paced by polling and back-off. A thread waiting for
-    // another's fetch waits a little longer than that fetch may take.
-    JWKSource<SecurityContext> keys = JWKSourceBuilder.create(jwksUrl, retriever)
-        .cache(JWKSourceBuilder.DEFAULT_CACHE_TIME_TO_LIVE, deadline.plusSeconds(1).toMillis())
-        .rateLimited(false)
-        .build();
-    IDTokenValidator created = new IDTokenValidator(
-        new Issuer(endpoints.issuer()),
-        new ClientID(provider.clientId()),
-        new JWSVerificationKeySelector<>(endpoints.idTokenAlgorithms(), keys),
-        null);
-    created.setMaxClockSkew((int) ID_TOKEN_CLOCK_SKEW.toSeconds());
-    validators.put(key, created);
-    return created;
+    return verifier.recheck(provider, tokens, "refresh").refreshed();
   }
 
   private static ClientAuthentication clientAuthentication(ProviderConfig provider, ProviderEndpoints endpoints) {
