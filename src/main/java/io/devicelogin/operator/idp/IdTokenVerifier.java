@@ -155,7 +155,8 @@ final class IdTokenVerifier {
       }
       metrics.idpRequest(endpoint, "unavailable");
       return new CheckedTokens.KeysUnavailable(tokens, "the IdP issued tokens, but its signing keys ("
-          + endpoints.jwksUri() + ") could not be fetched to check the ID token: " + IdpAnswers.fromIdp(keyProblem(e), sent));
+          + endpoints.jwksUri() + ") could not be fetched to check the ID token: "
+          + IdpAnswers.fromIdp(keyProblem(e), sent));
     } catch (BadJOSEException | JOSEException e) {
       metrics.idpRequest(endpoint, "invalid");
       return new CheckedTokens.Rejected("the ID token was rejected: " + IdpAnswers.fromIdp(e.getMessage(), sent)
