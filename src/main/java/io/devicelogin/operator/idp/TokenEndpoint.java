@@ -117,16 +117,9 @@ final class TokenEndpoint {
   }
 
   TokenPollResult poll(ProviderConfig provider, String deviceCode) {
-    ProviderEndpoints endpoints;
-    try {
-      endpoints = discovery.discover(provider, false);
-    } catch (IdpException e) {
-      return new TokenPollResult.Unavailable(e.getMessage());
-    }
     TokenAnswer answer;
     try {
-      answer = exchange("token", provider, endpoints, new DeviceCodeGrant(new DeviceCode(deviceCode)), true,
-          deviceCode);
+      answer = exchange("token", provider, new DeviceCodeGrant(new DeviceCode(deviceCode)), true, deviceCode);
     } catch (IdpException e) {
       return new TokenPollResult.Unavailable(e.getMessage());
     }
@@ -142,20 +135,15 @@ final class TokenEndpoint {
       case "slow_down" -> new TokenPollResult.SlowDown();
       case "access_denied" -> new TokenPollResult.AccessDenied();
       case "expired_token" -> new TokenPollResult.ExpiredToken();
-      default -> new TokenPollResult.Invalid("the token endpoint refused the device code: " + IdpAnswers.describe(error, deviceCode));
+      default -> new TokenPollResult.Invalid(
+          "the token endpoint refused the device code: " + IdpAnswers.describe(error, deviceCode));
     };
   }
 
   TokenRefreshResult refresh(ProviderConfig provider, String refreshToken) {
-    ProviderEndpoints endpoints;
-    try {
-      endpoints = discovery.discover(provider, false);
-    } catch (IdpException e) {
-      return new TokenRefreshResult.Unavailable(e.getMessage());
-    }
     TokenAnswer answer;
     try {
-      answer = exchange("refresh", provider, endpoints, new RefreshTokenGrant(new RefreshToken(refreshToken)), false,
+      answer = exchange("refresh", provider, new RefreshTokenGrant(new RefreshToken(refreshToken)), false,
           refreshToken);
     } catch (IdpException e) {
       // NOT_ALLOWED: nothing was sent, the refresh token is as good as before
@@ -183,16 +171,23 @@ final class TokenEndpoint {
   }
 
   /**
-   * Sends {@code grant} to the token endpoint and sorts the answer, for polling and refresh alike: a 5xx, a 200 that
-   * is not JSON (a proxy's or maintenance page) and an error without an OAuth error body are outages; a 200 is read
-   * by {@link IdTokenVerifier#read}; anything else is the IdP's OAuth error.
+   * Sends {@code grant} to the token endpoint and sorts the answer, for polling and refresh alike: a failed discovery
+   * (whatever its kind), a 5xx, a 200 that is not JSON (a proxy's or maintenance page) and an error without an OAuth
+   * error body are outages; a 200 is read by {@link IdTokenVerifier#read}; anything else is the IdP's OAuth error.
    *
    * @param metric the request's name in metrics, "token" or "refresh"
    * @param idTokenRequired true for the device grant; a refresh may come without a new ID token
    * @param sent the device code or refresh token sent, masked in messages
+   * @throws IdpException the request could not be sent or got no answer ({@link IdpTransport#send})
    */
-  private TokenAnswer exchange(String metric, ProviderConfig provider, ProviderEndpoints endpoints,
-      AuthorizationGrant grant, boolean idTokenRequired, String sent) throws IdpException {
+  private TokenAnswer exchange(String metric, ProviderConfig provider, AuthorizationGrant grant,
+      boolean idTokenRequired, String sent) throws IdpException {
+    ProviderEndpoints endpoints;
+    try {
+      endpoints = discovery.discover(provider, false);
+    } catch (IdpException e) {
+      return new TokenAnswer.Unavailable(e.getMessage());
+    }
     ClientAuthentication auth = clientAuthentication(provider, endpoints);
     TokenRequest request = auth == null
         ? new TokenRequest(endpoints.tokenEndpoint(), new ClientID(provider.clientId()), grant)
