@@ -1,8 +1,11 @@
 package io.devicelogin.operator.idp;
 
+import java.util.function.BiFunction;
+import java.util.function.Function;
+
 /**
  * What a 200 token response (or another check of one) gave: tokens to use, tokens to drop and why, or tokens to check
- * again once the signing keys can be fetched. It turns into the result of a poll or of a refresh, and holds no logic.
+ * again once the signing keys can be fetched. It turns into the result of a poll or of a refresh and checks nothing itself.
  */
 sealed interface CheckedTokens {
 
@@ -17,23 +20,23 @@ sealed interface CheckedTokens {
 
   /** The result of a device grant poll (or another check of its tokens). */
   default TokenPollResult polled() {
-    if (this instanceof Valid valid) {
-      return new TokenPollResult.Issued(valid.tokens());
-    }
-    if (this instanceof KeysUnavailable keys) {
-      return new TokenPollResult.Unverified(keys.tokens(), keys.message());
-    }
-    return new TokenPollResult.Invalid(((Rejected) this).message());
+    return as(TokenPollResult.Issued::new, TokenPollResult.Unverified::new, TokenPollResult.Invalid::new);
   }
 
   /** The result of a refresh (or another check of its tokens). */
   default TokenRefreshResult refreshed() {
-    if (this instanceof Valid valid) {
-      return new TokenRefreshResult.Refreshed(valid.tokens());
+    return as(TokenRefreshResult.Refreshed::new, TokenRefreshResult.Unverified::new, TokenRefreshResult.Invalid::new);
+  }
+
+  private <R> R as(
+      Function<IssuedTokens, R> valid, BiFunction<UnverifiedTokens, String, R> keysUnavailable,
+      Function<String, R> rejected) {
+    if (this instanceof Valid v) {
+      return valid.apply(v.tokens());
     }
     if (this instanceof KeysUnavailable keys) {
-      return new TokenRefreshResult.Unverified(keys.tokens(), keys.message());
+      return keysUnavailable.apply(keys.tokens(), keys.message());
     }
-    return new TokenRefreshResult.Invalid(((Rejected) this).message());
+    return rejected.apply(((Rejected) this).message());
   }
 }
