@@ -86,6 +86,13 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
     return transport.deadline();
   }
 
+  /**
+   * Cached per issuer, caBundle and kind of provider (a namespaced provider's discovery is checked more strictly, so it
+   * never shares an entry with a ClusterIdentityProvider's). A failure is cached too, for a back-off period
+   * ({@link #DISCOVERY_BACKOFF}); while a fetched document is still valid, a failed forced refresh keeps it. Threads
+   * that need a discovery already under way wait for its result (at most one request deadline) instead of asking the
+   * IdP again, so a slow discovery endpoint gets one request however many logins wait on it.
+   */
   @Override
   public ProviderEndpoints discover(ProviderConfig provider, boolean forceRefresh) throws IdpException {
     return discovery.discover(provider, forceRefresh);

@@ -81,14 +81,7 @@ final class ProviderDiscovery {
     return discovered.size();
   }
 
-  /**
-   * Cached per issuer, caBundle and kind of provider (a namespaced provider's discovery is checked more strictly, so it
-   * never shares an entry with a ClusterIdentityProvider's). A failure is cached too, for a back-off period
-   * ({@link NimbusIdentityProviderClient#DISCOVERY_BACKOFF}); while a fetched document is still valid, a failed forced
-   * refresh keeps it. Threads that need a discovery already under way wait for its result (at most one request
-   * deadline) instead of asking the IdP again, so a slow discovery endpoint gets one request however many logins wait
-   * on it.
-   */
+  /** The provider's endpoints, cached as {@link NimbusIdentityProviderClient#discover} describes. */
   ProviderEndpoints discover(ProviderConfig provider, boolean forceRefresh) throws IdpException {
     String key = BoundedCache.key(
         "discovery", provider.issuer().toString(), provider.caBundle(), String.valueOf(provider.namespaced()));
