@@ -10,6 +10,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.chrome.ChromeDriver;
@@ -74,6 +75,9 @@ public final class HeadlessChromium implements AutoCloseable {
     ChromeDriverService service = new ChromeDriverService.Builder()
         .usingDriverExecutable(chromedriverExecutable.toFile())
         .usingAnyFreePort()
+        // Chromium's crash handlers leave the process tree and keep their database under XDG_CONFIG_HOME: inside
+        // the profile they name it, so runningProcesses() finds them, and nothing is written to ~/.config
+        .withEnvironment(Map.of("XDG_CONFIG_HOME", profile.toString()))
         .build();
     ChromeDriver driver;
     try {
@@ -117,7 +121,7 @@ public final class HeadlessChromium implements AutoCloseable {
   /**
    * Processes still running anywhere on this machine that belong to this browser: its chromedriver and
    * descendants, and any process that names this browser's profile in its command line (Chromium helpers that
-   * left the process tree).
+   * left the process tree, such as its crash handlers).
    */
   List<ProcessHandle> runningProcesses() {
     List<ProcessHandle> running = new ArrayList<>(processes().stream().filter(HeadlessChromium::isRunning).toList());
@@ -136,13 +140,13 @@ public final class HeadlessChromium implements AutoCloseable {
    */
   @Override
   public void close() {
-    List<ProcessHandle> started = processes();
+    List<ProcessHandle> started = runningProcesses();
     try {
       driver.quit();
     } finally {
       service.stop();
-      awaitExit(started);
-      List<ProcessHandle> left = runningProcesses();
+      List<ProcessHandle> left = new ArrayList<>(awaitExit(started));
+      runningProcesses().stream().filter(process -> !left.contains(process)).forEach(left::add);
       left.forEach(ProcessHandle::destroyForcibly);
       List<ProcessHandle> unkillable = awaitExit(left);
       deleteProfile(profile);
