@@ -79,25 +79,23 @@ public final class HeadlessChromium implements AutoCloseable {
         // the profile they name it, so runningProcesses() finds them, and nothing is written to ~/.config
         .withEnvironment(Map.of("XDG_CONFIG_HOME", profile.toString()))
         .build();
-    ChromeDriver driver;
+    ChromeDriver driver = null;
     try {
       driver = new ChromeDriver(service, options);
+      String portArgument = "--port=" + service.getUrl().getPort();
+      ProcessHandle chromedriver = ProcessHandle.current().children()
+          .filter(child -> child.info().arguments().map(List::of).orElse(List.of()).contains(portArgument))
+          .findFirst()
+          .orElseThrow(() -> new IllegalStateException("no child process of this JVM is chromedriver " + portArgument));
+      return new HeadlessChromium(profile, service, driver, chromedriver);
     } catch (RuntimeException e) {
+      if (driver != null) {
+        driver.quit();
+      }
       service.stop();
       deleteProfile(profile);
       throw e;
     }
-    int port = service.getUrl().getPort();
-    ProcessHandle chromedriver = ProcessHandle.current().children()
-        .filter(child -> child.info().arguments().map(List::of).orElse(List.of()).contains("--port=" + port))
-        .findFirst()
-        .orElse(null);
-    HeadlessChromium browser = new HeadlessChromium(profile, service, driver, chromedriver);
-    if (chromedriver == null) {
-      browser.close();
-      throw new IllegalStateException("chromedriver on port " + port + " is not a child process of this JVM");
-    }
-    return browser;
   }
 
   /** The WebDriver of this browser, to open pages, find elements, type and click. */
