@@ -11,7 +11,7 @@ import io.devicelogin.operator.api.v1alpha1.DeviceLogin;
 import io.devicelogin.operator.api.v1alpha1.IdentityProvider;
 import io.devicelogin.operator.api.v1alpha1.Phase;
 import io.devicelogin.operator.api.v1alpha1.SecretKeyReference;
-import io.devicelogin.operator.keycloak.KeycloakBrowser;
+import io.devicelogin.operator.keycloak.KeycloakPerson;
 import io.devicelogin.operator.keycloak.KeycloakServer;
 import io.devicelogin.operator.secret.TokenSecrets;
 import io.devicelogin.operator.testing.Logins;
@@ -29,7 +29,10 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** The operator against a real Keycloak (started by the suite) and the mock API server, driven like kubectl. */
+/**
+ * The operator against a real Keycloak (started by the suite) and the mock API server, driven like kubectl; the
+ * person approves or denies each login in a real headless Chromium ({@link KeycloakPerson}).
+ */
 class KeycloakE2EIT {
 
   private static final String NS = "e2e";
@@ -61,7 +64,7 @@ class KeycloakE2EIT {
   @Test
   void approvedLoginWritesValidatedTokensToThePerUserSecret() throws Exception {
     DeviceLogin awaiting = create("alice", "keycloak", "alice@example.com");
-    KeycloakBrowser.approve(awaiting.getStatus().getVerificationUriComplete(), "alice", "alice-password");
+    KeycloakPerson.approve(awaiting.getStatus().getVerificationUriComplete(), "alice", "alice-password");
 
     DeviceLogin ready = awaitLogin("alice", phase(Phase.Ready));
     assertThat(ready.getStatus().getIdentity().getUsername()).isEqualTo("alice@example.com");
@@ -85,14 +88,14 @@ class KeycloakE2EIT {
     confidential.getSpec().setClientSecretRef(new SecretKeyReference("kc-client", "secret"));
     client.resource(confidential).create();
     DeviceLogin awaiting = create("bob", "keycloak-confidential", "bob@example.com");
-    KeycloakBrowser.approve(awaiting.getStatus().getVerificationUriComplete(), "bob", "bob-password");
+    KeycloakPerson.approve(awaiting.getStatus().getVerificationUriComplete(), "bob", "bob-password");
     assertThat(awaitLogin("bob", phase(Phase.Ready)).getStatus().getSecretName()).isEqualTo("oidc-bob-example-com");
   }
 
   @Test
   void deniedLoginEndsDenied() {
     DeviceLogin awaiting = create("alice", "keycloak", "alice@example.com");
-    KeycloakBrowser.deny(awaiting.getStatus().getVerificationUriComplete(), "alice", "alice-password");
+    KeycloakPerson.deny(awaiting.getStatus().getVerificationUriComplete(), "alice", "alice-password");
     DeviceLogin denied = awaitLogin("alice", phase(Phase.Denied));
     assertThat(ready(denied).getReason()).isEqualTo("AccessDenied");
     assertThat(denied.getStatus().getUserCode()).isNull();
@@ -109,7 +112,7 @@ class KeycloakE2EIT {
   @Test
   void loginApprovedByTheWrongUserFailsWithoutASecret() {
     DeviceLogin awaiting = create("alice", "keycloak", "alice@example.com");
-    KeycloakBrowser.approve(awaiting.getStatus().getVerificationUriComplete(), "bob", "bob-password");
+    KeycloakPerson.approve(awaiting.getStatus().getVerificationUriComplete(), "bob", "bob-password");
     DeviceLogin failed = awaitLogin("alice", phase(Phase.Failed));
     assertThat(ready(failed).getReason()).isEqualTo("IdentityMismatch");
     assertThat(client.secrets().inNamespace(NS).withLabel("devicelogin.io/username").list().getItems()).isEmpty();
@@ -123,7 +126,7 @@ class KeycloakE2EIT {
     fixture.stopOperator();
 
     fixture.startOperator();
-    KeycloakBrowser.approve(awaiting.getStatus().getVerificationUriComplete(), "alice", "alice-password");
+    KeycloakPerson.approve(awaiting.getStatus().getVerificationUriComplete(), "alice", "alice-password");
     DeviceLogin ready = awaitLogin("alice", phase(Phase.Ready));
     assertThat(ready.getStatus().getIdentity().getUsername()).isEqualTo("alice@example.com");
     assertThat(deviceAuthorizations(fixture.operator())).as("the restarted operator started no second grant").isZero();
@@ -134,7 +137,7 @@ class KeycloakE2EIT {
   void twoRefreshesInARowKeepTheSecretValidWithRotatedRefreshTokens() throws Exception {
     // The test realm issues 60 s tokens and rotates refresh tokens; renewBefore 55s refreshes every ~5 s.
     DeviceLogin awaiting = create("alice", "keycloak", "alice@example.com", "55s");
-    KeycloakBrowser.approve(awaiting.getStatus().getVerificationUriComplete(), "alice", "alice-password");
+    KeycloakPerson.approve(awaiting.getStatus().getVerificationUriComplete(), "alice", "alice-password");
     awaitLogin("alice", phase(Phase.Ready));
     List<String> refreshTokens = new ArrayList<>();
     refreshTokens.add(secretValue("oidc-alice-example-com", "refresh-token"));
@@ -156,7 +159,7 @@ class KeycloakE2EIT {
   @Test
   void afterDeletionKeycloakRefusesTheOldRefreshToken() throws Exception {
     DeviceLogin awaiting = create("alice", "keycloak", "alice@example.com");
-    KeycloakBrowser.approve(awaiting.getStatus().getVerificationUriComplete(), "alice", "alice-password");
+    KeycloakPerson.approve(awaiting.getStatus().getVerificationUriComplete(), "alice", "alice-password");
     awaitLogin("alice", phase(Phase.Ready));
     String refreshToken = secretValue("oidc-alice-example-com", "refresh-token");
     client.resources(DeviceLogin.class).inNamespace(NS).withName("alice").delete();
@@ -176,7 +179,7 @@ class KeycloakE2EIT {
   @Test
   void aSessionEndedAtKeycloakEndsTheLoginExpired() {
     DeviceLogin awaiting = create("alice", "keycloak", "alice@example.com", "55s");
-    KeycloakBrowser.approve(awaiting.getStatus().getVerificationUriComplete(), "alice", "alice-password");
+    KeycloakPerson.approve(awaiting.getStatus().getVerificationUriComplete(), "alice", "alice-password");
     awaitLogin("alice", phase(Phase.Ready));
     keycloak.admin().logoutUser("alice");
     DeviceLogin expired = Logins.awaitLogin(client, NS, "alice", phase(Phase.Expired), Duration.ofSeconds(40));

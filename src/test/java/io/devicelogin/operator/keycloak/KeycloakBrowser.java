@@ -17,33 +17,21 @@ import java.util.Map;
 import java.util.stream.Collectors;
 
 /**
- * Plays the person who approves or denies a device login in Keycloak, over plain HTTP without a real browser.
+ * Approves a device login in Keycloak over plain HTTP, without a browser: the demo's {@code --auto-approve}, which
+ * must work on machines without Chromium. Tests play the person in a real browser with {@link KeycloakPerson}.
  *
- * <p>Each call uses a fresh browser (empty cookie jar): it opens the verification page, enters the user code if
- * asked, signs in with the given credentials, answers Keycloak's consent page with "Yes" or "No" and checks that
- * the final page confirms the outcome. Anything unexpected (wrong password, invalid or expired user code, an
- * unknown page) fails with an {@link IllegalStateException} that contains the text of the page.
- * Passwords are never logged or put into exception messages.
+ * <p>Each call starts with an empty cookie jar: it opens the verification page, signs in with the given
+ * credentials, answers Keycloak's consent page with "Yes" and checks that the final page confirms the approval.
+ * Anything unexpected (wrong password, invalid or expired user code, an unknown page) fails with an
+ * {@link IllegalStateException} that contains the text of the page. Passwords are never logged or put into
+ * exception messages.
  */
 public final class KeycloakBrowser {
 
   private static final int MAX_REDIRECTS = 10;
   private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(30);
   private static final String ACCEPT_HTML = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
-
-  /** An answer on the consent page: the button pressed and the text the final page must show. */
-  private enum Decision {
-    APPROVE("accept", "Device Login Successful"),
-    DENY("cancel", "Consent denied");
-
-    final String button;
-    final String outcome;
-
-    Decision(String button, String outcome) {
-      this.button = button;
-      this.outcome = outcome;
-    }
-  }
+  private static final String APPROVED = "Device Login Successful";
 
   private static final HttpClient HTTP = HttpClient.newBuilder() // no CookieHandler: cookies live in the jar
       .followRedirects(HttpClient.Redirect.NEVER)
@@ -56,47 +44,29 @@ public final class KeycloakBrowser {
 
   /** Opens {@code verificationUriComplete} (it carries the user code), signs in and grants access. */
   public static void approve(String verificationUriComplete, String username, String password) {
-    new KeycloakBrowser().run(URI.create(verificationUriComplete), null, username, password, Decision.APPROVE);
+    new KeycloakBrowser().run(URI.create(verificationUriComplete), username, password);
   }
 
-  /** Opens {@code verificationUri}, enters {@code userCode}, signs in and grants access. */
-  public static void approve(String verificationUri, String userCode, String username, String password) {
-    new KeycloakBrowser().run(URI.create(verificationUri), userCode, username, password, Decision.APPROVE);
-  }
-
-  /** Opens {@code verificationUriComplete}, signs in and refuses access ("No" on the consent page). */
-  public static void deny(String verificationUriComplete, String username, String password) {
-    new KeycloakBrowser().run(URI.create(verificationUriComplete), null, username, password, Decision.DENY);
-  }
-
-  private void run(URI start, String userCode, String username, String password, Decision decision) {
+  private void run(URI start, String username, String password) {
     Page page = get(start);
-    boolean codeEntered = false;
     boolean signedIn = false;
     while (true) { // ends: each page kind is answered at most once, anything else throws
-      Element codeForm = page.document().selectFirst("form#kc-user-verify-device-user-code-form");
       Element loginForm = page.document().selectFirst("form#kc-form-login");
       Element consentForm = page.document().selectFirst("form:has(button[name=accept]):has(button[name=cancel])");
-      if (codeForm != null) {
-        if (userCode == null || codeEntered) {
-          throw unexpected(codeEntered ? "the user code was not accepted" : "a user code is required", page);
-        }
-        page = submit(page, codeForm, Map.of("device_user_code", userCode), null);
-        codeEntered = true;
-      } else if (loginForm != null) {
+      if (loginForm != null) {
         if (signedIn) {
           throw unexpected("sign-in as '" + username + "' failed", page);
         }
         page = submit(page, loginForm, Map.of("username", username, "password", password), "login");
         signedIn = true;
       } else if (consentForm != null) {
-        Page outcome = submit(page, consentForm, Map.of(), decision.button);
-        if (!outcome.document().text().contains(decision.outcome)) {
-          throw unexpected("expected a page saying '" + decision.outcome + "'", outcome);
+        Page outcome = submit(page, consentForm, Map.of(), "accept");
+        if (!outcome.document().text().contains(APPROVED)) {
+          throw unexpected("expected a page saying '" + APPROVED + "'", outcome);
         }
         return;
       } else {
-        throw unexpected("expected a user code, sign-in or consent page", page);
+        throw unexpected("expected a sign-in or consent page", page);
       }
     }
   }
@@ -109,9 +79,7 @@ public final class KeycloakBrowser {
       }
     }
     data.putAll(fields);
-    if (button != null) {
-      data.put(button, form.select("button[name=" + button + "]").val());
-    }
+    data.put(button, form.select("button[name=" + button + "]").val());
     String action = form.absUrl("action");
     String body = data.entrySet().stream()
         .map(field -> encode(field.getKey()) + "=" + encode(field.getValue()))

@@ -38,7 +38,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * End-to-end checks of the test Keycloak: the realm, its clients and users behave as the operator's tests expect,
- * and {@link KeycloakBrowser} and {@link KeycloakAdmin} can drive them.
+ * and {@link KeycloakPerson} (headless Chromium), {@link KeycloakBrowser} (the demo's HTTP-only approval) and
+ * {@link KeycloakAdmin} can drive them.
  */
 @ExtendWith(KeycloakExtension.class)
 class KeycloakServerIT {
@@ -66,7 +67,7 @@ class KeycloakServerIT {
     TokenResponse beforeApproval = token(CLI.tokenRequest(new DeviceCodeGrant(authorization.getDeviceCode())));
     assertThat(errorCode(beforeApproval)).isEqualTo("authorization_pending");
 
-    KeycloakBrowser.approve(authorization.getVerificationURIComplete().toString(), "alice", "alice-password");
+    KeycloakPerson.approve(authorization.getVerificationURIComplete().toString(), "alice", "alice-password");
 
     OIDCTokens tokens = awaitTokens(CLI, authorization);
     JWTClaimsSet idToken = tokens.getIDToken().getJWTClaimsSet();
@@ -79,7 +80,7 @@ class KeycloakServerIT {
   void userCodeCanBeEnteredOnTheDevicePage() throws Exception {
     DeviceAuthorizationSuccessResponse authorization = authorize(CLI);
 
-    KeycloakBrowser.approve(authorization.getVerificationURI().toString(),
+    KeycloakPerson.approve(authorization.getVerificationURI().toString(),
         authorization.getUserCode().getValue(), "bob", "bob-password");
 
     JWTClaimsSet idToken = awaitTokens(CLI, authorization).getIDToken().getJWTClaimsSet();
@@ -88,10 +89,20 @@ class KeycloakServerIT {
   }
 
   @Test
+  void theDemosAutoApproveWorksOverPlainHttpWithoutABrowser() throws Exception {
+    DeviceAuthorizationSuccessResponse authorization = authorize(CLI);
+
+    KeycloakBrowser.approve(authorization.getVerificationURIComplete().toString(), "alice", "alice-password");
+
+    JWTClaimsSet idToken = awaitTokens(CLI, authorization).getIDToken().getJWTClaimsSet();
+    assertThat(idToken.getStringClaim("email")).isEqualTo("alice@example.com");
+  }
+
+  @Test
   void deniedDeviceLoginYieldsAccessDenied() throws Exception {
     DeviceAuthorizationSuccessResponse authorization = authorize(CLI);
 
-    KeycloakBrowser.deny(authorization.getVerificationURIComplete().toString(), "alice", "alice-password");
+    KeycloakPerson.deny(authorization.getVerificationURIComplete().toString(), "alice", "alice-password");
 
     assertThat(errorCode(pollDeviceCode(CLI, authorization))).isEqualTo("access_denied");
   }
@@ -100,7 +111,7 @@ class KeycloakServerIT {
   void wrongPasswordIsReportedWithThePageText() throws Exception {
     DeviceAuthorizationSuccessResponse authorization = authorize(CLI);
 
-    assertThatThrownBy(() -> KeycloakBrowser.approve(
+    assertThatThrownBy(() -> KeycloakPerson.approve(
         authorization.getVerificationURIComplete().toString(), "alice", "not-alice-password"))
         .isInstanceOf(IllegalStateException.class)
         .hasMessageContaining("Invalid username or password")
@@ -111,7 +122,7 @@ class KeycloakServerIT {
   void confidentialClientAuthenticatesWithClientSecretBasic() throws Exception {
     DeviceAuthorizationSuccessResponse authorization = authorize(CONFIDENTIAL);
 
-    KeycloakBrowser.approve(authorization.getVerificationURIComplete().toString(), "alice", "alice-password");
+    KeycloakPerson.approve(authorization.getVerificationURIComplete().toString(), "alice", "alice-password");
 
     JWTClaimsSet idToken = awaitTokens(CONFIDENTIAL, authorization).getIDToken().getJWTClaimsSet();
     assertThat(idToken.getAudience()).containsExactly("devicelogin-confidential");
@@ -210,7 +221,7 @@ class KeycloakServerIT {
   private static RefreshToken approvedRefreshToken(String username, String password)
       throws IOException, ParseException, InterruptedException {
     DeviceAuthorizationSuccessResponse authorization = authorize(CLI);
-    KeycloakBrowser.approve(authorization.getVerificationURIComplete().toString(), username, password);
+    KeycloakPerson.approve(authorization.getVerificationURIComplete().toString(), username, password);
     return awaitTokens(CLI, authorization).getRefreshToken();
   }
 
