@@ -37,7 +37,7 @@ import java.util.concurrent.TimeUnit;
  * scripted IdP that approves each login a random delay after its grant started, beside a naive thread-per-login
  * poller doing the same job. Run with {@code mvn -B -Pbench test-compile exec:java}; settings as system properties:
  * {@code bench.sizes} (100,1000), {@code bench.fresh} (200: a burst of that many right after the implementation
- * started, each implementation in a JVM of its own; 0 for none), {@code bench.interval} seconds (5),
+ * started; 0 for none), {@code bench.freshJvm} (new,warm: where, see {@link Start}), {@code bench.interval} seconds (5),
  * {@code bench.minDelay}/{@code bench.maxDelay} seconds (1/20), {@code bench.impls} (operator,naive),
  * {@code bench.threads} (the operator's reconcile threads, default as RECONCILE_THREADS), {@code bench.output}
  * (docs/BENCHMARKS.md, "-" for none).
@@ -70,11 +70,33 @@ public final class Benchmark {
 
   private Benchmark() {}
 
-  /**
-   * One run's results; {@code fresh}: the burst came right after the implementation started, in a JVM of its own
-   * (sent back to the benchmark's JVM serialized).
-   */
-  record Run(String impl, int size, boolean fresh, int completed, Percentiles createToUserCodeMs,
+  /** When the burst comes, and in which JVM. */
+  enum Start {
+    /** Once the operator's IdentityProvider is Ready, in the benchmark's JVM (bench.sizes). */
+    PROVIDER_READY("", ""),
+    /**
+     * As soon as the implementation's start returned, in a new JVM of its own (bench.fresh, bench.freshJvm=new): a
+     * cold start of everything, the mock API server and the benchmark's client included.
+     */
+    FRESH_NEW_JVM(", fresh start, new JVM", "new"),
+    /**
+     * As soon as the implementation's start returned, in the benchmark's JVM after the size runs (bench.fresh,
+     * bench.freshJvm=warm): a new operator instance, code the earlier runs loaded and compiled.
+     */
+    FRESH_WARM_JVM(", fresh start, warm JVM", "warm");
+
+    final String label;
+    /** Its value in bench.freshJvm. */
+    final String property;
+
+    Start(String label, String property) {
+      this.label = label;
+      this.property = property;
+    }
+  }
+
+  /** One run's results (a run in a new JVM sends them back to the benchmark's JVM serialized). */
+  record Run(String impl, int size, Start start, int completed, Percentiles createToUserCodeMs,
       Percentiles approvalToSecretRatio, double meanPollsPerLogin, double meanIdealPolls, int pollsOffByMoreThanOne,
       int earlyPolls, double minFirstPollMs, double minPollGapMs, Percentiles pollLateness, long statusWrites,
       long secretWrites, RequestMix mix, Map<String, Long> requests, Map<String, Long> benchmarkRequests,
@@ -87,7 +109,7 @@ public final class Benchmark {
     }
 
     String label() {
-      return fresh ? impl + ", fresh start" : impl;
+      return impl + start.label;
     }
   }
 
@@ -95,6 +117,8 @@ public final class Benchmark {
     List<Integer> sizes = Arrays.stream(System.getProperty("bench.sizes", "100,1000").split(","))
         .map(String::trim).filter(s -> !s.isEmpty()).map(Integer::parseInt).toList();
     int fresh = Integer.getInteger("bench.fresh", 200);
+    List<String> freshJvms = Arrays.stream(System.getProperty("bench.freshJvm", "new,warm").split(","))
+        .map(String::trim).toList();
     Duration interval = Duration.ofSeconds(Long.getLong("bench.interval", 5));
     Duration minDelay = Duration.ofSeconds(Long.getLong("bench.minDelay", 1));
     Duration maxDelay = Duration.ofSeconds(Long.getLong("bench.maxDelay", 20));
@@ -104,7 +128,7 @@ public final class Benchmark {
     String child = System.getProperty(FRESH_CHILD);
     if (child != null) {
       String[] task = child.split(",", 3);
-      Run run = run(task[0], Integer.parseInt(task[1]), true, interval, minDelay, maxDelay);
+      Run run = run(task[0], Integer.parseInt(task[1]), Start.FRESH_NEW_JVM, interval, minDelay, maxDelay);
       print(run, interval);
       try (ObjectOutputStream out = new ObjectOutputStream(Files.newOutputStream(Path.of(task[2])))) {
         out.writeObject(run);
@@ -114,9 +138,9 @@ public final class Benchmark {
 
     long began = System.nanoTime();
     List<Run> runs = new ArrayList<>();
-    if (fresh > 0) {
+    if (fresh > 0 && freshJvms.contains("new")) {
       for (String impl : impls) {
-        System.out.printf("%n=== %s started fresh (own JVM), then at once %d DeviceLogins, interval %ds, approval "
+        System.out.printf("%n=== %s started fresh in a new JVM, then at once %d DeviceLogins, interval %ds, approval "
             + "after %d-%ds ===%n", impl, fresh, interval.toSeconds(), minDelay.toSeconds(), maxDelay.toSeconds());
         runs.add(forkFresh(impl, fresh));
       }
@@ -125,7 +149,17 @@ public final class Benchmark {
       for (String impl : impls) {
         System.out.printf("%n=== %s, %d DeviceLogins, interval %ds, approval after %d-%ds ===%n", impl, size,
             interval.toSeconds(), minDelay.toSeconds(), maxDelay.toSeconds());
-        Run run = run(impl, size, false, interval, minDelay, maxDelay);
+        Run run = run(impl, size, Start.PROVIDER_READY, interval, minDelay, maxDelay);
+        runs.add(run);
+        print(run, interval);
+      }
+    }
+    if (fresh > 0 && freshJvms.contains("warm")) {
+      for (String impl : impls) {
+        System.out.printf("%n=== %s started fresh in this (warm) JVM, then at once %d DeviceLogins, interval %ds, "
+            + "approval after %d-%ds ===%n", impl, fresh, interval.toSeconds(), minDelay.toSeconds(),
+            maxDelay.toSeconds());
+        Run run = run(impl, fresh, Start.FRESH_WARM_JVM, interval, minDelay, maxDelay);
         runs.add(run);
         print(run, interval);
       }
@@ -143,8 +177,8 @@ public final class Benchmark {
   }
 
   /**
-   * Runs {@code impl} with the same settings in a new JVM ({@link #run} with {@code fresh}), so that the burst meets
-   * an implementation as cold as a newly started pod's: nothing loaded or compiled by an earlier run.
+   * Runs {@code impl} with the same settings in a new JVM ({@link Start#FRESH_NEW_JVM}), so that the burst meets an
+   * implementation as cold as a newly started pod's: nothing loaded or compiled by an earlier run.
    */
   static Run forkFresh(String impl, int size) throws Exception {
     Path result = Files.createTempFile("bench-fresh-", ".ser");
@@ -183,10 +217,10 @@ public final class Benchmark {
 
   /**
    * One run: the implementation started, {@code size} DeviceLogins created in a burst, until every token Secret is
-   * written. Unless {@code fresh}, the burst waits for the operator's IdentityProvider to be Ready; when fresh, it
-   * comes as soon as the implementation's start returned.
+   * written. At {@link Start#PROVIDER_READY} the burst waits for the operator's IdentityProvider to be Ready; fresh,
+   * it comes as soon as the implementation's start returned.
    */
-  static Run run(String impl, int size, boolean fresh, Duration interval, Duration minDelay, Duration maxDelay)
+  static Run run(String impl, int size, Start when, Duration interval, Duration minDelay, Duration maxDelay)
       throws Exception {
     long liveHeapBefore = JvmSampler.liveHeapAfterGc();
     ApiObserver api = new ApiObserver();
@@ -205,7 +239,7 @@ public final class Benchmark {
       if (impl.equals("operator")) {
         subject = RunningOperator.start(cluster, metrics -> idp,
             settings -> settings.withReconcileThreads(Integer.getInteger("bench.threads", settings.reconcileThreads())));
-        if (!fresh) {
+        if (when == Start.PROVIDER_READY) {
           waitFor(Duration.ofSeconds(30), () -> providerReady(client), "IdentityProvider Ready");
         }
       } else if (impl.equals("naive")) {
@@ -255,11 +289,11 @@ public final class Benchmark {
       System.out.printf("heap retained by the %s: %d MB%n", impl, mb(retainedHeap));
     }
     double wall = (System.nanoTime() - start) / 1e9;
-    return analyse(impl, size, fresh, interval, api, idp, created, jvm, liveHeapBefore, liveHeapAfterBurst,
+    return analyse(impl, size, when, interval, api, idp, created, jvm, liveHeapBefore, liveHeapAfterBurst,
         retainedHeap, wall);
   }
 
-  static Run analyse(String impl, int size, boolean fresh, Duration interval, ApiObserver api, BenchIdp idp,
+  static Run analyse(String impl, int size, Start start, Duration interval, ApiObserver api, BenchIdp idp,
       Map<String, Long> created, JvmSampler.Result jvm, long liveHeapBefore, long liveHeapAfterBurst,
       long retainedHeap, double wall) {
     long intervalNanos = interval.toNanos();
@@ -320,7 +354,7 @@ public final class Benchmark {
     minFirst = minFirst == Double.MAX_VALUE ? Double.NaN : minFirst;
     minGap = minGap == Double.MAX_VALUE ? Double.NaN : minGap;
     Map<String, Long> requests = api.counts();
-    return new Run(impl, size, fresh, api.tokenSecretWritten().size(), new Percentiles(createToUserCode),
+    return new Run(impl, size, start, api.tokenSecretWritten().size(), new Percentiles(createToUserCode),
         new Percentiles(approvalToSecret), grants == 0 ? 0 : (double) polls / grants,
         grants == 0 ? 0 : (double) ideal / grants, offByMore, early, minFirst, minGap, new Percentiles(lateness),
         statusWrites, secretWrites, RequestMix.of(requests), requests, api.benchmarkCounts(), jvm, liveHeapBefore,
@@ -387,14 +421,21 @@ public final class Benchmark {
     return nanos / 1e9 / r.size() * 1000;
   }
 
+  /** The settings that produced {@code runs}, as the benchmark's system properties. */
+  static String settings(List<Run> runs) {
+    String sizes = String.join(",", runs.stream().filter(r -> r.start() == Start.PROVIDER_READY)
+        .map(r -> String.valueOf(r.size())).distinct().toList());
+    List<Run> fresh = runs.stream().filter(r -> r.start() != Start.PROVIDER_READY).toList();
+    if (fresh.isEmpty()) {
+      return "-Dbench.sizes=" + sizes + " -Dbench.fresh=0";
+    }
+    return "-Dbench.sizes=" + sizes + " -Dbench.fresh=" + fresh.get(0).size() + " -Dbench.freshJvm="
+        + String.join(",", fresh.stream().map(r -> r.start().property).distinct().toList());
+  }
+
   static String report(List<Run> runs, Duration interval, Duration minDelay, Duration maxDelay) {
     StringBuilder s = new StringBuilder();
-    s.append("Generated by `mvn -B -Pbench test-compile exec:java -Dbench.sizes=")
-        .append(String.join(",", runs.stream().filter(r -> !r.fresh()).map(r -> String.valueOf(r.size()))
-            .distinct().toList()))
-        .append(" -Dbench.fresh=")
-        .append(runs.stream().filter(Run::fresh).findFirst().map(r -> String.valueOf(r.size())).orElse("0"))
-        .append("` (see README, \"Benchmark\") on ").append(LocalDate.now()).append(".\n\n");
+    s.append("Generated by `mvn -B -Pbench test-compile exec:java ").append(settings(runs)).append("` (see README, \"Benchmark\") on ").append(LocalDate.now()).append(".\n\n");
     s.append("Machine: ").append(Runtime.getRuntime().availableProcessors()).append(" cores (")
         .append(cpuModel()).append("), Java ").append(System.getProperty("java.version")).append(", max heap ")
         .append(mb(Runtime.getRuntime().maxMemory())).append(" MB, ").append(System.getProperty("os.name"))
@@ -403,9 +444,10 @@ public final class Benchmark {
         .append(interval.toSeconds()).append(" s; each login approved ").append(minDelay.toSeconds()).append("–")
         .append(maxDelay.toSeconds()).append(" s (uniform) after its grant started. Everything runs in one JVM "
             + "(the Maven JVM, exec:java): the mock API server, the operator or naive poller, and the benchmark; "
-            + "the operator's burst starts once its IdentityProvider is Ready. \"fresh start\": each implementation "
-            + "in a new JVM of its own, the burst created as soon as its start returned (no wait for the "
-            + "IdentityProvider).\n\n");
+            + "the operator's burst starts once its IdentityProvider is Ready. \"Fresh start\": the burst created as "
+            + "soon as the implementation's start returned (no wait for the IdentityProvider), either in a new JVM of "
+            + "its own (everything cold, the mock API server and the benchmark's client too) or in the benchmark's "
+            + "JVM after the runs above (a new operator instance, code already loaded and compiled).\n\n");
     s.append("| implementation | logins | completed | create→userCode p50 / p99 (ms) | approval→Secret p50 / p99 "
         + "(× interval) | polls per login (ideal) | polls off ideal by >1 | early polls | poll lateness p99 / max "
         + "(× interval) | status + Secret writes per login | all API writes per login | peak heap used (MB) | live "
