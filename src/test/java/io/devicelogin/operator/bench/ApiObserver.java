@@ -1,7 +1,9 @@
 package io.devicelogin.operator.bench;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.devicelogin.operator.testing.MockCluster;
 import io.fabric8.mockwebserver.http.RecordedRequest;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.Set;
@@ -9,6 +11,7 @@ import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -20,7 +23,8 @@ import java.util.regex.Pattern;
  */
 final class ApiObserver implements Consumer<RecordedRequest> {
 
-  private static final Pattern TOKEN_SECRET = Pattern.compile("\"(oidc-user-\\d+-example-com)\"");
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Pattern TOKEN_SECRET = Pattern.compile("oidc-user-\\d+-example-com");
   private static final Pattern DEVICE_LOGIN_STATUS = Pattern.compile("/devicelogins/([^/?]+)/status");
   /** The verbs that only read: one object, a collection, and the start of a watch. */
   static final Set<String> READ_VERBS = Set.of("GET", "LIST", "WATCH");
@@ -49,13 +53,37 @@ final class ApiObserver implements Consumer<RecordedRequest> {
       if (m.find() && body != null && body.contains("\"userCode\":\"")) {
         userCodePublished.putIfAbsent(m.group(1), now);
       }
-    } else if (kind.equals("secrets") && ("POST".equals(method) || "PUT".equals(method))) {
-      String body = body(request);
-      Matcher m = body == null ? null : TOKEN_SECRET.matcher(body);
-      if (m != null && m.find()) {
-        tokenSecretWritten.putIfAbsent(m.group(1), now);
+    } else if (kind.equals("secrets")) {
+      String secret = tokenSecretWritten(method, bare, () -> body(request));
+      if (secret != null) {
+        tokenSecretWritten.putIfAbsent(secret, now);
       }
     }
+  }
+
+  /**
+   * The name of the token Secret ({@code oidc-user-N-example-com}) a request to {@code secrets} creates (POST: the
+   * name in the body's metadata) or replaces (PUT: the name in the path), else null — whatever other Secret (a grant
+   * Secret) mentions that name.
+   */
+  static String tokenSecretWritten(String method, String bare, Supplier<String> body) {
+    String name;
+    if ("PUT".equals(method)) {
+      name = bare.substring(bare.lastIndexOf('/') + 1);
+    } else if ("POST".equals(method)) {
+      String json = body.get();
+      if (json == null) {
+        return null;
+      }
+      try {
+        name = JSON.readTree(json).path("metadata").path("name").asText(null);
+      } catch (IOException e) {
+        return null;
+      }
+    } else {
+      return null;
+    }
+    return name != null && TOKEN_SECRET.matcher(name).matches() ? name : null;
   }
 
   /** The body without consuming it (getUtf8Body() would drain it before the CRUD store reads it). */

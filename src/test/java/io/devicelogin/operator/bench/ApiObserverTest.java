@@ -69,4 +69,24 @@ class ApiObserverTest {
     assertThat(mix.all()).isEqualTo(1006);
     assertThat(RequestMix.of(Map.of()).all()).isZero();
   }
+
+  @Test
+  void aTokenSecretIsWrittenByItsCreateOrReplaceNotByAnotherSecretNamingIt() {
+    String secrets = "/api/v1/namespaces/bench/secrets";
+    assertThat(ApiObserver.tokenSecretWritten("POST", secrets,
+        () -> "{\"kind\":\"Secret\",\"metadata\":{\"name\":\"oidc-user-7-example-com\",\"namespace\":\"bench\"},"
+            + "\"type\":\"devicelogin.io/oidc-tokens\"}"))
+        .isEqualTo("oidc-user-7-example-com");
+    assertThat(ApiObserver.tokenSecretWritten("PUT", secrets + "/oidc-user-7-example-com", () -> null))
+        .isEqualTo("oidc-user-7-example-com");
+    // a grant Secret that mentions the token Secret it will write is not the token Secret
+    assertThat(ApiObserver.tokenSecretWritten("POST", secrets,
+        () -> "{\"metadata\":{\"name\":\"devicelogin-grant-login-7\",\"annotations\":"
+            + "{\"target\":\"oidc-user-7-example-com\"}},\"stringData\":{\"secret\":\"oidc-user-7-example-com\"}}"))
+        .isNull();
+    assertThat(ApiObserver.tokenSecretWritten("PUT", secrets + "/devicelogin-grant-login-7", () -> null)).isNull();
+    assertThat(ApiObserver.tokenSecretWritten("DELETE", secrets + "/oidc-user-7-example-com", () -> null)).isNull();
+    assertThat(ApiObserver.tokenSecretWritten("POST", secrets, () -> "not json")).isNull();
+    assertThat(ApiObserver.tokenSecretWritten("POST", secrets, () -> null)).isNull();
+  }
 }
