@@ -133,5 +133,5 @@ final class JvmSampler implements AutoCloseable {
 
   record Result(long peakHeapBytes, int peakLiveThreadsSampled, int peakLiveThreadsJvm, int threadsAtStart,
       long processCpuNanos, long mockServerCpuNanos, long otherCpuNanos, Map<String, Integer> threadsAtPeak,
-      int peakImplementationThreads) {}
+      int peakImplementationThreads) implements java.io.Serializable {}
 }

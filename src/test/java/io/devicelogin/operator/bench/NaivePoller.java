@@ -63,9 +63,8 @@ final class NaivePoller implements AutoCloseable {
   private void run(DeviceLogin login) {
     try {
       String ns = login.getMetadata().getNamespace();
-      String name = login.getMetadata().getName();
       DeviceAuthorization grant = idp.startDeviceAuthorization(provider);
-      patchStatus(ns, name, "{\"phase\":\"AwaitingUser\",\"userCode\":\"" + grant.userCode()
+      patchStatus(login, "{\"phase\":\"AwaitingUser\",\"userCode\":\"" + grant.userCode()
           + "\",\"verificationUri\":\"" + grant.verificationUri() + "\",\"pollInterval\":"
           + grant.interval().toSeconds() + "}");
       Duration interval = grant.interval();
@@ -91,9 +90,9 @@ final class NaivePoller implements AutoCloseable {
           client.secrets().inNamespace(ns).resource(new SecretBuilder().withNewMetadata().withName(secretName)
               .withNamespace(ns).endMetadata().withType("devicelogin.io/oidc-tokens").withData(data).build())
               .create();
-          patchStatus(ns, name, "{\"phase\":\"Ready\",\"secretName\":\"" + secretName + "\"}");
+          patchStatus(login, "{\"phase\":\"Ready\",\"secretName\":\"" + secretName + "\"}");
         } else {
-          patchStatus(ns, name, "{\"phase\":\"Failed\"}");
+          patchStatus(login, "{\"phase\":\"Failed\"}");
         }
         return;
       }
@@ -106,9 +105,12 @@ final class NaivePoller implements AutoCloseable {
     }
   }
 
-  /** Replaces the whole status with {@code status} (a JSON object), as the operator's status writer does. */
-  private void patchStatus(String ns, String name, String status) {
-    client.resources(DeviceLogin.class).inNamespace(ns).withName(name).subresource("status")
+  /**
+   * Replaces the whole status with {@code status} (a JSON object), as the operator's status writer does; through the
+   * object from the informer, so that fabric8 does not GET it first (by name it would).
+   */
+  private void patchStatus(DeviceLogin login, String status) {
+    client.resource(login).subresource("status")
         .patch(PatchContext.of(PatchType.JSON), "[{\"op\":\"add\",\"path\":\"/status\",\"value\":" + status + "}]");
   }
 

@@ -1,10 +1,11 @@
 package io.devicelogin.operator.bench;
 
+import java.io.Serializable;
 import java.util.Arrays;
 import java.util.Collection;
 
 /** Nearest-rank percentiles of a sample (the smallest value with at least p% of the sample at or below it). */
-final class Percentiles {
+final class Percentiles implements Serializable {
 
   private final double[] sorted;
 

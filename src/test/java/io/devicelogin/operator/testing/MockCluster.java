@@ -57,7 +57,7 @@ public final class MockCluster implements AutoCloseable {
   }
 
   /** Header the test's own client sends, so its requests can be told apart from the operator's. */
-  static final String TEST_CLIENT_HEADER = "X-Devicelogin-Test-Client";
+  public static final String TEST_CLIENT_HEADER = "X-Devicelogin-Test-Client";
 
   private final KubernetesMockServer server;
   private final KubernetesClient client;
