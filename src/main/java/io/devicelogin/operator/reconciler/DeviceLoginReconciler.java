@@ -130,6 +130,7 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin> {
       if (resource.getStatus().getPhase() != Phase.Ready) {
         return UpdateControl.noUpdate();
       }
+      outcomes.holdForCleanup(turn);
       // A Ready login whose provider no longer allows it (namespaceSelector, requireUser, allowedScopes changed, or
       // its namespace's labels) is not refreshed again; its Secret is left until its tokens expire.
       Optional<TenancyPolicy.Violation> violation = providers.tenancyViolation(resource);

@@ -1,6 +1,5 @@
 package io.devicelogin.operator.reconciler;
 
-import io.devicelogin.operator.api.v1alpha1.Constants;
 import io.devicelogin.operator.api.v1alpha1.DeviceLogin;
 import io.devicelogin.operator.api.v1alpha1.DeviceLoginStatus;
 import io.devicelogin.operator.api.v1alpha1.IdentityProviderRef;
@@ -21,9 +20,7 @@ import io.devicelogin.operator.reconciler.InFlight.UnrecordedEnd;
 import io.devicelogin.operator.secret.GrantStore;
 import io.devicelogin.operator.status.Conditions;
 import io.devicelogin.operator.status.DeviceLoginStatusBuilder;
-import io.javaoperatorsdk.operator.api.reconciler.PrimaryUpdateAndCacheUtils;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
-import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -132,28 +129,11 @@ final class Login {
     String message = DeviceFlow.waitingMessage(grant);
     LOG.info("DeviceLogin {}: device login started, user code published, expires at {}", turn.ref(),
         grant.expiresAt());
-    addFinalizer(turn);
+    outcomes.holdForCleanup(turn);
     UpdateControl<DeviceLogin> next = outcomes.patch(turn, DeviceLoginStatusBuilder.awaitingUser(
         turn.login(), grant, Reason.AuthorizationPending, message, now), grant.interval());
     outcomes.events().normal(turn.login(), "LoginStarted", message);
     return next;
-  }
-
-  /**
-   * Adds the cleanup finalizer (revoke the refresh token, delete the token Secret) if it is missing; the result is
-   * cached like a status write, so it wakes no reconcile of its own.
-   */
-  static void addFinalizer(Turn turn) {
-    DeviceLogin login = turn.login();
-    if (login.isMarkedForDeletion() || login.hasFinalizer(Constants.FINALIZER)) {
-      return;
-    }
-    DeviceLogin stored = PrimaryUpdateAndCacheUtils.addFinalizer(turn.context().getClient(), login,
-        Constants.FINALIZER);
-    turn.context().eventSourceRetriever().getControllerEventSource()
-        .handleRecentResourceUpdate(ResourceID.fromResource(login), stored, login);
-    login.getMetadata().setFinalizers(stored.getMetadata().getFinalizers());
-    login.getMetadata().setResourceVersion(stored.getMetadata().getResourceVersion());
   }
 
   UpdateControl<DeviceLogin> poll(Turn turn, Grant stored, Providers.Provider provider, Instant now) {
@@ -171,7 +151,7 @@ final class Login {
           + stored.issuerUrl() + " with client id " + stored.clientId() + ", but " + changed.get() + "; its device "
           + "code is never sent to another issuer or client, so the login ended. " + Messages.startOverHint()), now);
     }
-    addFinalizer(turn);
+    outcomes.holdForCleanup(turn);
     // a grant whose slow_down interval could not be stored yet is polled with that interval, and stored again
     Grant unsaved = inFlight.unsavedGrant(uid);
     Grant grant = unsaved != null && unsaved.id().equals(stored.id()) ? unsaved : stored;

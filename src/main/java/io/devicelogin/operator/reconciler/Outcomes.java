@@ -23,6 +23,7 @@ import io.devicelogin.operator.status.StatusWriter;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import io.javaoperatorsdk.operator.api.reconciler.PrimaryUpdateAndCacheUtils;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.function.UnaryOperator;
@@ -89,6 +90,23 @@ final class Outcomes {
     var readyCondition = Conditions.find(status.getConditions(), Constants.READY);
     metrics.readyStatus(turn.namespace(), login.getMetadata().getName(),
         readyCondition == null ? "Unknown" : readyCondition.getStatus());
+  }
+
+  /**
+   * Adds the cleanup finalizer (revoke the refresh token, delete the token Secret) if it is missing; the result is
+   * cached like a status write, so it wakes no reconcile of its own.
+   */
+  void holdForCleanup(Turn turn) {
+    DeviceLogin login = turn.login();
+    if (login.isMarkedForDeletion() || login.hasFinalizer(Constants.FINALIZER)) {
+      return;
+    }
+    DeviceLogin stored = PrimaryUpdateAndCacheUtils.addFinalizer(turn.context().getClient(), login,
+        Constants.FINALIZER);
+    turn.context().eventSourceRetriever().getControllerEventSource()
+        .handleRecentResourceUpdate(ResourceID.fromResource(login), stored, login);
+    login.getMetadata().setFinalizers(stored.getMetadata().getFinalizers());
+    login.getMetadata().setResourceVersion(stored.getMetadata().getResourceVersion());
   }
 
   /** The tokens are in Secret {@code secretName}: Ready, then the grant Secret goes. */

@@ -6,7 +6,8 @@ import java.util.Objects;
 
 /**
  * Which DeviceLogin updates start a reconcile: a new generation (spec change), a new devicelogin.io/restart value,
- * deletion and finalizer changes. Status-only updates (the operator's own) do not.
+ * deletion. Status-only updates and finalizer changes (the operator's own, each cached by the reconcile that made it)
+ * do not; a finalizer someone else removed is put back at the next look.
  */
 public class RelevantChange implements OnUpdateFilter<DeviceLogin> {
 
@@ -14,7 +15,6 @@ public class RelevantChange implements OnUpdateFilter<DeviceLogin> {
   public boolean accept(DeviceLogin updated, DeviceLogin previous) {
     return !Objects.equals(updated.getMetadata().getGeneration(), previous.getMetadata().getGeneration())
         || !Objects.equals(updated.restartRequest(), previous.restartRequest())
-        || updated.isMarkedForDeletion() != previous.isMarkedForDeletion()
-        || !Objects.equals(updated.getMetadata().getFinalizers(), previous.getMetadata().getFinalizers());
+        || updated.isMarkedForDeletion() != previous.isMarkedForDeletion();
   }
 }

@@ -9,7 +9,7 @@ import java.util.Set;
 enum KillPoint {
 
   // ---- the login (armed when the DeviceLogin is created)
-  FINALIZER_ADD(Stage.LOGIN, Server.API, "JOSDK adds the cleanup finalizer (PATCH devicelogins/<name>)"),
+  FINALIZER_ADD(Stage.LOGIN, Server.API, "the operator adds the cleanup finalizer (PATCH devicelogins/<name>)"),
   DEVICE_AUTHORIZATION(Stage.LOGIN, Server.IDP, "device authorization request (the grant starts at the IdP)"),
   GRANT_SECRET_CREATE(Stage.LOGIN, Server.API, "grant Secret create (POST secrets devicelogin-grant-<name>)"),
   USER_CODE_STATUS(Stage.LOGIN, Server.API, "status patch publishing the user code (AwaitingUser)"),
