@@ -70,9 +70,10 @@ public final class DeviceFlow {
           grant,
           new PollSchedule(next, failures, unverified.tokens()),
           Reason.IdPUnavailable,
-          Messages.capitalize(unverified.message()) + ". The tokens are kept in memory only and checked again in "
-              + Duration.between(now, next).toSeconds() + "s, at the latest until " + unverified.tokens().checkUntil()
-              + "; nothing is stored before the check succeeds.");
+          Messages.capitalize(unverified.message()) + ". The tokens are kept with the login's device grant (not in "
+              + "its token Secret) and checked again in " + Duration.between(now, next).toSeconds()
+              + "s, at the latest until " + unverified.tokens().checkUntil() + "; nothing is stored in the token "
+              + "Secret before the check succeeds.");
     }
     if (result instanceof TokenPollResult.AccessDenied) {
       return new Step.End(Phase.Denied, Reason.AccessDenied, "The login was denied at the IdP. " + Messages.startOverHint());

@@ -13,9 +13,10 @@ import java.util.function.UnaryOperator;
 
 /**
  * The only per-login state this process keeps in memory: what the IdP gave that can't be asked for twice and is not in
- * the API yet (a started grant whose Secret write failed, issued or refreshed tokens whose Secret write failed or
- * whose ID token could not be checked yet, an end whose status write failed), and the poll clock of each waiting
- * login. Everything else a login needs is in its status and Secrets.
+ * the API yet (a started grant whose Secret write failed, issued or refreshed tokens whose Secret write failed,
+ * refreshed tokens whose ID token could not be checked yet, an end whose status write failed), and the poll clock of
+ * each waiting login (holding, until checked, tokens a login got whose ID token could not be checked yet — those are
+ * stored with the grant too). Everything else a login needs is in its status and Secrets.
  *
  * <p>After a restart none of this is there, and each item has a safe answer: a grant nobody saw is abandoned (its user
  * code was never published), tokens not yet stored are lost (the login ends Failed and says how to start over — the

@@ -171,7 +171,8 @@ final class Login {
       if (recovered.isPresent()) {
         return recovered.get();
       }
-      schedule = PollSchedule.firstPollAfter(now, grant.interval());
+      // tokens an earlier process got for this grant and could not check yet are checked, not the code polled
+      schedule = new PollSchedule(now.plus(grant.interval()), 0, grants.unverified(login).orElse(null));
       inFlight.schedule(uid, schedule);
     }
     Step step = DeviceFlow.beforePoll(grant, schedule, now);
@@ -199,6 +200,10 @@ final class Login {
         inFlight.unsavedGrant(uid, next.grant());
         grants.save(login, next.grant());
         inFlight.unsavedGrant(uid, null);
+      }
+      if (next.schedule().unverified() != null && grants.unverified(login).isEmpty()) {
+        // the device code is used up: these tokens are the login now, and must survive a restart
+        grants.save(login, next.grant(), next.schedule().unverified());
       }
       if (next.reason() == Reason.IdPUnavailable) {
         LOG.warn("DeviceLogin {}: {}", turn.ref(), next.message());

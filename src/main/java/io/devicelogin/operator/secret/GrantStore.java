@@ -3,6 +3,7 @@ package io.devicelogin.operator.secret;
 import io.devicelogin.operator.api.v1alpha1.Constants;
 import io.devicelogin.operator.api.v1alpha1.DeviceLogin;
 import io.devicelogin.operator.flow.Grant;
+import io.devicelogin.operator.idp.UnverifiedTokens;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.api.model.SecretList;
@@ -54,6 +55,8 @@ public final class GrantStore {
   private static final String VERIFICATION_URI_COMPLETE = "verification-uri-complete";
   private static final String EXPIRES_AT = "expires-at";
   private static final String INTERVAL = "interval-seconds";
+  /** Prefix of the keys holding tokens issued for the grant whose ID token waits for a check. */
+  private static final String UNVERIFIED = "unverified-";
   private static final Set<String> REQUIRED = Set.of(
       ID, GENERATION, ISSUER_URL, CLIENT_ID, DEVICE_CODE, USER_CODE, VERIFICATION_URI, EXPIRES_AT, INTERVAL);
 
@@ -94,7 +97,15 @@ public final class GrantStore {
    * server has it. Throws if a Secret of that name is not this DeviceLogin's grant Secret (it is left as it is).
    */
   public void save(DeviceLogin login, Grant grant) {
-    Secret desired = toSecret(login, grant);
+    save(login, grant, null);
+  }
+
+  /**
+   * {@link #save}, with tokens the IdP issued for this grant whose ID token could not be checked yet (null: none): kept
+   * beside the used-up device code, so a restart checks them again instead of losing the login.
+   */
+  public void save(DeviceLogin login, Grant grant, UnverifiedTokens unverified) {
+    Secret desired = toSecret(login, grant, unverified);
     Optional<Secret> seen = own(login);
     try {
       store(login, desired, seen.orElse(null));
@@ -149,6 +160,21 @@ public final class GrantStore {
     deleteAt(login, current.getMetadata().getResourceVersion());
   }
 
+  /** The tokens stored with this DeviceLogin's grant that wait for a check of their ID token, if any. */
+  public Optional<UnverifiedTokens> unverified(DeviceLogin login) {
+    return own(login).flatMap(secret -> {
+      Map<String, String> parts = new LinkedHashMap<>();
+      if (secret.getData() != null) {
+        secret.getData().forEach((key, value) -> {
+          if (key.startsWith(UNVERIFIED)) {
+            parts.put(key.substring(UNVERIFIED.length()), decode(value));
+          }
+        });
+      }
+      return UnverifiedTokens.fromParts(parts);
+    });
+  }
+
   /** This DeviceLogin's grant Secret as the informer has it, if any. */
   private Optional<Secret> own(DeviceLogin login) {
     return secrets.get(login.getMetadata().getNamespace(), secretName(login)).filter(s -> ownedBy(s, login));
@@ -171,7 +197,7 @@ public final class GrantStore {
     return client.secrets().inNamespace(login.getMetadata().getNamespace());
   }
 
-  private static Secret toSecret(DeviceLogin login, Grant grant) {
+  private static Secret toSecret(DeviceLogin login, Grant grant, UnverifiedTokens unverified) {
     return new SecretBuilder()
         .withNewMetadata()
         .withName(secretName(login))
@@ -182,7 +208,7 @@ public final class GrantStore {
         .withOwnerReferences(OwnerReferences.controller(login))
         .endMetadata()
         .withType(TYPE)
-        .withData(toData(grant))
+        .withData(toData(grant, unverified))
         .build();
   }
 
@@ -196,7 +222,7 @@ public final class GrantStore {
         + (TYPE.equals(secret.getType()) ? " (it belongs to another object)" : " (type " + secret.getType() + ")");
   }
 
-  private static Map<String, String> toData(Grant grant) {
+  private static Map<String, String> toData(Grant grant, UnverifiedTokens unverified) {
     Map<String, String> data = new LinkedHashMap<>();
     data.put(ID, encode(grant.id()));
     data.put(GENERATION, encode(Long.toString(grant.generation())));
@@ -213,6 +239,9 @@ public final class GrantStore {
     }
     data.put(EXPIRES_AT, encode(grant.expiresAt().toString()));
     data.put(INTERVAL, encode(Long.toString(grant.interval().toSeconds())));
+    if (unverified != null) {
+      unverified.parts().forEach((key, value) -> data.put(UNVERIFIED + key, encode(value)));
+    }
     return data;
   }
 

@@ -185,8 +185,10 @@ class IdpFaultsIT {
     assertThat(waiting.getStatus().getPhase()).isEqualTo(Phase.AwaitingUser);
     assertThat(ready(waiting).getReason()).isEqualTo("IdPUnavailable");
     assertThat(ready(waiting).getMessage()).contains("The IdP issued tokens").contains("HTTP 503")
-        .contains("kept in memory only").contains("nothing is stored");
+        .contains("kept with the login's device grant").contains("nothing is stored in the token Secret");
     assertThat(client.secrets().inNamespace(ns).withName("oidc-alice-example-com").get()).isNull();
+    assertThat(client.secrets().inNamespace(ns).withName("devicelogin-grant-alice").get().getData())
+        .as("the tokens are kept with the grant, so a restart does not lose them").containsKey("unverified-id-token");
 
     pause(Duration.ofSeconds(6));
     int checks = proxy.requests(Endpoint.JWKS).size() - jwksBefore;

@@ -18,9 +18,9 @@ public final class ThreadCensus {
 
   /**
    * The live threads now, except those whose name starts with one of {@code ignoredPrefixes} (test fixtures). Idle
-   * workers of unnamed thread pools ({@code pool-#-thread-#} parked waiting for a task) are counted under
-   * {@value #IDLE_POOL_WORKERS}: a fixed pool starts its threads one per task until it is full, which is warm-up, not a
-   * leak, so {@link #grownSince} does not count them; a thread stuck in I/O is never idle.
+   * pool workers (any thread pool's, parked waiting for a task — the operator's reconcile pool included) are counted
+   * under {@value #IDLE_POOL_WORKERS}: a fixed pool starts a thread per task until it is full and lets idle ones end,
+   * which is warm-up, not a leak, so {@link #grownSince} does not count them; a thread stuck in I/O is never idle.
    */
   public static ThreadCensus take(Set<String> ignoredPrefixes) {
     Map<String, Integer> counts = new TreeMap<>();
@@ -30,7 +30,7 @@ public final class ThreadCensus {
         continue;
       }
       String name = thread.getName().replaceAll("\\d+", "#");
-      boolean idleWorker = name.equals("pool-#-thread-#") && java.util.Arrays.stream(entry.getValue())
+      boolean idleWorker = java.util.Arrays.stream(entry.getValue())
           .anyMatch(frame -> frame.getClassName().equals("java.util.concurrent.ThreadPoolExecutor")
               && frame.getMethodName().equals("getTask"));
       counts.merge(idleWorker ? IDLE_POOL_WORKERS : name, 1, Integer::sum);
