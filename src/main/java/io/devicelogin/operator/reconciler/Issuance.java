@@ -40,13 +40,6 @@ import org.slf4j.LoggerFactory;
  */
 final class Issuance {
 
-  /**
-   * How often the API server may refuse for good (400, 403, 413, 422) to store a login's tokens before they are dropped
-   * from memory and the login ends (SecretWriteRefused); conflicts, throttling and server errors are retried as long
-   * as they last.
-   */
-  static final int MAX_REFUSED_WRITES = 3;
-
   private static final Logger LOG = LoggerFactory.getLogger(Issuance.class);
 
   private final TokenSecrets tokenSecrets;
@@ -99,45 +92,17 @@ final class Issuance {
       try {
         tokenSecrets.write(tokens.secret(), existing);
       } catch (KubernetesClientException e) {
-        boolean unseen = e.getCode() == HttpURLConnection.HTTP_CONFLICT || e.getCode() == HttpURLConnection.HTTP_NOT_FOUND;
+        boolean unseen =
+            e.getCode() == HttpURLConnection.HTTP_CONFLICT || e.getCode() == HttpURLConnection.HTTP_NOT_FOUND;
         if (unseen && !looked) {
           // the informer did not show what is there now (a Secret without the operator's label, or a newer version)
           existing = tokenSecrets.fetch(turn.namespace(), name);
           continue;
         }
-        if (!refusedForGood(e)) {
-          throw e;
-        }
-        return refused(turn, config, tokens, e, now);
+        return outcomes.writeRefused(turn, config, tokens, e, now);
       }
       return outcomes.ready(turn, tokens.identity(), name, tokens.idTokenExpiry(), tokens.renewalTime(), now);
     }
-  }
-
-  private UpdateControl<DeviceLogin> refused(
-      Turn turn, ProviderConfig config, UnwrittenTokens tokens, KubernetesClientException e, Instant now) {
-    UnwrittenTokens refused = tokens.refusedOnce();
-    if (refused.refusals() < MAX_REFUSED_WRITES) {
-      inFlight.unwritten(turn.uid(), refused);
-      throw e;
-    }
-    // held in memory for good would grow with every such login: drop them, revoke what they could still be used for
-    inFlight.unwritten(turn.uid(), null);
-    outcomes.discard(turn, config, TokenSecrets.value(tokens.secret(), TokenSecrets.REFRESH_TOKEN));
-    return outcomes.end(turn, new Step.End(Phase.Failed, Reason.SecretWriteRefused, "The API server refused to store "
-        + "the tokens in Secret " + tokens.secret().getMetadata().getName() + " " + MAX_REFUSED_WRITES + " times (HTTP "
-        + e.getCode() + (e.getStatus() == null || e.getStatus().getReason() == null ? "" : " "
-        + e.getStatus().getReason()) + "); the tokens were discarded and their refresh token revoked. Check the "
-        + "operator's RBAC and admission policies for Secrets in this namespace. " + Messages.startOverHint()), now);
-  }
-
-  /**
-   * An API answer that a retry won't change (a bad request, forbidden, too large, invalid), as opposed to a conflict,
-   * throttling or a server error.
-   */
-  private static boolean refusedForGood(KubernetesClientException e) {
-    int code = e.getCode();
-    return code == 400 || code == 403 || code == 413 || code == 422;
   }
 
   /**
@@ -145,7 +110,8 @@ final class Issuance {
    * the tokens but stopped before recording it. Nothing read from the Secret is trusted because it is there: it must
    * hold tokens of the issuer and client the grant was started at, and its ID token must pass spec.user,
    * allowedGroups and name the subject it was written for; otherwise the login ends Failed and the Secret is deleted
-   * (its refresh token revoked only if it came from this login's issuer and client). Empty when there is no such Secret.
+   * (its refresh token revoked only if it came from this login's issuer and client). Empty when there is no such
+   * Secret.
    */
   Optional<UpdateControl<DeviceLogin>> recover(Turn turn, Grant grant, Providers.Provider provider, Instant now) {
     Optional<Secret> written = tokenSecrets.findWrittenFor(turn.login(), grant.id());

@@ -5,6 +5,7 @@ import io.devicelogin.operator.api.v1alpha1.DeviceLogin;
 import io.devicelogin.operator.api.v1alpha1.DeviceLoginStatus;
 import io.devicelogin.operator.api.v1alpha1.Identity;
 import io.devicelogin.operator.api.v1alpha1.Phase;
+import io.devicelogin.operator.api.v1alpha1.Reason;
 import io.devicelogin.operator.flow.Grant;
 import io.devicelogin.operator.flow.IdentityPolicy;
 import io.devicelogin.operator.flow.Step;
@@ -14,12 +15,14 @@ import io.devicelogin.operator.idp.ProviderConfig;
 import io.devicelogin.operator.messages.Messages;
 import io.devicelogin.operator.metrics.OperatorMetrics;
 import io.devicelogin.operator.reconciler.InFlight.UnrecordedEnd;
+import io.devicelogin.operator.reconciler.InFlight.UnwrittenTokens;
 import io.devicelogin.operator.secret.GrantStore;
 import io.devicelogin.operator.secret.TokenSecrets;
 import io.devicelogin.operator.status.Conditions;
 import io.devicelogin.operator.status.DeviceLoginStatusBuilder;
 import io.devicelogin.operator.status.Rfc3339;
 import io.devicelogin.operator.status.StatusWriter;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import io.javaoperatorsdk.operator.api.reconciler.PrimaryUpdateAndCacheUtils;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
@@ -36,6 +39,13 @@ import org.slf4j.LoggerFactory;
  * Event for a state that was never recorded; then the grant Secret of a login whose end the status now records.
  */
 final class Outcomes {
+
+  /**
+   * How often the API server may refuse for good (400, 403, 413, 422) to store a login's tokens before they are dropped
+   * from memory and the login ends (SecretWriteRefused); conflicts, throttling and server errors are retried as long
+   * as they last.
+   */
+  static final int MAX_REFUSED_WRITES = 3;
 
   private static final Logger LOG = LoggerFactory.getLogger(Outcomes.class);
 
@@ -67,7 +77,10 @@ final class Outcomes {
     return metrics;
   }
 
-  /** Writes the status now (one JSON patch replacing it, cached for the next reconcile), then looks again after {@code next}. */
+  /**
+   * Writes the status now (one JSON patch replacing it, cached for the next reconcile), then looks again after
+   * {@code next}.
+   */
   UpdateControl<DeviceLogin> patch(Turn turn, DeviceLoginStatus status, Duration next) {
     write(turn, status);
     return UpdateControl.<DeviceLogin>noUpdate().rescheduleAfter(next);
@@ -169,6 +182,35 @@ final class Outcomes {
     }
     return end(turn, new UnrecordedEnd(grantId, new Step.End(Phase.Failed, refused.reason(), refused.message()
         + " " + outcome + " " + Messages.startOverHint()), secretName), now);
+  }
+
+  /**
+   * The API server refused to store tokens (first login or refresh): a conflict, throttling or a server error is thrown
+   * for JOSDK's retry with the tokens held in memory; a refusal for good (400, 403, 413, 422) too, until the
+   * {@value #MAX_REFUSED_WRITES}th, then they are dropped — held for good they would grow with every such login —
+   * their refresh token is revoked at {@code config} (null: it can't be, nothing is sent) and the login ends.
+   */
+  UpdateControl<DeviceLogin> writeRefused(
+      Turn turn, ProviderConfig config, UnwrittenTokens tokens, KubernetesClientException e, Instant now) {
+    int code = e.getCode();
+    if (code != 400 && code != 403 && code != 413 && code != 422) {
+      throw e;
+    }
+    UnwrittenTokens refused = tokens.refusedOnce();
+    if (refused.refusals() < MAX_REFUSED_WRITES) {
+      inFlight.unwritten(turn.uid(), refused);
+      throw e;
+    }
+    inFlight.unwritten(turn.uid(), null);
+    if (config != null) {
+      discard(turn, config, TokenSecrets.value(tokens.secret(), TokenSecrets.REFRESH_TOKEN));
+    }
+    return end(turn, new Step.End(Phase.Failed, Reason.SecretWriteRefused, "The API server refused to store the "
+        + (tokens.refresh() ? "refreshed " : "") + "tokens in Secret " + tokens.secret().getMetadata().getName() + " "
+        + MAX_REFUSED_WRITES + " times (HTTP " + code + (e.getStatus() == null || e.getStatus().getReason() == null
+            ? "" : " " + e.getStatus().getReason()) + "); the tokens were discarded"
+        + (config == null ? "" : " and their refresh token revoked") + ". Check the operator's RBAC and admission "
+        + "policies for Secrets in this namespace. " + Messages.startOverHint()), now);
   }
 
   /**

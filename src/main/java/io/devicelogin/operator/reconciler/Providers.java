@@ -112,7 +112,8 @@ final class Providers {
   /** The tenancy rule the login breaks with the provider it names (none while that provider does not exist). */
   Optional<TenancyPolicy.Violation> tenancyViolation(DeviceLogin login) {
     ProviderResource resource = resource(login);
-    // a missing or unreadable provider is reported by resolving it (ProviderNotReady), not judged by rules it can't show
+    // a missing or unreadable provider is reported by resolving it (ProviderNotReady), not judged by rules it can't
+    // show
     return resource == null || resource.readProblem() != null ? Optional.empty() : tenancy.check(login, resource);
   }
 

@@ -198,11 +198,15 @@ final class Renewal {
       inFlight.unwritten(turn.uid(), null);
       return superseded(turn, latest, now);
     }
-    if (latest == null) {
-      tokenSecrets.write(tokens.secret(), null);
-    } else if (!Objects.equals(latest.getData(), tokens.secret().getData())
-        || TokenSecrets.refreshStarted(latest) != null) {
-      tokenSecrets.update(TokenSecrets.withTokenData(latest, tokens.secret().getData()), latest);
+    try {
+      if (latest == null) {
+        tokenSecrets.write(tokens.secret(), null);
+      } else if (!Objects.equals(latest.getData(), tokens.secret().getData())
+          || TokenSecrets.refreshStarted(latest) != null) {
+        tokenSecrets.update(TokenSecrets.withTokenData(latest, tokens.secret().getData()), latest);
+      }
+    } catch (KubernetesClientException e) {
+      return outcomes.writeRefused(turn, issuingConfig(login, tokens.secret()), tokens, e, now);
     }
     String message = "Refreshed the tokens in Secret " + tokens.secret().getMetadata().getName() + "; "
         + (tokens.renewalTime() == null
@@ -219,6 +223,13 @@ final class Renewal {
     outcomes.publishTokenTimes(login, tokens.idTokenExpiry(), tokens.renewalTime());
     outcomes.events().normal(login, "Refreshed", message);
     return control;
+  }
+
+  /** The provider's configuration if it still names the issuer and client id {@code secret}'s tokens came from. */
+  private ProviderConfig issuingConfig(DeviceLogin login, Secret secret) {
+    ProviderConfig config = providers.provider(login).config();
+    return config == null || ProviderChange.since(TokenSecrets.value(secret, TokenSecrets.ISSUER_URL),
+        TokenSecrets.value(secret, TokenSecrets.CLIENT_ID), config).isPresent() ? null : config;
   }
 
   /**

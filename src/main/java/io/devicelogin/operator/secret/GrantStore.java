@@ -131,8 +131,8 @@ public final class GrantStore {
   }
 
   /**
-   * Deletes the grant's Secret if it is this DeviceLogin's (idempotent); another Secret of that name is left. The delete
-   * is conditional on the resourceVersion the informer has (no read needed); if it changed since, it is read and
+   * Deletes the grant's Secret if it is this DeviceLogin's (idempotent); another Secret of that name is left. The
+   * delete is conditional on the resourceVersion the informer has (no read needed); if it changed since, it is read and
    * checked again.
    */
   public void delete(DeviceLogin login) {

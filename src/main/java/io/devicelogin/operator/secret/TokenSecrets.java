@@ -185,7 +185,9 @@ public final class TokenSecrets {
     return client.secrets().inNamespace(namespace).withName(name).get();
   }
 
-  /** Replaces {@code previous} (as read) with {@code secret}, refusing (409) if it changed since; returns it as stored. */
+  /**
+   * Replaces {@code previous} (as read) with {@code secret}, refusing (409) if it changed since; returns it as stored.
+   */
   public Secret update(Secret secret, Secret previous) {
     Secret stored = client.secrets().inNamespace(secret.getMetadata().getNamespace()).resource(secret).update();
     secrets.updated(stored, previous);

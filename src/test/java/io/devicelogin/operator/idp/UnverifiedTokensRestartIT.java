@@ -85,7 +85,8 @@ class UnverifiedTokensRestartIT {
     int jwks = proxy.requests(Endpoint.JWKS).size();
     await().atMost(Duration.ofSeconds(15)).until(() -> proxy.requests(Endpoint.JWKS).size() > jwks);
     DeviceLogin waiting = Logins.get(client, ns, "alice");
-    assertThat(waiting.getStatus().getPhase()).as("the restarted operator keeps the login").isEqualTo(Phase.AwaitingUser);
+    assertThat(waiting.getStatus().getPhase()).as("the restarted operator keeps the login")
+        .isEqualTo(Phase.AwaitingUser);
     assertThat(login.pollCount()).as("the used-up device code is not polled again").isEqualTo(polls);
 
     proxy.heal();

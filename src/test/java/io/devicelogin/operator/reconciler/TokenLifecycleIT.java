@@ -117,6 +117,32 @@ class TokenLifecycleIT {
     assertThat(idp.refreshes()).hasSize(1);
   }
 
+  /**
+   * Issue #11 / #12, memory: refreshed tokens the API server refuses for good to store (a 422 on every write of them,
+   * as an admission policy would) are not held in memory for ever: after three refusals they are dropped, the refresh
+   * token that came with them is revoked, and the login ends with a reason.
+   */
+  @Test
+  void refreshedTokensTheApiServerRefusesForGoodToStoreAreDroppedAndRevoked() {
+    loginReady("alice", "10s");
+    IssuedTokens refreshed = tokens(Duration.ofMinutes(2));
+    idp.scriptRefresh(new TokenRefreshResult.Refreshed(refreshed));
+    String rotated = java.util.Base64.getEncoder().encodeToString(
+        refreshed.refreshToken().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    fixture.cluster().faults().fail("refreshed tokens refused", r -> "PUT".equals(r.method()) && r.isSecret()
+        && !r.fromTest() && r.bodyContains(rotated), 422, 100);
+
+    DeviceLogin failed = awaitLogin("alice", phase(Phase.Failed), 40);
+
+    assertThat(ready(failed).getReason()).isEqualTo("SecretWriteRefused");
+    assertThat(ready(failed).getMessage()).contains("refused to store the refreshed tokens in Secret "
+        + "oidc-alice-example-com 3 times (HTTP 422", "revoked");
+    assertThat(idp.revoked()).as("the refresh token of the dropped tokens").containsExactly(refreshed.refreshToken());
+    assertThat(idp.refreshes()).as("refreshed once: the dropped tokens are not asked for again").hasSize(1);
+    assertThat(fixture.cluster().requests()).filteredOn(r -> r.injected() && r.isSecret()).hasSize(3);
+    assertThat(secretValue("oidc-alice-example-com", "refresh-token")).isNotEqualTo(refreshed.refreshToken());
+  }
+
   @Test
   void invalidGrantEndsTheLoginExpiredAndStopsCallingTheIdp() {
     loginReady("alice", "10s");
