@@ -104,7 +104,7 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin> {
   @Override
   public List<EventSource<?, DeviceLogin>> prepareEventSources(EventSourceContext<DeviceLogin> context) {
     List<EventSource<?, DeviceLogin>> sources = new ArrayList<>(providers.eventSources(context));
-    sources.add(ownSecrets.eventSource(context));
+    sources.addAll(ownSecrets.eventSources(context));
     return sources;
   }
 

@@ -31,9 +31,10 @@ import org.slf4j.LoggerFactory;
  * operator's Secret informer ({@link OwnSecrets}), which sees this process's writes at once, so polling costs no API
  * reads.
  *
- * <p>Only a Secret of type {@value #TYPE} controlled by this very DeviceLogin (uid) is read as its grant, written over
- * or deleted, and every write and delete is conditional on the resourceVersion that check saw: a Secret someone else
- * put at the grant Secret's name is never overwritten, deleted or read.
+ * <p>Only a Secret of type {@value #TYPE} within what the operator writes ({@link SecretBounds#fits}) and controlled by
+ * this very DeviceLogin (uid) is read as its grant, written over or deleted, and every write and delete is conditional
+ * on the resourceVersion that check saw: a Secret someone else put at the grant Secret's name is never overwritten,
+ * deleted or read.
  */
 public final class GrantStore {
 
@@ -212,14 +213,20 @@ public final class GrantStore {
         .build();
   }
 
-  /** A grant Secret of this very DeviceLogin: the grant type, and controlled by its uid. */
+  /**
+   * A grant Secret of this very DeviceLogin: the grant type, within what the operator writes ({@link SecretBounds}),
+   * and controlled by its uid.
+   */
   private static boolean ownedBy(Secret secret, DeviceLogin login) {
-    return TYPE.equals(secret.getType()) && OwnerReferences.controlledBy(secret, login);
+    return TYPE.equals(secret.getType()) && SecretBounds.fits(secret) && OwnerReferences.controlledBy(secret, login);
   }
 
   private static String foreign(Secret secret) {
-    return "Secret " + secret.getMetadata().getName() + " already exists and is not this DeviceLogin's grant Secret"
-        + (TYPE.equals(secret.getType()) ? " (it belongs to another object)" : " (type " + secret.getType() + ")");
+    String why = !TYPE.equals(secret.getType()) ? "type " + secret.getType()
+        : !SecretBounds.fits(secret) ? "its data is missing or larger than the operator writes"
+        : "it belongs to another object";
+    return "Secret " + secret.getMetadata().getName() + " already exists and is not this DeviceLogin's grant Secret ("
+        + why + ")";
   }
 
   private static Map<String, String> toData(Grant grant, UnverifiedTokens unverified) {

@@ -210,8 +210,8 @@ public final class TokenSecrets {
 
   /**
    * Why {@code candidate} must not be written over {@code existing}, or null when it may: only a token Secret holding
-   * tokens of the same issuer, client id and subject is written over. The reason names what differs, with no values
-   * but the issuer URL, client id and username.
+   * tokens of the same issuer, client id and subject (and within what the operator writes) is written over. The
+   * reason names what differs, with no values but the issuer URL, client id and username.
    */
   public static String conflict(Secret existing, Secret candidate) {
     if (existing == null) {
@@ -221,6 +221,10 @@ public final class TokenSecrets {
     if (!Constants.TOKEN_SECRET_TYPE.equals(existing.getType())) {
       return "Secret " + name + " already exists and is not a DeviceLogin token Secret (type " + existing.getType()
           + ")";
+    }
+    if (!SecretBounds.fits(existing)) {
+      return "Secret " + name + " already exists and is not a DeviceLogin token Secret (its data is missing or larger "
+          + "than the operator writes)";
     }
     if (!Objects.equals(value(existing, ISSUER_URL), value(candidate, ISSUER_URL))) {
       return "Secret " + name + " holds tokens of another issuer (" + value(existing, ISSUER_URL) + ")";
@@ -243,12 +247,13 @@ public final class TokenSecrets {
 
   /**
    * Whether {@code login} (this very object, by uid) is the DeviceLogin that writes this token Secret (the newest login
-   * to complete owns it); a Secret of another type never is. A Secret an older operator version wrote has no uid annotation: it counts as this DeviceLogin's
-   * only if it names it and this DeviceLogin (by uid) is its controller owner; without that owner (deletionPolicy
-   * Retain) it can't be attributed and is not taken for this DeviceLogin's.
+   * to complete owns it); a Secret of another type, or one the operator can't have written ({@link SecretBounds#fits}:
+   * no data, or more than it writes), never is. A Secret an older operator version wrote has no uid annotation: it
+   * counts as this DeviceLogin's only if it names it and this DeviceLogin (by uid) is its controller owner; without
+   * that owner (deletionPolicy Retain) it can't be attributed and is not taken for this DeviceLogin's.
    */
   public static boolean writtenBy(Secret secret, DeviceLogin login) {
-    if (!Constants.TOKEN_SECRET_TYPE.equals(secret.getType())) {
+    if (!Constants.TOKEN_SECRET_TYPE.equals(secret.getType()) || !SecretBounds.fits(secret)) {
       return false;
     }
     String uid = annotation(secret, WRITER_UID_ANNOTATION);

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.devicelogin.operator.api.v1alpha1.DeviceLogin;
 import io.devicelogin.operator.api.v1alpha1.DeviceLoginSpec;
 import io.devicelogin.operator.flow.Grant;
+import io.devicelogin.operator.idp.IdpLimits;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
@@ -153,6 +154,18 @@ class GrantStoreTest {
   }
 
   @Test
+  void aGrantAtItsBoundsIsStoredAndReadBack() {
+    DeviceLogin login = login();
+    Grant largest = new Grant("grant-42", 2, "restart-1", "https://idp.example/realms/corp", "kubectl",
+        "d".repeat(IdpLimits.MAX_TOKEN_CHARS), "W".repeat(IdpLimits.MAX_USER_CODE_CHARS),
+        URI.create("https://idp.example/device"), URI.create("https://idp.example/device?user_code=WDJB-MJHT"), EXPIRES,
+        Duration.ofSeconds(5));
+    new GrantStore(client, new ApiSecrets(client)).save(login, largest);
+    assertThat(SecretBounds.fits(stored(login))).isTrue();
+    assertThat(new GrantStore(client, new ApiSecrets(client)).find(login)).contains(largest);
+  }
+
+  @Test
   void deleteRemovesTheSecret() {
     DeviceLogin login = login();
     GrantStore store = new GrantStore(client, new ApiSecrets(client));
@@ -212,13 +225,16 @@ class GrantStoreTest {
     Map<String, String> grantData = stored(model).getData();
     String namespace = model.getMetadata().getNamespace();
     int n = 0;
+    Map<String, String> oversized = new java.util.HashMap<>(grantData);
+    oversized.put("padding", "p".repeat(SecretBounds.MAX_DATA_CHARS));
     for (String variant : List.of("Opaque, controlled by the login", "grant type, controlled by another uid",
-        "grant type, owned by the login but not as controller", "grant type, no owner")) {
+        "grant type, owned by the login but not as controller", "grant type, no owner",
+        "grant type, controlled by the login, larger than the operator writes")) {
       DeviceLogin login = login(namespace, "victim-" + n++, UUID.randomUUID().toString());
       String ownerUid = variant.contains("another uid") ? UUID.randomUUID().toString() : login.getMetadata().getUid();
       SecretBuilder planted = new SecretBuilder().withNewMetadata().withName(GrantStore.secretName(login))
           .endMetadata().withType(variant.startsWith("Opaque") ? "Opaque" : "devicelogin.io/device-grant")
-          .withData(grantData);
+          .withData(variant.contains("larger") ? oversized : grantData);
       if (!variant.endsWith("no owner")) {
         planted.editMetadata().addNewOwnerReference().withApiVersion("devicelogin.io/v1alpha1").withKind("DeviceLogin")
             .withName(login.getMetadata().getName()).withUid(ownerUid).withController(!variant.contains("not as"))
