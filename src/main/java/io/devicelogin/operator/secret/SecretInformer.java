@@ -74,6 +74,13 @@ public final class SecretInformer implements OwnSecrets {
 
   @Override
   public void updated(Secret stored, Secret previous) {
-    informer.handleRecentResourceUpdate(ResourceID.fromResource(stored), stored, previous);
+    ResourceID id = ResourceID.fromResource(stored);
+    if (informer.get(id).isEmpty()) {
+      // written over a Secret read with a GET (not labelled, or not seen yet): JOSDK would compare resource versions
+      // with a cache entry that is not there (NullPointerException); for the cache this write is an add
+      informer.handleRecentResourceCreate(id, stored);
+    } else {
+      informer.handleRecentResourceUpdate(id, stored, previous);
+    }
   }
 }
