@@ -17,6 +17,7 @@ import io.devicelogin.operator.idp.TokenPollResult;
 import io.devicelogin.operator.idp.TokenRefreshResult;
 import io.devicelogin.operator.secret.TokenSecrets;
 import io.devicelogin.operator.status.Rfc3339;
+import io.devicelogin.operator.testing.ApiFaults;
 import io.devicelogin.operator.testing.LeakScanner;
 import io.devicelogin.operator.testing.LogCapture;
 import io.devicelogin.operator.testing.Logins;
@@ -142,6 +143,43 @@ class LifecycleAttackIT {
     assertThat(client.secrets().inNamespace(NS).withName(name).get().getMetadata().getLabels())
         .as("the operator's Secret is labelled again, so its informer sees it")
         .containsEntry(Constants.MANAGED_BY_LABEL, Constants.MANAGED_BY);
+  }
+
+  /**
+   * A tenant removes the app.kubernetes.io/managed-by label from their token Secret (the operator's informer drops it;
+   * the login ends, as documented), then asks for a fresh login (devicelogin.io/restart) while the operator's Secret
+   * watch is down (an API server restart, a dropped connection). The new tokens are written over that Secret (same
+   * issuer, client and subject), found with a GET; telling JOSDK's recent-write cache about an update of a Secret its
+   * informer does not hold threw a NullPointerException (with resource versions parsed, JOSDK compares them with the
+   * missing cache entry), so every attempt failed after the write: the login did not become Ready until the watch
+   * came back.
+   */
+  @Test
+  void freshLoginOverATokenSecretTheInformerDoesNotHoldBecomesReady() {
+    loginReady("alice", null);
+    String name = "oidc-alice-example-com";
+    client.secrets().inNamespace(NS).withName(name).edit(s -> {
+      s.getMetadata().getLabels().remove(Constants.MANAGED_BY_LABEL);
+      return s;
+    });
+    Logins.awaitLogin(client, NS, "alice", phase(Phase.Expired));
+    ApiFaults.Fault watchDown = cluster.faults().fail("Secret watch down",
+        r -> r.isWatch() && r.bare().endsWith("/secrets"), 503, Integer.MAX_VALUE);
+    cluster.dropWatches();
+
+    DeviceLogin login = Logins.get(client, NS, "alice");
+    login.getMetadata().getAnnotations().put("devicelogin.io/restart", "again");
+    client.resource(login).update();
+    Logins.awaitLogin(client, NS, "alice", dl -> dl.getStatus().getPhase() == Phase.AwaitingUser
+        && "again".equals(dl.getStatus().getObservedRestart()));
+    IssuedTokens second = tokens(Duration.ofMinutes(10));
+    idp.scripted.script(2, new TokenPollResult.Issued(second));
+
+    Logins.awaitLogin(client, NS, "alice", phase(Phase.Ready), Duration.ofSeconds(15));
+    cluster.faults().remove(watchDown);
+    assertThat(TokenSecrets.value(client.secrets().inNamespace(NS).withName(name).get(), TokenSecrets.REFRESH_TOKEN))
+        .isEqualTo(second.refreshToken());
+    assertThat(logs.text()).as("no reconcile failed on the way").doesNotContain("NullPointerException");
   }
 
   private void loginReady(String name, String renewBefore) {
