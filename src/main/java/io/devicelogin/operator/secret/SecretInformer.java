@@ -20,8 +20,10 @@ import java.util.Set;
  * name without the label is not seen here: every write is a create (refused if the name is taken) or an update
  * conditional on the resourceVersion read, so a stale or missing cache entry makes a write fail, never overwrite.
  *
- * <p>Events: a token Secret deleted, or taken over by another DeviceLogin, wakes the DeviceLogin that wrote it; the
- * operator's own writes and other changes do not.
+ * <p>Events: a token Secret deleted (or its label removed) wakes the DeviceLogin that wrote it; a change of its writer
+ * made by someone else wakes the DeviceLogin it names now. The operator's own writes wake nothing (JOSDK skips the
+ * events of writes it has cached), so a DeviceLogin whose Secret another DeviceLogin took over learns it at its next
+ * look (its renewal time) and ends Superseded then.
  */
 public final class SecretInformer implements OwnSecrets {
 
