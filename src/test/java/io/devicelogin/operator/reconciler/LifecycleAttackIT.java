@@ -124,10 +124,10 @@ class LifecycleAttackIT {
    */
   @Test
   void tokenSecretRelabelledDuringARefreshStillGetsTheRefreshedTokens() throws Exception {
-    loginReady("alice", "11s");
     IssuedTokens refreshed = tokens(Duration.ofMinutes(10));
     idp.scripted.scriptRefresh(new TokenRefreshResult.Refreshed(refreshed));
     idp.holdRefreshes();
+    loginReady("alice", "25s", Duration.ofSeconds(30));
     assertThat(idp.held.await(30, TimeUnit.SECONDS)).as("the refresh is at the IdP").isTrue();
     String name = "oidc-alice-example-com";
     client.secrets().inNamespace(NS).withName(name).edit(s -> {
@@ -183,11 +183,15 @@ class LifecycleAttackIT {
   }
 
   private void loginReady(String name, String renewBefore) {
+    loginReady(name, renewBefore, Duration.ofSeconds(12));
+  }
+
+  private void loginReady(String name, String renewBefore, Duration lifetime) {
     DeviceLogin login = Resources.deviceLogin(NS, name, "corp");
     login.getSpec().setRenewBefore(renewBefore);
     client.resource(login).create();
     Logins.awaitLogin(client, NS, name, phase(Phase.AwaitingUser));
-    idp.scripted.script(idp.scripted.grantsStarted(), new TokenPollResult.Issued(tokens(Duration.ofSeconds(12))));
+    idp.scripted.script(idp.scripted.grantsStarted(), new TokenPollResult.Issued(tokens(lifetime)));
     Logins.awaitLogin(client, NS, name, phase(Phase.Ready));
   }
 
