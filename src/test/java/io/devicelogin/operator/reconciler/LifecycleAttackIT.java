@@ -182,17 +182,40 @@ class LifecycleAttackIT {
     assertThat(logs.text()).as("no reconcile failed on the way").doesNotContain("NullPointerException");
   }
 
-  private void loginReady(String name, String renewBefore) {
-    loginReady(name, renewBefore, Duration.ofSeconds(12));
+  /**
+   * Someone strips the cleanup finalizer from a Ready DeviceLogin (a script that "unsticks" deletions, a tenant), and
+   * the DeviceLogin is deleted later. Finalizer changes start no reconcile, and a Ready login's next look is its
+   * renewal time (here minutes away): the DeviceLogin went without its refresh token being revoked. Before the
+   * redesign a finalizer change woke the login and the finalizer was back at once.
+   */
+  @Test
+  void finalizerStrippedFromAReadyLoginIsPutBackSoThatDeletionRevokes() {
+    IssuedTokens tokens = loginReady("alice", null, Duration.ofMinutes(10));
+    client.resources(DeviceLogin.class).inNamespace(NS).withName("alice").edit(dl -> {
+      dl.getMetadata().setFinalizers(new ArrayList<>());
+      return dl;
+    });
+    await("the finalizer is put back").atMost(Duration.ofSeconds(10))
+        .until(() -> Logins.get(client, NS, "alice").hasFinalizer(Constants.FINALIZER));
+
+    client.resources(DeviceLogin.class).inNamespace(NS).withName("alice").delete();
+    await().atMost(Duration.ofSeconds(15)).until(() -> Logins.get(client, NS, "alice") == null);
+    assertThat(idp.scripted.revoked()).containsExactly(tokens.refreshToken());
   }
 
-  private void loginReady(String name, String renewBefore, Duration lifetime) {
+  private IssuedTokens loginReady(String name, String renewBefore) {
+    return loginReady(name, renewBefore, Duration.ofSeconds(12));
+  }
+
+  private IssuedTokens loginReady(String name, String renewBefore, Duration lifetime) {
     DeviceLogin login = Resources.deviceLogin(NS, name, "corp");
     login.getSpec().setRenewBefore(renewBefore);
     client.resource(login).create();
     Logins.awaitLogin(client, NS, name, phase(Phase.AwaitingUser));
-    idp.scripted.script(idp.scripted.grantsStarted(), new TokenPollResult.Issued(tokens(lifetime)));
+    IssuedTokens tokens = tokens(lifetime);
+    idp.scripted.script(idp.scripted.grantsStarted(), new TokenPollResult.Issued(tokens));
     Logins.awaitLogin(client, NS, name, phase(Phase.Ready));
+    return tokens;
   }
 
   private IssuedTokens tokens(Duration lifetime) {
