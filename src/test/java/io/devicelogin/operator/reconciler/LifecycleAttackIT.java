@@ -290,9 +290,5 @@ class LifecycleAttackIT {
     public boolean revoke(ProviderConfig provider, String refreshToken) throws IdpException {
       return scripted.revoke(provider, refreshToken);
     }
-
-    List<String> deviceCodes() {
-      return scripted.deviceCodes();
-    }
   }
 }
