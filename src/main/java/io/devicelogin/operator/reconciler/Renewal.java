@@ -193,7 +193,13 @@ final class Renewal {
    */
   private UpdateControl<DeviceLogin> write(Turn turn, UnwrittenTokens tokens, Instant now) {
     DeviceLogin login = turn.login();
-    Secret latest = tokenSecrets.get(turn.namespace(), tokens.secret().getMetadata().getName());
+    String name = tokens.secret().getMetadata().getName();
+    Secret latest = tokenSecrets.get(turn.namespace(), name);
+    if (latest == null) {
+      // not in the informer: deleted, or its managed-by label removed (during the refresh); one GET tells which, so
+      // the only valid refresh token is written over it instead of a create that the taken name refuses for ever
+      latest = tokenSecrets.fetch(turn.namespace(), name);
+    }
     if (latest != null && !TokenSecrets.writtenBy(latest, login)) {
       inFlight.unwritten(turn.uid(), null);
       return superseded(turn, latest, now);

@@ -30,8 +30,10 @@ import java.util.Set;
  * JOSDK would give one store to all of a controller's namespaces, and each namespace's re-list would then drop the
  * other namespaces' entries.
  *
- * <p>Events: a token Secret deleted, or taken over by another DeviceLogin, wakes the DeviceLogin that wrote it; the
- * operator's own writes and other changes do not.
+ * <p>Events: a token Secret deleted (or its label removed) wakes the DeviceLogin that wrote it; a change of its writer
+ * made by someone else wakes the DeviceLogin it names now. The operator's own writes wake nothing (JOSDK skips the
+ * events of writes it has cached), so a DeviceLogin whose Secret another DeviceLogin took over learns it at its next
+ * look (its renewal time) and ends Superseded then.
  */
 public final class SecretInformer implements OwnSecrets {
 
@@ -99,8 +101,15 @@ public final class SecretInformer implements OwnSecrets {
 
   @Override
   public void updated(Secret stored, Secret previous) {
-    informer(stored.getMetadata().getNamespace())
-        .handleRecentResourceUpdate(ResourceID.fromResource(stored), stored, previous);
+    InformerEventSource<Secret, DeviceLogin> informer = informer(stored.getMetadata().getNamespace());
+    ResourceID id = ResourceID.fromResource(stored);
+    if (informer.get(id).isEmpty()) {
+      // written over a Secret read with a GET (not labelled, or not seen yet): JOSDK would compare resource versions
+      // with a cache entry that is not there (NullPointerException); for the cache this write is an add
+      informer.handleRecentResourceCreate(id, stored);
+    } else {
+      informer.handleRecentResourceUpdate(id, stored, previous);
+    }
   }
 
   /** An informer's item store that keeps what {@link SecretBounds#kept} keeps of each Secret. */

@@ -140,11 +140,13 @@ public final class TokenSecrets {
   }
 
   /**
-   * A copy of {@code latest} (as last read, resourceVersion included) with {@code data} and without the refresh
-   * marker: what the update storing refreshed tokens writes.
+   * A copy of {@code latest} (as last read, resourceVersion included) with {@code data}, without the refresh marker
+   * and with the operator's label (put back if someone removed it, so the operator's informer sees the Secret again):
+   * what the update storing refreshed tokens writes.
    */
   public static Secret withTokenData(Secret latest, Map<String, String> data) {
-    return withoutRefreshStarted(new SecretBuilder(latest).withData(data).build());
+    return withoutRefreshStarted(new SecretBuilder(latest).withData(data).editMetadata()
+        .addToLabels(Constants.MANAGED_BY_LABEL, Constants.MANAGED_BY).endMetadata().build());
   }
 
   /**
