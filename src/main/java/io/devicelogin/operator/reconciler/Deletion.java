@@ -59,7 +59,7 @@ final class Deletion {
         ? null
         : tokenSecrets.get(turn.namespace(), status.getSecretName());
     boolean ours = secret != null && TokenSecrets.writtenBy(secret, login);
-    UnwrittenTokens pending = inFlight.unwritten(turn.uid());
+    UnwrittenTokens pending = inFlight.unwritten(turn);
     Secret held = pending != null ? pending.secret() : ours ? secret : null;
     String refreshToken = held == null ? null : TokenSecrets.value(held, TokenSecrets.REFRESH_TOKEN);
     if (refreshToken != null) {

@@ -30,6 +30,7 @@ import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
 import io.javaoperatorsdk.operator.api.reconciler.PrimaryUpdateAndCacheUtils;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.retry.GradualRetry;
 import java.time.Clock;
@@ -75,6 +76,7 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin> {
   private final Clock clock;
   private final SecretInformer ownSecrets = new SecretInformer();
   private final InFlight inFlight = new InFlight();
+  private final Rewake rewake = new Rewake();
   private final Providers providers;
   private final GrantStore grants;
   private final Outcomes outcomes;
@@ -104,6 +106,7 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin> {
   @Override
   public List<EventSource<?, DeviceLogin>> prepareEventSources(EventSourceContext<DeviceLogin> context) {
     List<EventSource<?, DeviceLogin>> sources = new ArrayList<>(providers.eventSources(context));
+    sources.add(rewake);
     sources.addAll(ownSecrets.eventSources(context));
     return sources;
   }
@@ -113,6 +116,8 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin> {
     Turn turn = new Turn(resource, context);
     if (context.isPrimaryResourceDeleted()) {
       forget(resource);
+      // a DeviceLogin created under the same name meanwhile would lose its own event (see Rewake)
+      context.getPrimaryCache().get(ResourceID.fromResource(resource)).ifPresent(rewake::wake);
       return UpdateControl.noUpdate();
     }
     if (resource.isMarkedForDeletion()) {
@@ -144,7 +149,7 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin> {
     if (grant.isPresent() && !grant.get().isFor(resource.getMetadata().getGeneration(), resource.restartRequest())) {
       LOG.info("DeviceLogin {}: spec changed or restart requested, starting a fresh login", turn.ref());
       grants.delete(resource);
-      inFlight.forget(turn.uid());
+      inFlight.forget(turn);
       grant = Optional.empty();
     }
     metrics.forgetTokenTimes(turn.namespace(), resource.getMetadata().getName());
@@ -199,7 +204,7 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin> {
   }
 
   private void forget(DeviceLogin resource) {
-    inFlight.forget(resource.getMetadata().getUid());
+    inFlight.forget(ResourceID.fromResource(resource));
     unreadable.forget(resource);
     metrics.forget(resource.getMetadata().getNamespace(), resource.getMetadata().getName());
   }

@@ -7,6 +7,7 @@ import io.devicelogin.operator.flow.Step;
 import io.devicelogin.operator.idp.UnverifiedTokens;
 import io.fabric8.kubernetes.api.model.Secret;
 import java.time.Instant;
+import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.UnaryOperator;
@@ -59,12 +60,17 @@ final class InFlight {
     }
   }
 
-  /** One login's items; a field is null when there is nothing of that kind. */
+  /**
+   * One login's items, of the DeviceLogin with {@code uid} (a DeviceLogin deleted and re-created under its name is
+   * another object and sees none of them); a field is null when there is nothing of that kind.
+   */
   private record Held(
-      Grant unsavedGrant, PollSchedule schedule, UnwrittenTokens unwritten, UnrecordedEnd unrecorded,
+      String uid, Grant unsavedGrant, PollSchedule schedule, UnwrittenTokens unwritten, UnrecordedEnd unrecorded,
       UnverifiedTokens unverifiedRefresh) {
 
-    static final Held NONE = new Held(null, null, null, null, null);
+    static Held none(String uid) {
+      return new Held(uid, null, null, null, null, null);
+    }
 
     boolean empty() {
       return unsavedGrant == null && schedule == null && unwritten == null && unrecorded == null
@@ -72,61 +78,71 @@ final class InFlight {
     }
   }
 
-  private final Map<String, Held> byUid = new ConcurrentHashMap<>();
+  /**
+   * By DeviceLogin name, so what a deleted DeviceLogin left is dropped by its name (JOSDK may hand the reconcile of its
+   * deletion the next object of that name).
+   */
+  private final Map<ResourceID, Held> byName = new ConcurrentHashMap<>();
 
-  private Held held(String uid) {
-    return byUid.getOrDefault(uid, Held.NONE);
+  private Held held(Turn turn) {
+    Held held = byName.get(turn.id());
+    return held != null && held.uid().equals(turn.uid()) ? held : Held.none(turn.uid());
   }
 
-  private void change(String uid, UnaryOperator<Held> change) {
-    byUid.compute(uid, (key, held) -> {
-      Held next = change.apply(held == null ? Held.NONE : held);
+  private void change(Turn turn, UnaryOperator<Held> change) {
+    byName.compute(turn.id(), (key, held) -> {
+      Held next = change.apply(held != null && held.uid().equals(turn.uid()) ? held : Held.none(turn.uid()));
       return next.empty() ? null : next;
     });
   }
 
-  Grant unsavedGrant(String uid) {
-    return held(uid).unsavedGrant();
+  Grant unsavedGrant(Turn turn) {
+    return held(turn).unsavedGrant();
   }
 
-  void unsavedGrant(String uid, Grant grant) {
-    change(uid, h -> new Held(grant, h.schedule(), h.unwritten(), h.unrecorded(), h.unverifiedRefresh()));
+  void unsavedGrant(Turn turn, Grant grant) {
+    change(turn, h -> new Held(h.uid(), grant, h.schedule(), h.unwritten(), h.unrecorded(), h.unverifiedRefresh()));
   }
 
-  PollSchedule schedule(String uid) {
-    return held(uid).schedule();
+  PollSchedule schedule(Turn turn) {
+    return held(turn).schedule();
   }
 
-  void schedule(String uid, PollSchedule schedule) {
-    change(uid, h -> new Held(h.unsavedGrant(), schedule, h.unwritten(), h.unrecorded(), h.unverifiedRefresh()));
+  void schedule(Turn turn, PollSchedule schedule) {
+    change(turn, h -> new Held(h.uid(), h.unsavedGrant(), schedule, h.unwritten(), h.unrecorded(), h.unverifiedRefresh()));
   }
 
-  UnwrittenTokens unwritten(String uid) {
-    return held(uid).unwritten();
+  UnwrittenTokens unwritten(Turn turn) {
+    return held(turn).unwritten();
   }
 
-  void unwritten(String uid, UnwrittenTokens tokens) {
-    change(uid, h -> new Held(h.unsavedGrant(), h.schedule(), tokens, h.unrecorded(), h.unverifiedRefresh()));
+  void unwritten(Turn turn, UnwrittenTokens tokens) {
+    change(turn, h -> new Held(h.uid(), h.unsavedGrant(), h.schedule(), tokens, h.unrecorded(), h.unverifiedRefresh()));
   }
 
-  UnrecordedEnd unrecorded(String uid) {
-    return held(uid).unrecorded();
+  UnrecordedEnd unrecorded(Turn turn) {
+    return held(turn).unrecorded();
   }
 
-  void unrecorded(String uid, UnrecordedEnd end) {
-    change(uid, h -> new Held(h.unsavedGrant(), h.schedule(), h.unwritten(), end, h.unverifiedRefresh()));
+  void unrecorded(Turn turn, UnrecordedEnd end) {
+    change(turn, h -> new Held(h.uid(), h.unsavedGrant(), h.schedule(), h.unwritten(), end, h.unverifiedRefresh()));
   }
 
-  UnverifiedTokens unverifiedRefresh(String uid) {
-    return held(uid).unverifiedRefresh();
+  UnverifiedTokens unverifiedRefresh(Turn turn) {
+    return held(turn).unverifiedRefresh();
   }
 
-  void unverifiedRefresh(String uid, UnverifiedTokens tokens) {
-    change(uid, h -> new Held(h.unsavedGrant(), h.schedule(), h.unwritten(), h.unrecorded(), tokens));
+  void unverifiedRefresh(Turn turn, UnverifiedTokens tokens) {
+    change(turn, h -> new Held(h.uid(), h.unsavedGrant(), h.schedule(), h.unwritten(), h.unrecorded(), tokens));
   }
 
-  /** Drops everything held for the login (it is deleted, or starts over). */
-  void forget(String uid) {
-    byUid.remove(uid);
+  /** Drops everything held for the login (it starts over, or ended). */
+  void forget(Turn turn) {
+    byName.remove(turn.id(), held(turn));
+  }
+
+  /** Drops everything held under a deleted DeviceLogin's name. */
+  void forget(ResourceID deleted) {
+    byName.remove(deleted);
   }
 }

@@ -67,7 +67,7 @@ final class Issuance {
         grant.id(), TokenSecrets.build(login, secretName, config, identity, tokens, grant.id()), identity,
         tokens.idTokenExpiry(), renewalTime(login, tokens.refreshToken() != null, tokens.idTokenIssuedAt(),
             tokens.idTokenExpiry()), false);
-    inFlight.unwritten(turn.uid(), tokensToWrite);
+    inFlight.unwritten(turn, tokensToWrite);
     return write(turn, config, tokensToWrite, now);
   }
 

@@ -90,13 +90,13 @@ final class Login {
           + "keeps this login's device code under that name, so no login was started and that Secret was left as it "
           + "is. Delete or rename it, then start over. " + Messages.startOverHint()), now);
     }
-    Grant unsaved = inFlight.unsavedGrant(turn.uid());
+    Grant unsaved = inFlight.unsavedGrant(turn);
     if (unsaved != null && unsaved.isFor(login.getMetadata().getGeneration(), login.restartRequest())
         && now.isBefore(unsaved.expiresAt())) {
       LOG.info("DeviceLogin {}: retrying to store the device grant started before", turn.ref());
       return publish(turn, unsaved, now);
     }
-    inFlight.unsavedGrant(turn.uid(), null);
+    inFlight.unsavedGrant(turn, null);
     DeviceAuthorization authorization;
     try {
       authorization = idp.startDeviceAuthorization(config);
@@ -122,10 +122,10 @@ final class Login {
    * instead of starting another one at the IdP.
    */
   private UpdateControl<DeviceLogin> publish(Turn turn, Grant grant, Instant now) {
-    inFlight.unsavedGrant(turn.uid(), grant);
+    inFlight.unsavedGrant(turn, grant);
     grants.save(turn.login(), grant);
-    inFlight.unsavedGrant(turn.uid(), null);
-    inFlight.schedule(turn.uid(), PollSchedule.firstPollAfter(now, grant.interval()));
+    inFlight.unsavedGrant(turn, null);
+    inFlight.schedule(turn, PollSchedule.firstPollAfter(now, grant.interval()));
     String message = DeviceFlow.waitingMessage(grant);
     LOG.info("DeviceLogin {}: device login started, user code published, expires at {}", turn.ref(),
         grant.expiresAt());
@@ -140,7 +140,7 @@ final class Login {
     DeviceLogin login = turn.login();
     String uid = turn.uid();
     ProviderConfig config = provider.config(login);
-    UnrecordedEnd unrecorded = inFlight.unrecorded(uid);
+    UnrecordedEnd unrecorded = inFlight.unrecorded(turn);
     if (unrecorded != null && stored.id().equals(unrecorded.grantId())) {
       LOG.info("DeviceLogin {}: retrying to record the end of the login", turn.ref());
       return outcomes.end(turn, unrecorded, now);
@@ -153,18 +153,18 @@ final class Login {
     }
     outcomes.holdForCleanup(turn);
     // a grant whose slow_down interval could not be stored yet is polled with that interval, and stored again
-    Grant unsaved = inFlight.unsavedGrant(uid);
+    Grant unsaved = inFlight.unsavedGrant(turn);
     Grant grant = unsaved != null && unsaved.id().equals(stored.id()) ? unsaved : stored;
     if (grant != stored) {
       grants.save(login, grant);
-      inFlight.unsavedGrant(uid, null);
+      inFlight.unsavedGrant(turn, null);
     }
-    InFlight.UnwrittenTokens pending = inFlight.unwritten(uid);
+    InFlight.UnwrittenTokens pending = inFlight.unwritten(turn);
     if (pending != null && !pending.refresh() && pending.grantId().equals(grant.id())) {
       LOG.info("DeviceLogin {}: retrying the write of Secret {}", turn.ref(), pending.secret().getMetadata().getName());
       return issuance.write(turn, config, pending, now);
     }
-    PollSchedule schedule = inFlight.schedule(uid);
+    PollSchedule schedule = inFlight.schedule(turn);
     if (schedule == null) {
       // First look at this grant since the operator started: did an earlier run already get its tokens?
       Optional<UpdateControl<DeviceLogin>> recovered = issuance.recover(turn, grant, provider, now);
@@ -173,7 +173,7 @@ final class Login {
       }
       // tokens an earlier process got for this grant and could not check yet are checked, not the code polled
       schedule = new PollSchedule(now.plus(grant.interval()), 0, grants.unverified(login).orElse(null));
-      inFlight.schedule(uid, schedule);
+      inFlight.schedule(turn, schedule);
     }
     Step step = DeviceFlow.beforePoll(grant, schedule, now);
     if (step instanceof Step.Wait wait) {
@@ -192,14 +192,14 @@ final class Login {
     Instant polled = clock.instant();
     step = DeviceFlow.afterPoll(grant, schedule, result, polled);
     if (step instanceof Step.Continue next) {
-      inFlight.schedule(uid, next.schedule());
+      inFlight.schedule(turn, next.schedule());
       if (!next.grant().interval().equals(grant.interval())) {
         LOG.info("DeviceLogin {}: IdP asked to slow down, polling every {}s", turn.ref(),
             next.grant().interval().toSeconds());
         // polling follows the new interval even if storing it fails; the store is retried (above)
-        inFlight.unsavedGrant(uid, next.grant());
+        inFlight.unsavedGrant(turn, next.grant());
         grants.save(login, next.grant());
-        inFlight.unsavedGrant(uid, null);
+        inFlight.unsavedGrant(turn, null);
       }
       if (next.schedule().unverified() != null && grants.unverified(login).isEmpty()) {
         // the device code is used up: these tokens are the login now, and must survive a restart

@@ -133,7 +133,7 @@ final class Outcomes {
     // If this write fails, the retry finds the token Secret of this grant and records Ready from it (Issuance).
     write(turn, DeviceLoginStatusBuilder.ready(
         turn.login(), identity, secretName, tokenExpiresAt, renewalTime, message, now));
-    inFlight.forget(turn.uid());
+    inFlight.forget(turn);
     LOG.info("DeviceLogin {}: {}", turn.ref(), message);
     metrics.loginEnded(Phase.Ready.name());
     publishTokenTimes(turn.login(), tokenExpiresAt, renewalTime);
@@ -152,13 +152,13 @@ final class Outcomes {
    */
   UpdateControl<DeviceLogin> end(Turn turn, UnrecordedEnd ending, Instant now) {
     Step.End end = ending.end();
-    inFlight.forget(turn.uid());
-    inFlight.unrecorded(turn.uid(), ending);
+    inFlight.forget(turn);
+    inFlight.unrecorded(turn, ending);
     if (ending.secretToDelete() != null) {
       tokenSecrets.deleteIfWrittenBy(turn.login(), ending.secretToDelete());
     }
     write(turn, DeviceLoginStatusBuilder.ended(turn.login(), end.phase(), end.reason(), end.message(), now));
-    inFlight.forget(turn.uid());
+    inFlight.forget(turn);
     LOG.info("DeviceLogin {}: login ended {} ({})", turn.ref(), end.phase(), end.reason());
     metrics.loginEnded(end.phase().name());
     events.warning(turn.login(), end.reason().name(), end.message());
@@ -198,10 +198,10 @@ final class Outcomes {
     }
     UnwrittenTokens refused = tokens.refusedOnce();
     if (refused.refusals() < MAX_REFUSED_WRITES) {
-      inFlight.unwritten(turn.uid(), refused);
+      inFlight.unwritten(turn, refused);
       throw e;
     }
-    inFlight.unwritten(turn.uid(), null);
+    inFlight.unwritten(turn, null);
     if (config != null) {
       discard(turn, config, TokenSecrets.value(tokens.secret(), TokenSecrets.REFRESH_TOKEN));
     }

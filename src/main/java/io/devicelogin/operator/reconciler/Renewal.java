@@ -69,13 +69,13 @@ final class Renewal {
   UpdateControl<DeviceLogin> renew(Turn turn, Instant now) {
     DeviceLogin login = turn.login();
     DeviceLoginStatus status = login.getStatus();
-    UnwrittenTokens pending = inFlight.unwritten(turn.uid());
+    UnwrittenTokens pending = inFlight.unwritten(turn);
     if (pending != null && pending.refresh()) {
       LOG.info("DeviceLogin {}: retrying the write of refreshed tokens to Secret {}", turn.ref(),
           pending.secret().getMetadata().getName());
       return write(turn, pending, now);
     }
-    UnrecordedEnd unrecorded = inFlight.unrecorded(turn.uid());
+    UnrecordedEnd unrecorded = inFlight.unrecorded(turn);
     if (unrecorded != null && unrecorded.grantId() == null) {
       LOG.info("DeviceLogin {}: retrying to record the end of the login", turn.ref());
       return outcomes.end(turn, unrecorded, now);
@@ -129,8 +129,8 @@ final class Renewal {
     DeviceLogin login = turn.login();
     // Refreshed tokens whose signing keys could not be fetched are checked again instead (the old refresh token may
     // be rotated away; the refresh mark of that refresh stays until they are stored).
-    UnverifiedTokens held = inFlight.unverifiedRefresh(turn.uid());
-    inFlight.unverifiedRefresh(turn.uid(), null);
+    UnverifiedTokens held = inFlight.unverifiedRefresh(turn);
+    inFlight.unverifiedRefresh(turn, null);
     if (held == null && TokenSecrets.refreshStarted(secret) == null) {
       // Persisted before the refresh token leaves: a process that dies before storing the answer leaves this mark, and
       // the next one does not present a refresh token the IdP may already have rotated. The mark names this instance:
@@ -150,7 +150,7 @@ final class Renewal {
       return refreshFailed(turn, expiry, unavailable.message(), refreshedAt);
     }
     if (result instanceof TokenRefreshResult.Unverified unverified) {
-      inFlight.unverifiedRefresh(turn.uid(), unverified.tokens());
+      inFlight.unverifiedRefresh(turn, unverified.tokens());
       outcomes.metrics().refresh("unavailable");
       return refreshFailed(turn, expiry, unverified.message() + "; the new tokens are kept in memory only and "
           + "checked again", refreshedAt);
@@ -165,7 +165,7 @@ final class Renewal {
     if (tokens.idToken() == null) {
       UnwrittenTokens toWrite = new UnwrittenTokens(TokenSecrets.grantId(secret),
           TokenSecrets.withRefreshedTokens(secret, tokens), status.getIdentity(), expiry, null, true);
-      inFlight.unwritten(turn.uid(), toWrite);
+      inFlight.unwritten(turn, toWrite);
       return write(turn, toWrite, refreshedAt);
     }
     IdentityPolicy.Decision decision = Issuance.decideKeeping(login, provider.resource().getSpec(), tokens.claims(),
@@ -183,7 +183,7 @@ final class Renewal {
     UnwrittenTokens toWrite = new UnwrittenTokens(TokenSecrets.grantId(secret),
         TokenSecrets.withRefreshedTokens(secret, tokens), status.getIdentity(), newExpiry,
         Issuance.renewalTime(login, canRefreshAgain, tokens.idTokenIssuedAt(), newExpiry), true);
-    inFlight.unwritten(turn.uid(), toWrite);
+    inFlight.unwritten(turn, toWrite);
     return write(turn, toWrite, refreshedAt);
   }
 
@@ -201,7 +201,7 @@ final class Renewal {
       latest = tokenSecrets.fetch(turn.namespace(), name);
     }
     if (latest != null && !TokenSecrets.writtenBy(latest, login)) {
-      inFlight.unwritten(turn.uid(), null);
+      inFlight.unwritten(turn, null);
       return superseded(turn, latest, now);
     }
     try {
@@ -223,7 +223,7 @@ final class Renewal {
     UpdateControl<DeviceLogin> control = outcomes.patch(turn,
         DeviceLoginStatusBuilder.refreshed(login, tokens.idTokenExpiry(), tokens.renewalTime(), message, now),
         Outcomes.untilNextLook(now, tokens.idTokenExpiry(), tokens.renewalTime()));
-    inFlight.unwritten(turn.uid(), null);
+    inFlight.unwritten(turn, null);
     outcomes.metrics().refresh("success");
     LOG.info("DeviceLogin {}: {}", turn.ref(), message);
     outcomes.publishTokenTimes(login, tokens.idTokenExpiry(), tokens.renewalTime());

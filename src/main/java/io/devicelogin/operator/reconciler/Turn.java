@@ -2,6 +2,7 @@ package io.devicelogin.operator.reconciler;
 
 import io.devicelogin.operator.api.v1alpha1.DeviceLogin;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.processing.event.ResourceID;
 
 /**
  * One reconcile of one DeviceLogin: the object as this reconcile sees it (each status write this reconcile makes is
@@ -9,6 +10,10 @@ import io.javaoperatorsdk.operator.api.reconciler.Context;
  * reconcile.
  */
 record Turn(DeviceLogin login, Context<DeviceLogin> context) {
+
+  ResourceID id() {
+    return ResourceID.fromResource(login);
+  }
 
   String uid() {
     return login.getMetadata().getUid();

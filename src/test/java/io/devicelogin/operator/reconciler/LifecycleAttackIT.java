@@ -34,7 +34,6 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -86,16 +85,12 @@ class LifecycleAttackIT {
    * while the operator is busy (here: its reconcile thread waits on a slow IdP). JOSDK, in
    * triggerReconcilerOnAllEvents mode, hands the queued delete-event reconcile the new object from the cache
    * (isPrimaryResourceDeleted() true, the new uid) and then drops the state of that name, the new object's ADDED event
-   * with it: the new DeviceLogin is never reconciled (no status, no user code) until something else changes it, and
-   * the reconciler forgets the new uid instead of the deleted one (whose InFlight entry, if any, stays for good).
-   * Before the redesign (JOSDK-managed finalizer, no all-events mode) the delete event dropped the state at once and the
-   * ADDED event started a fresh one.
+   * with it: the new DeviceLogin was never reconciled (no status, no user code) until something else changed it, and
+   * the reconciler forgot the new uid instead of the deleted one (whose InFlight entry stayed for good). Now the
+   * deletion's reconcile drops what is held by name and, when the cache holds an object of that name, wakes it again
+   * after JOSDK's cleanup (Rewake).
    */
   @Test
-  @Disabled("Finding of the issue #12 review: JOSDK 5.2.3 (also main) in triggerReconcilerOnAllEvents mode runs a queued "
-      + "delete-event reconcile on the re-created object and then drops its ADDED event; the re-created DeviceLogin is "
-      + "never started. Needs a design decision (see the review report): leave all-events mode, or re-wake the name "
-      + "from an event source of the operator's own after JOSDK's cleanup")
   void deviceLoginRecreatedUnderTheSameNameWhileTheOperatorIsBusyIsStarted() throws Exception {
     client.resource(Resources.deviceLogin(NS, "typo", "no-such-provider")).create();
     Logins.awaitLogin(client, NS, "typo", phase(Phase.Pending));
