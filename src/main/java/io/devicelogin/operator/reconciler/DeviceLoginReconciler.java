@@ -132,10 +132,13 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin> {
       // a crash between recording the end and deleting the grant Secret leaves it
       grant.ifPresent(g -> grants.delete(resource));
       outcomes.clearReconcileError(turn);
+      if (resource.getStatus().getSecretName() != null) {
+        // tokens may be in that Secret (a Ready login, or one that ended after it): deletion must revoke them
+        outcomes.holdForCleanup(turn);
+      }
       if (resource.getStatus().getPhase() != Phase.Ready) {
         return UpdateControl.noUpdate();
       }
-      outcomes.holdForCleanup(turn);
       // A Ready login whose provider no longer allows it (namespaceSelector, requireUser, allowedScopes changed, or
       // its namespace's labels) is not refreshed again; its Secret is left until its tokens expire.
       Optional<TenancyPolicy.Violation> violation = providers.tenancyViolation(resource);
