@@ -56,6 +56,12 @@ public final class IdpLimits {
   /** The longest user code published: 64 characters (RFC 8628 recommends 8). */
   public static final int MAX_USER_CODE_CHARS = 64;
 
+  /**
+   * Longest verification URI published (characters): a link a person opens, shown in status and stored in the grant
+   * Secret; an IdP sending more (kilobytes of query) would only bloat both.
+   */
+  public static final int MAX_VERIFICATION_URI_CHARS = 2048;
+
   private static final java.util.List<String> IDENTITY_CLAIMS = java.util.List.of(
       "sub", "email", "preferred_username", "name");
 
@@ -103,7 +109,7 @@ public final class IdpLimits {
   /**
    * What is wrong with a verification URI, or null if it may be published: absolute, {@code https} (or {@code http}
    * when the provider allows insecure http), with a host and without user info, so a portal can render it as a link
-   * that leads where it says.
+   * that leads where it says, and at most {@value #MAX_VERIFICATION_URI_CHARS} characters.
    *
    * @param name the parameter, for the message ("verification_uri")
    */
@@ -117,6 +123,9 @@ public final class IdpLimits {
     }
     if (uri.getHost() == null || uri.getHost().isEmpty() || uri.getRawUserInfo() != null) {
       return "a " + name + " without a plain host";
+    }
+    if (uri.toString().length() > MAX_VERIFICATION_URI_CHARS) {
+      return "a " + name + " longer than " + MAX_VERIFICATION_URI_CHARS + " characters";
     }
     return null;
   }

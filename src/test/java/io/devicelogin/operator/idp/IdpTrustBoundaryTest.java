@@ -32,6 +32,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
@@ -239,18 +240,23 @@ class IdpTrustBoundaryTest {
     assertThat(grant.interval()).isEqualTo(Duration.ofSeconds(pollEvery));
   }
 
+  static java.util.stream.Stream<String> unsafeValues() {
+    return java.util.stream.Stream.of(
+        "verification_uri=javascript:alert(document.cookie)",
+        "verification_uri=data:text/html;base64,PHNjcmlwdD4=",
+        "verification_uri=http://evil.example/device",
+        "verification_uri=https://user@evil.example/device",
+        "verification_uri=https:/device",
+        "verification_uri_complete=javascript:alert(1)",
+        "verification_uri_complete=https://idp.example/device?user_code=WDJB-MJHT&pad=" + "x".repeat(2048),
+        "user_code=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "user_code=WDJB\u001b[2JMJHT",
+        "user_code=WDJB\u202eTHJM",
+        "user_code=WDJB\nMJHT");
+  }
+
   @ParameterizedTest
-  @ValueSource(strings = {
-      "verification_uri=javascript:alert(document.cookie)",
-      "verification_uri=data:text/html;base64,PHNjcmlwdD4=",
-      "verification_uri=http://evil.example/device",
-      "verification_uri=https://user@evil.example/device",
-      "verification_uri=https:/device",
-      "verification_uri_complete=javascript:alert(1)",
-      "user_code=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-      "user_code=WDJB\u001b[2JMJHT",
-      "user_code=WDJB\u202eTHJM",
-      "user_code=WDJB\nMJHT"})
+  @MethodSource("unsafeValues")
   void unsafeVerificationUrisAndUserCodesAreNeverPublished(String replacement) throws Exception {
     String member = replacement.substring(0, replacement.indexOf('='));
     String value = replacement.substring(replacement.indexOf('=') + 1);
