@@ -45,6 +45,9 @@ class OperatorJarIT {
           () -> client.resources(DeviceLogin.class).inNamespace("team-a").withName("alice").get()
               .getStatus().getPhase() == Phase.Ready);
 
+      // the operator counts a login once its status records it: the count may come a moment after Ready shows
+      await().atMost(Duration.ofSeconds(5)).until(
+          () -> body(port, "/metrics").contains("devicelogin_logins_total{result=\"Ready\"} 1.0"));
       String metrics = body(port, "/metrics");
       assertThat(metrics)
           .contains("devicelogin_logins_total{result=\"Ready\"} 1.0")
