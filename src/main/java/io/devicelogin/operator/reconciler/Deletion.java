@@ -4,7 +4,6 @@ import io.devicelogin.operator.api.v1alpha1.DeviceLogin;
 import io.devicelogin.operator.api.v1alpha1.DeviceLoginSpec;
 import io.devicelogin.operator.api.v1alpha1.DeviceLoginStatus;
 import io.devicelogin.operator.flow.DeviceFlow;
-import io.devicelogin.operator.flow.ProviderChange;
 import io.devicelogin.operator.idp.IdentityProviderClient;
 import io.devicelogin.operator.idp.IdpException;
 import io.devicelogin.operator.idp.ProviderConfig;
@@ -109,7 +108,7 @@ final class Deletion {
       return "the provider is not ready: " + ((ProviderResolution.NotReady) provider.resolution()).message();
     }
     String issuer = TokenSecrets.value(held, TokenSecrets.ISSUER_URL);
-    Optional<String> changed = ProviderChange.since(issuer, TokenSecrets.value(held, TokenSecrets.CLIENT_ID), config);
+    Optional<String> changed = TokenSecrets.providerChange(held, config);
     if (changed.isPresent()) {
       String message = "The refresh token of Secret " + held.getMetadata().getName() + " could not be revoked: it was "
           + "issued by " + issuer + ", but " + changed.get() + ", and it is never sent to another issuer or client. It "

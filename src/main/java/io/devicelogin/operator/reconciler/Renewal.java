@@ -5,7 +5,6 @@ import io.devicelogin.operator.api.v1alpha1.DeviceLoginStatus;
 import io.devicelogin.operator.api.v1alpha1.Phase;
 import io.devicelogin.operator.api.v1alpha1.Reason;
 import io.devicelogin.operator.flow.IdentityPolicy;
-import io.devicelogin.operator.flow.ProviderChange;
 import io.devicelogin.operator.flow.Step;
 import io.devicelogin.operator.flow.TokenRenewal;
 import io.devicelogin.operator.idp.IdentityProviderClient;
@@ -112,7 +111,7 @@ final class Renewal {
           + notReady.message(), now);
     }
     String issuer = TokenSecrets.value(secret, TokenSecrets.ISSUER_URL);
-    Optional<String> changed = ProviderChange.since(issuer, TokenSecrets.value(secret, TokenSecrets.CLIENT_ID), config);
+    Optional<String> changed = TokenSecrets.providerChange(secret, config);
     if (changed.isPresent()) {
       String name = secret.getMetadata().getName();
       return outcomes.end(turn, new Step.End(Phase.Failed, Reason.ProviderChanged, "The tokens in Secret " + name
@@ -234,8 +233,7 @@ final class Renewal {
   /** The provider's configuration if it still names the issuer and client id {@code secret}'s tokens came from. */
   private ProviderConfig issuingConfig(DeviceLogin login, Secret secret) {
     ProviderConfig config = providers.provider(login).config();
-    return config == null || ProviderChange.since(TokenSecrets.value(secret, TokenSecrets.ISSUER_URL),
-        TokenSecrets.value(secret, TokenSecrets.CLIENT_ID), config).isPresent() ? null : config;
+    return config == null || TokenSecrets.providerChange(secret, config).isPresent() ? null : config;
   }
 
   /**

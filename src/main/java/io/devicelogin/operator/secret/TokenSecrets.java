@@ -4,6 +4,7 @@ import io.devicelogin.operator.api.v1alpha1.Constants;
 import io.devicelogin.operator.api.v1alpha1.DeviceLogin;
 import io.devicelogin.operator.api.v1alpha1.DeviceLoginSpec;
 import io.devicelogin.operator.api.v1alpha1.Identity;
+import io.devicelogin.operator.flow.ProviderChange;
 import io.devicelogin.operator.idp.IssuedTokens;
 import io.devicelogin.operator.idp.ProviderConfig;
 import io.devicelogin.operator.status.Rfc3339;
@@ -240,6 +241,14 @@ public final class TokenSecrets {
       return "Secret " + name + " holds the tokens of another user" + (username == null ? "" : " (" + username + ")");
     }
     return null;
+  }
+
+  /**
+   * What changed in the provider since the tokens {@code secret} holds were issued (by the issuer and to the client it
+   * records), or empty when {@code now} is that issuer and client: only then may its refresh token be sent there.
+   */
+  public static Optional<String> providerChange(Secret secret, ProviderConfig now) {
+    return ProviderChange.since(value(secret, ISSUER_URL), value(secret, CLIENT_ID), now);
   }
 
   /** The id of the grant (login) whose tokens the Secret holds. */
