@@ -81,11 +81,6 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
     return new int[] {discovery.cacheSize(), verifier.cacheSize(), transport.cachedBundles()};
   }
 
-  /** The bound on one whole exchange with the IdP (connect, send, status line, headers, body): connect + read timeout. */
-  public Duration requestDeadline() {
-    return transport.deadline();
-  }
-
   /**
    * Cached per issuer, caBundle and kind of provider (a namespaced provider's discovery is checked more strictly, so it
    * never shares an entry with a ClusterIdentityProvider's). A failure is cached too, for a back-off period
