@@ -1,6 +1,7 @@
 package io.devicelogin.operator.secret;
 
 import io.devicelogin.operator.api.v1alpha1.Constants;
+import io.devicelogin.operator.api.v1alpha1.IdentityProviderSpec;
 import io.devicelogin.operator.idp.IdpLimits;
 import io.fabric8.kubernetes.api.model.ObjectMeta;
 import io.fabric8.kubernetes.api.model.OwnerReference;
@@ -22,11 +23,11 @@ public final class SecretBounds {
   /**
    * The most data (base64 characters, keys included) a grant or token Secret of the operator's holds: the token
    * Secret's three tokens at {@link IdpLimits#MAX_TOKEN_CHARS} each, its CA data (a provider's caBundle, at most
-   * 64 KiB, base64-encoded twice), and 8 KiB for the rest (expiry, issuer URL, client id, key names). A grant Secret
+   * {@link IdentityProviderSpec#MAX_CA_BUNDLE_CHARS}, base64-encoded twice), and 8 KiB for the rest (expiry, issuer URL, client id, key names). A grant Secret
    * holds less (a device code within the same bound, a user code, URIs). About 378 KiB.
    */
   public static final int MAX_DATA_CHARS =
-      3 * base64Chars(IdpLimits.MAX_TOKEN_CHARS) + base64Chars(base64Chars(64 * 1024)) + 8 * 1024;
+      3 * base64Chars(IdpLimits.MAX_TOKEN_CHARS) + base64Chars(base64Chars(IdentityProviderSpec.MAX_CA_BUNDLE_CHARS)) + 8 * 1024;
 
   /**
    * The most label and annotation text (keys and values) such a Secret carries: the operator writes its username,

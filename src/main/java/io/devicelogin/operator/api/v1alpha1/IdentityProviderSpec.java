@@ -15,6 +15,9 @@ import java.util.List;
 @JsonIgnoreProperties(ignoreUnknown = true)
 public class IdentityProviderSpec {
 
+  /** The longest spec.caBundle (characters): the CRD's bound, and what the operator's token Secrets may carry of it. */
+  public static final int MAX_CA_BUNDLE_CHARS = 64 * 1024;
+
   /** Whether the IdP sends the email_verified claim (see emailVerifiedClaim). */
   public enum EmailVerifiedClaim {
     Required,
@@ -62,7 +65,7 @@ public class IdentityProviderSpec {
       "If set, a login whose groups share none of these ends Failed (reason GroupNotAllowed) and no Secret is written.")
   private List<String> allowedGroups;
 
-  @Size(max = 65536)
+  @Size(max = MAX_CA_BUNDLE_CHARS)
   @JsonPropertyDescription("PEM-encoded CA certificates trusted, in addition to the system ones, for the IdP's TLS.")
   private String caBundle;
 
