@@ -8,9 +8,9 @@ import io.devicelogin.operator.testidp.FakeIdp;
 import io.devicelogin.operator.testidp.FaultProxy;
 import io.devicelogin.operator.testidp.FaultProxy.Endpoint;
 import io.devicelogin.operator.testidp.FaultProxy.Fault;
+import io.devicelogin.operator.testing.LiveHeap;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import java.lang.management.ManagementFactory;
 import java.net.URI;
 import java.time.Clock;
 import java.time.Duration;
@@ -60,25 +60,15 @@ class HostileHeapIT {
           .allSatisfy(t -> assertThat(t.size()).isLessThanOrEqualTo(IdpLimits.MAX_UNVERIFIED_CHARS));
       // what the operator would retain: the held tokens and the client's caches (the test IdP's own records of the
       // logins stay on both sides of the difference)
-      long with = liveHeap();
+      long with = LiveHeap.bytes();
       held.clear();
       client = null;
-      long retained = with - liveHeap();
+      long retained = with - LiveHeap.bytes();
       System.out.printf(Locale.ROOT, "HostileHeapIT: %d hostile logins holding %.1f MiB of token text unchecked, and "
               + "1,000 failed discoveries cached, retain %.1f MiB of heap (%.1f KiB per login)%n",
           LOGINS, heldChars / 1048576.0, retained / 1048576.0, retained / 1024.0 / LOGINS);
 
       assertThat(retained).as("retained heap").isLessThan(64L * 1024 * 1024);
     }
-  }
-
-  private static long liveHeap() throws InterruptedException {
-    long used = Long.MAX_VALUE;
-    for (int i = 0; i < 3; i++) {
-      System.gc();
-      Thread.sleep(100);
-      used = Math.min(used, ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed());
-    }
-    return used;
   }
 }

@@ -7,6 +7,7 @@ import io.devicelogin.operator.api.v1alpha1.DeviceLogin;
 import io.devicelogin.operator.api.v1alpha1.Phase;
 import io.devicelogin.operator.testidp.Claims;
 import io.devicelogin.operator.testidp.FakeIdp;
+import io.devicelogin.operator.testing.LiveHeap;
 import io.devicelogin.operator.testing.LeakScanner;
 import io.devicelogin.operator.testing.Logins;
 import io.devicelogin.operator.testing.LogCapture;
@@ -16,7 +17,6 @@ import io.devicelogin.operator.testing.Resources;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -67,9 +67,9 @@ class HostileSecretsIT {
       // the operator's own heap: live heap with it running minus without it (stopped and unreachable)
       operator.close();
       operator = null;
-      long stoppedBefore = liveHeap();
+      long stoppedBefore = LiveHeap.bytes();
       operator = RunningOperator.start(cluster);
-      long runningBefore = liveHeap();
+      long runningBefore = LiveHeap.bytes();
 
       // the victims: one whose grant Secret name will be taken (its provider comes later, so it waits unstarted), one
       // whose token Secret name will be taken (it waits for approval)
@@ -116,10 +116,10 @@ class HostileSecretsIT {
       assertThat(TokenSecrets.value(client.secrets().inNamespace(NS).withName("oidc-bob").get(),
           TokenSecrets.ID_TOKEN)).isNotBlank();
 
-      long running = liveHeap();
+      long running = LiveHeap.bytes();
       operator.close();
       operator = null;
-      long stopped = liveHeap();
+      long stopped = LiveHeap.bytes();
 
       long before = runningBefore - stoppedBefore;
       long retained = running - stopped - before;
@@ -184,15 +184,5 @@ class HostileSecretsIT {
     byte[] bytes = new byte[chars / 4 * 3];
     new Random(12).nextBytes(bytes);
     return Base64.getEncoder().encodeToString(bytes);
-  }
-
-  private static long liveHeap() throws InterruptedException {
-    long used = Long.MAX_VALUE;
-    for (int i = 0; i < 3; i++) {
-      System.gc();
-      Thread.sleep(100);
-      used = Math.min(used, ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed());
-    }
-    return used;
   }
 }
