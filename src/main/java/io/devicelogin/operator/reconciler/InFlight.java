@@ -138,7 +138,7 @@ final class InFlight {
 
   /** Drops everything held for the login (it starts over, or ended). */
   void forget(Turn turn) {
-    byName.remove(turn.id(), held(turn));
+    byName.computeIfPresent(turn.id(), (key, held) -> held.uid().equals(turn.uid()) ? null : held);
   }
 
   /** Drops everything held under a deleted DeviceLogin's name. */
