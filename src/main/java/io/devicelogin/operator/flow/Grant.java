@@ -8,7 +8,7 @@ import java.time.Instant;
 import java.util.UUID;
 
 /**
- * A started device grant, as persisted in the operator's internal Secret before its user code is published.
+ * A started device grant ({@link StartedGrant}), as persisted in the operator's internal Secret before its user code is published.
  *
  * @param id random id of this grant; the token Secret it produces carries it, so a restart can tell it finished
  * @param generation the DeviceLogin generation the grant was started for
@@ -30,7 +30,7 @@ public record Grant(
     URI verificationUri,
     URI verificationUriComplete,
     Instant expiresAt,
-    Duration interval) {
+    Duration interval) implements StartedGrant {
 
   public static Grant start(
       DeviceAuthorization authorization, ProviderConfig provider, long generation, String restart) {
@@ -52,11 +52,6 @@ public record Grant(
     return new Grant(
         id, generation, restart, issuerUrl, clientId, deviceCode, userCode, verificationUri, verificationUriComplete,
         expiresAt, newInterval);
-  }
-
-  /** Whether the grant belongs to the login the DeviceLogin asks for now (same generation and restart request). */
-  public boolean isFor(long currentGeneration, String currentRestart) {
-    return generation == currentGeneration && java.util.Objects.equals(restart, currentRestart);
   }
 
   /** Never shows the device code. */

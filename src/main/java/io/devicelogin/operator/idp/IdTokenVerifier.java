@@ -1,5 +1,6 @@
 package io.devicelogin.operator.idp;
 
+import com.nimbusds.openid.connect.sdk.Nonce;
 import static io.devicelogin.operator.idp.NimbusIdentityProviderClient.CACHE_ENTRIES;
 import static io.devicelogin.operator.idp.NimbusIdentityProviderClient.ID_TOKEN_CLOCK_SKEW;
 import static io.devicelogin.operator.idp.NimbusIdentityProviderClient.MAX_UNVERIFIED_HOLD;
@@ -65,11 +66,12 @@ final class IdTokenVerifier {
    * Reads a 200 token response.
    *
    * @param idTokenRequired true for the device grant; a refresh may come without a new ID token
-   * @param sent the device code or refresh token sent, masked in messages
+   * @param sent the device code, authorization code or refresh token sent, masked in messages
+   * @param nonce the nonce the ID token must carry (authorization code grant), or null
    */
   CheckedTokens read(
       ProviderConfig provider, ProviderEndpoints endpoints, HTTPResponse response, boolean idTokenRequired,
-      String sent) {
+      String sent, String nonce) {
     String endpoint = idTokenRequired ? "token" : "refresh";
     TokenResponse parsed;
     try {
@@ -111,7 +113,7 @@ final class IdTokenVerifier {
       return new CheckedTokens.Rejected("the ID token was rejected: it has no readable expiry (exp)");
     }
     return check(provider, endpoints, new UnverifiedTokens(idToken, tokens.getAccessToken().getValue(), refresh,
-        checkUntil), sent, endpoint);
+        checkUntil, nonce), sent, endpoint);
   }
 
   /** The first of the tokens (by name) longer than {@link IdpLimits#MAX_TOKEN_CHARS}, or null. */
@@ -145,7 +147,8 @@ final class IdTokenVerifier {
       ProviderConfig provider, ProviderEndpoints endpoints, UnverifiedTokens tokens, String sent, String endpoint) {
     IDTokenClaimsSet claims;
     try {
-      claims = validator(provider, endpoints).validate(tokens.idToken(), null);
+      claims = validator(provider, endpoints).validate(
+          tokens.idToken(), tokens.nonce() == null ? null : new Nonce(tokens.nonce()));
     } catch (KeySourceException e) {
       if (tokens.size() > IdpLimits.MAX_UNVERIFIED_CHARS) {
         metrics.idpRequest(endpoint, "invalid");

@@ -1,5 +1,7 @@
 package io.devicelogin.operator.idp;
 
+import java.net.URI;
+
 /** The operator's only way to talk to an IdP; tests put a fake behind it or run a real IdP. */
 public interface IdentityProviderClient {
 
@@ -11,6 +13,24 @@ public interface IdentityProviderClient {
 
   /** Polls the token endpoint once with a device code and validates any ID token it returns. Never throws. */
   TokenPollResult pollToken(ProviderConfig provider, String deviceCode);
+
+  /**
+   * Builds the authorization request of an authorization code grant with PKCE S256 for {@code state} (RFC 6749 section
+   * 4.1.1, RFC 7636): a fresh nonce and verifier, the provider's scopes and exact redirect URI. Sends nothing but a
+   * (cached) discovery.
+   */
+  default CodeAuthorization authorize(ProviderConfig provider, String state) throws IdpException {
+    throw new IdpException(IdpException.Kind.REJECTED, "this IdP client does not support the authorization code grant");
+  }
+
+  /**
+   * Exchanges an authorization code with its PKCE verifier at the token endpoint (RFC 6749 section 4.1.3) and validates
+   * the ID token, which must carry {@code nonce}. Not idempotent: an IdP accepts a code once. Never throws.
+   */
+  default TokenPollResult exchangeCode(
+      ProviderConfig provider, URI redirectUri, String code, String codeVerifier, String nonce) {
+    return new TokenPollResult.Invalid("this IdP client does not support the authorization code grant");
+  }
 
   /** Exchanges a refresh token for new tokens and validates any new ID token. Never throws. */
   TokenRefreshResult refresh(ProviderConfig provider, String refreshToken);

@@ -1,6 +1,7 @@
 package io.devicelogin.operator.idp;
 
 import io.devicelogin.operator.metrics.OperatorMetrics;
+import java.net.URI;
 import java.time.Clock;
 import java.time.Duration;
 
@@ -101,6 +102,17 @@ public final class NimbusIdentityProviderClient implements IdentityProviderClien
   @Override
   public TokenPollResult pollToken(ProviderConfig provider, String deviceCode) {
     return tokenEndpoint.poll(provider, deviceCode);
+  }
+
+  @Override
+  public CodeAuthorization authorize(ProviderConfig provider, String state) throws IdpException {
+    return tokenEndpoint.authorize(provider, state);
+  }
+
+  @Override
+  public TokenPollResult exchangeCode(
+      ProviderConfig provider, URI redirectUri, String code, String codeVerifier, String nonce) {
+    return tokenEndpoint.exchangeCode(provider, redirectUri, code, codeVerifier, nonce);
   }
 
   @Override

@@ -16,10 +16,11 @@ import java.util.List;
  *     ClusterIdentityProvider (the admin's)
  * @param insecureHttpAllowed the provider allows http:// (spec.allowInsecureHttp), for its endpoints and for the
  *     verification URI its IdP hands out
+ * @param redirectUri the redirect URI of the authorization code grant (spec.redirectUri); null for the device grant
  */
 public record ProviderConfig(
     URI issuer, String clientId, String clientSecret, String caBundle, List<String> scopes, String tenant,
-    boolean insecureHttpAllowed) {
+    boolean insecureHttpAllowed, URI redirectUri) {
 
   public ProviderConfig {
     scopes = List.copyOf(scopes);
@@ -30,7 +31,17 @@ public record ProviderConfig(
    * issuer is http://.
    */
   public ProviderConfig(URI issuer, String clientId, String clientSecret, String caBundle, List<String> scopes) {
-    this(issuer, clientId, clientSecret, caBundle, scopes, null, "http".equalsIgnoreCase(issuer.getScheme()));
+    this(issuer, clientId, clientSecret, caBundle, scopes, null, "http".equalsIgnoreCase(issuer.getScheme()), null);
+  }
+
+  /** Logins through this provider use the authorization code grant (it has a redirect URI), not the device grant. */
+  public boolean authorizationCode() {
+    return redirectUri != null;
+  }
+
+  /** This config for the authorization code grant with {@code uri} as its redirect URI (tests and tools). */
+  public ProviderConfig withRedirectUri(URI uri) {
+    return new ProviderConfig(issuer, clientId, clientSecret, caBundle, scopes, tenant, insecureHttpAllowed, uri);
   }
 
   /** A tenant's IdentityProvider (not a ClusterIdentityProvider). */
@@ -43,7 +54,8 @@ public record ProviderConfig(
   }
 
   public ProviderConfig withScopes(List<String> newScopes) {
-    return new ProviderConfig(issuer, clientId, clientSecret, caBundle, newScopes, tenant, insecureHttpAllowed);
+    return new ProviderConfig(
+        issuer, clientId, clientSecret, caBundle, newScopes, tenant, insecureHttpAllowed, redirectUri);
   }
 
   /** Never shows the client secret. */
@@ -51,6 +63,6 @@ public record ProviderConfig(
   public String toString() {
     return "ProviderConfig[issuer=" + issuer + ", clientId=" + clientId + ", confidential=" + confidential()
         + ", caBundle=" + (caBundle != null) + ", scopes=" + scopes + ", tenant=" + tenant
-        + ", insecureHttpAllowed=" + insecureHttpAllowed + "]";
+        + ", insecureHttpAllowed=" + insecureHttpAllowed + ", redirectUri=" + redirectUri + "]";
   }
 }

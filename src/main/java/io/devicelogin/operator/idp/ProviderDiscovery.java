@@ -6,6 +6,7 @@ import static io.devicelogin.operator.idp.NimbusIdentityProviderClient.DISCOVERY
 import static io.devicelogin.operator.idp.NimbusIdentityProviderClient.MAX_DISCOVERY_BACKOFF;
 
 import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.oauth2.sdk.pkce.CodeChallengeMethod;
 import com.nimbusds.oauth2.sdk.ParseException;
 import com.nimbusds.oauth2.sdk.auth.ClientAuthenticationMethod;
 import com.nimbusds.oauth2.sdk.http.HTTPRequest;
@@ -184,13 +185,6 @@ final class ProviderDiscovery {
           "discovery document at " + url + " names issuer " + Messages.fromIdp(metadata.getIssuer().getValue())
               + ", not " + issuer + "; set issuerUrl to exactly the IdP's issuer");
     }
-    if (metadata.getDeviceAuthorizationEndpointURI() == null) {
-      metrics.idpRequest("discovery", "invalid");
-      throw new IdpException(
-          IdpException.Kind.REJECTED,
-          "the IdP advertises no device_authorization_endpoint; enable the OAuth 2.0 device authorization grant "
-              + "at the IdP");
-    }
     if (metadata.getTokenEndpointURI() == null || metadata.getJWKSetURI() == null) {
       metrics.idpRequest("discovery", "invalid");
       throw new IdpException(
@@ -198,7 +192,9 @@ final class ProviderDiscovery {
     }
     if (provider.namespaced()) {
       String elsewhere = offOrigin(provider.issuer(), Map.of(
-          "device authorization", metadata.getDeviceAuthorizationEndpointURI(),
+          "device authorization",
+          Objects.requireNonNullElse(metadata.getDeviceAuthorizationEndpointURI(), provider.issuer()),
+          "authorization", Objects.requireNonNullElse(metadata.getAuthorizationEndpointURI(), provider.issuer()),
           "token", metadata.getTokenEndpointURI(),
           "JWKS", metadata.getJWKSetURI(),
           "revocation", Objects.requireNonNullElse(metadata.getRevocationEndpointURI(), provider.issuer())));
@@ -218,12 +214,16 @@ final class ProviderDiscovery {
         metadata.getJWKSetURI(),
         metadata.getRevocationEndpointURI(),
         idTokenAlgorithms(metadata.getIDTokenJWSAlgs()),
-        clientSecretPost(metadata.getTokenEndpointAuthMethods()));
+        clientSecretPost(metadata.getTokenEndpointAuthMethods()),
+        metadata.getAuthorizationEndpointURI(),
+        metadata.getCodeChallengeMethods() != null
+            && metadata.getCodeChallengeMethods().contains(CodeChallengeMethod.S256),
+        metadata.supportsAuthorizationResponseIssuerParam());
   }
 
   /** The first endpoint (by kind) not on the issuer's origin, or null when all are. */
   private static String offOrigin(URI issuer, Map<String, URI> endpoints) {
-    for (String kind : List.of("device authorization", "token", "JWKS", "revocation")) {
+    for (String kind : List.of("device authorization", "authorization", "token", "JWKS", "revocation")) {
       URI endpoint = endpoints.get(kind);
       if (!origin(endpoint).equals(origin(issuer))) {
         return kind;

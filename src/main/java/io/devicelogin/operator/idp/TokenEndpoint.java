@@ -1,5 +1,14 @@
 package io.devicelogin.operator.idp;
 
+import com.nimbusds.oauth2.sdk.AuthorizationCode;
+import com.nimbusds.oauth2.sdk.AuthorizationCodeGrant;
+import com.nimbusds.oauth2.sdk.ResponseType;
+import com.nimbusds.oauth2.sdk.id.State;
+import com.nimbusds.oauth2.sdk.pkce.CodeChallengeMethod;
+import com.nimbusds.oauth2.sdk.pkce.CodeVerifier;
+import com.nimbusds.openid.connect.sdk.AuthenticationRequest;
+import com.nimbusds.openid.connect.sdk.Nonce;
+import java.net.URI;
 import com.nimbusds.oauth2.sdk.AuthorizationGrant;
 import com.nimbusds.oauth2.sdk.ErrorObject;
 import com.nimbusds.oauth2.sdk.ParseException;
@@ -24,7 +33,7 @@ import java.time.Clock;
 
 /**
  * The requests of a login's grant, built with Nimbus, and their answers sorted: device authorization, token poll,
- * refresh (token endpoint) and revocation. It hands the tokens of a 200 answer to the {@link IdTokenVerifier} unread,
+ * the authorization code grant's request URL and code exchange, refresh (token endpoint) and revocation. It hands the tokens of a 200 answer to the {@link IdTokenVerifier} unread,
  * and quotes an IdP's answer only masked, never the device code, refresh token or client secret it sent.
  */
 final class TokenEndpoint {
@@ -119,7 +128,7 @@ final class TokenEndpoint {
   TokenPollResult poll(ProviderConfig provider, String deviceCode) {
     TokenAnswer answer;
     try {
-      answer = exchange("token", provider, new DeviceCodeGrant(new DeviceCode(deviceCode)), true, deviceCode);
+      answer = exchange("token", provider, new DeviceCodeGrant(new DeviceCode(deviceCode)), true, deviceCode, null);
     } catch (IdpException e) {
       return new TokenPollResult.Unavailable(e.getMessage());
     }
@@ -140,11 +149,59 @@ final class TokenEndpoint {
     };
   }
 
+  CodeAuthorization authorize(ProviderConfig provider, String state) throws IdpException {
+    ProviderEndpoints endpoints = discovery.discover(provider, false);
+    if (endpoints.authorizationEndpoint() == null || provider.redirectUri() == null) {
+      throw new IdpException(IdpException.Kind.REJECTED, "the IdP advertises no authorization_endpoint, or the "
+          + "provider has no redirectUri");
+    }
+    CodeVerifier verifier = new CodeVerifier();
+    Nonce nonce = new Nonce();
+    AuthenticationRequest request = new AuthenticationRequest.Builder(
+        ResponseType.CODE, new Scope(provider.scopes().toArray(String[]::new)), new ClientID(provider.clientId()),
+        provider.redirectUri())
+        .endpointURI(endpoints.authorizationEndpoint())
+        .state(new State(state))
+        .nonce(nonce)
+        .codeChallenge(verifier, CodeChallengeMethod.S256)
+        .build();
+    return new CodeAuthorization(request.toURI(), nonce.getValue(), verifier.getValue(), endpoints.issParameter());
+  }
+
+  TokenPollResult exchangeCode(
+      ProviderConfig provider, URI redirectUri, String code, String codeVerifier, String nonce) {
+    AuthorizationCodeGrant grant;
+    try {
+      grant = new AuthorizationCodeGrant(new AuthorizationCode(code), redirectUri, new CodeVerifier(codeVerifier));
+    } catch (IllegalArgumentException e) {
+      return new TokenPollResult.Invalid("the login's PKCE verifier is unreadable; the code was not sent");
+    }
+    TokenAnswer answer;
+    try {
+      answer = exchange("token", provider, grant, true, code, nonce);
+    } catch (IdpException e) {
+      return new TokenPollResult.Unavailable(e.getMessage());
+    }
+    if (answer instanceof TokenAnswer.Unavailable unavailable) {
+      return new TokenPollResult.Unavailable(unavailable.message());
+    }
+    if (answer instanceof TokenAnswer.Tokens tokens) {
+      return tokens.checked().polled();
+    }
+    ErrorObject error = ((TokenAnswer.Refused) answer).error();
+    if ("access_denied".equals(error.getCode())) {
+      return new TokenPollResult.AccessDenied();
+    }
+    return new TokenPollResult.Invalid("the token endpoint refused the authorization code: "
+        + IdpAnswers.describe(error, code) + ("invalid_grant".equals(error.getCode()) ? " (a code is valid once and "
+        + "briefly, and only with the redirect URI and PKCE verifier of its request)" : ""));
+  }
+
   TokenRefreshResult refresh(ProviderConfig provider, String refreshToken) {
     TokenAnswer answer;
     try {
       answer = exchange("refresh", provider, new RefreshTokenGrant(new RefreshToken(refreshToken)), false,
-          refreshToken);
+          refreshToken, null);
     } catch (IdpException e) {
       // NOT_ALLOWED: nothing was sent, the refresh token is as good as before
       return e.kind() == IdpException.Kind.REJECTED
@@ -177,11 +234,12 @@ final class TokenEndpoint {
    *
    * @param metric the request's name in metrics, "token" or "refresh"
    * @param idTokenRequired true for the device grant; a refresh may come without a new ID token
-   * @param sent the device code or refresh token sent, masked in messages
+   * @param sent the device code, authorization code or refresh token sent, masked in messages
+   * @param nonce the nonce the ID token must carry (authorization code grant), or null
    * @throws IdpException the request could not be sent or got no answer ({@link IdpTransport#send})
    */
   private TokenAnswer exchange(String metric, ProviderConfig provider, AuthorizationGrant grant,
-      boolean idTokenRequired, String sent) throws IdpException {
+      boolean idTokenRequired, String sent, String nonce) throws IdpException {
     ProviderEndpoints endpoints;
     try {
       endpoints = discovery.discover(provider, false);
@@ -203,7 +261,7 @@ final class TokenEndpoint {
         metrics.idpRequest(metric, "unavailable");
         return new TokenAnswer.Unavailable(notJson);
       }
-      return new TokenAnswer.Tokens(verifier.read(provider, endpoints, response, idTokenRequired, sent));
+      return new TokenAnswer.Tokens(verifier.read(provider, endpoints, response, idTokenRequired, sent, nonce));
     }
     ErrorObject error = IdpAnswers.errorOf(response);
     if (error == null) {

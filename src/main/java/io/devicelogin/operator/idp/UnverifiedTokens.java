@@ -23,17 +23,29 @@ public final class UnverifiedTokens {
   private static final String ACCESS_TOKEN = "access-token";
   private static final String REFRESH_TOKEN = "refresh-token";
   private static final String CHECK_UNTIL = "check-until";
+  private static final String NONCE = "nonce";
 
   private final JWT idToken;
   private final String accessToken;
   private final String refreshToken;
   private final Instant checkUntil;
+  private final String nonce;
 
   public UnverifiedTokens(JWT idToken, String accessToken, String refreshToken, Instant checkUntil) {
+    this(idToken, accessToken, refreshToken, checkUntil, null);
+  }
+
+  /** @param nonce the nonce the ID token must carry (authorization code grant), or null */
+  public UnverifiedTokens(JWT idToken, String accessToken, String refreshToken, Instant checkUntil, String nonce) {
     this.idToken = idToken;
     this.accessToken = accessToken;
     this.refreshToken = refreshToken;
     this.checkUntil = checkUntil;
+    this.nonce = nonce;
+  }
+
+  String nonce() {
+    return nonce;
   }
 
   JWT idToken() {
@@ -65,6 +77,9 @@ public final class UnverifiedTokens {
       parts.put(REFRESH_TOKEN, refreshToken);
     }
     parts.put(CHECK_UNTIL, checkUntil.toString());
+    if (nonce != null) {
+      parts.put(NONCE, nonce);
+    }
     return parts;
   }
 
@@ -75,7 +90,7 @@ public final class UnverifiedTokens {
     }
     try {
       return Optional.of(new UnverifiedTokens(JWTParser.parse(parts.get(ID_TOKEN)), parts.get(ACCESS_TOKEN),
-          parts.get(REFRESH_TOKEN), Instant.parse(parts.get(CHECK_UNTIL))));
+          parts.get(REFRESH_TOKEN), Instant.parse(parts.get(CHECK_UNTIL)), parts.get(NONCE)));
     } catch (ParseException | DateTimeException e) {
       return Optional.empty();
     }

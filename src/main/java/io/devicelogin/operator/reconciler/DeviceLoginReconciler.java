@@ -5,7 +5,7 @@ import io.devicelogin.operator.api.v1alpha1.DeviceLogin;
 import io.devicelogin.operator.api.v1alpha1.DeviceLoginStatus;
 import io.devicelogin.operator.api.v1alpha1.Phase;
 import io.devicelogin.operator.api.v1alpha1.Reason;
-import io.devicelogin.operator.flow.Grant;
+import io.devicelogin.operator.flow.StartedGrant;
 import io.devicelogin.operator.flow.SpecValidation;
 import io.devicelogin.operator.flow.Step;
 import io.devicelogin.operator.flow.TenancyPolicy;
@@ -13,6 +13,7 @@ import io.devicelogin.operator.idp.IdentityProviderClient;
 import io.devicelogin.operator.messages.Messages;
 import io.devicelogin.operator.metrics.OperatorMetrics;
 import io.devicelogin.operator.secret.GrantStore;
+import io.devicelogin.operator.secret.PastedResponses;
 import io.devicelogin.operator.secret.SecretInformer;
 import io.devicelogin.operator.secret.TokenSecrets;
 import io.devicelogin.operator.status.DeviceLoginStatusBuilder;
@@ -75,6 +76,7 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin> {
   private final CrdSchemas crds;
   private final Clock clock;
   private final SecretInformer ownSecrets = new SecretInformer();
+  private final PastedResponses pastedResponses;
   private final InFlight inFlight = new InFlight();
   private final Rewake rewake = new Rewake();
   private final Providers providers;
@@ -92,11 +94,13 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin> {
     this.crds = crds;
     this.clock = clock;
     this.providers = new Providers(resolver, new TenancyRules(client));
+    this.pastedResponses = new PastedResponses(client);
     this.grants = new GrantStore(client, ownSecrets);
     TokenSecrets tokenSecrets = new TokenSecrets(client, ownSecrets);
     this.outcomes = new Outcomes(new StatusWriter(client), events, metrics, grants, tokenSecrets, idp, inFlight);
     Issuance issuance = new Issuance(tokenSecrets, outcomes, inFlight);
-    this.login = new Login(idp, grants, issuance, outcomes, inFlight, clock);
+    CodeLogin codeLogin = new CodeLogin(idp, grants, pastedResponses, issuance, outcomes, inFlight, clock);
+    this.login = new Login(idp, grants, issuance, outcomes, inFlight, codeLogin, clock);
     // names the refresh marks this process sets; the Pod name (HOSTNAME) for people, a random part for restarts
     String instance = Objects.requireNonNullElse(System.getenv("HOSTNAME"), "operator") + "/" + UUID.randomUUID();
     this.renewal = new Renewal(idp, providers, tokenSecrets, outcomes, inFlight, clock, instance);
@@ -108,6 +112,7 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin> {
     List<EventSource<?, DeviceLogin>> sources = new ArrayList<>(providers.eventSources(context));
     sources.add(rewake);
     sources.addAll(ownSecrets.eventSources(context));
+    sources.addAll(pastedResponses.eventSources(context));
     return sources;
   }
 
@@ -127,7 +132,7 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin> {
       return UpdateControl.noUpdate();
     }
     Instant now = clock.instant();
-    Optional<Grant> grant = grants.find(resource);
+    Optional<StartedGrant> grant = grants.find(resource);
     if (endedForRequest(resource)) {
       // a crash between recording the end and deleting the grant Secret leaves it
       grant.ifPresent(g -> grants.delete(resource));

@@ -9,7 +9,7 @@ import io.devicelogin.operator.api.v1alpha1.IdentityProviderSpec;
 import io.devicelogin.operator.api.v1alpha1.Phase;
 import io.devicelogin.operator.api.v1alpha1.Reason;
 import io.devicelogin.operator.flow.Durations;
-import io.devicelogin.operator.flow.Grant;
+import io.devicelogin.operator.flow.StartedGrant;
 import io.devicelogin.operator.flow.IdentityPolicy;
 import io.devicelogin.operator.flow.Step;
 import io.devicelogin.operator.flow.TokenRenewal;
@@ -36,7 +36,7 @@ import org.slf4j.LoggerFactory;
  * and, after a restart, the token Secret an earlier process wrote for this grant before it could record Ready.
  *
  * <p>Crash safety: the token Secret is written before the status says Ready and names the grant it came from; tokens
- * whose write failed are held in {@link InFlight} and written on the retry (a used device code can't be used again).
+ * whose write failed are held in {@link InFlight} and written on the retry (a used device or authorization code can't be used again).
  */
 final class Issuance {
 
@@ -52,8 +52,10 @@ final class Issuance {
     this.inFlight = inFlight;
   }
 
+  /** Tokens of grant {@code grantId} whose ID token validated: identity checks, then the token Secret. */
   UpdateControl<DeviceLogin> issued(
-      Turn turn, Grant grant, ProviderConfig config, IdentityProviderSpec provider, IssuedTokens tokens, Instant now) {
+      Turn turn, String grantId, ProviderConfig config, IdentityProviderSpec provider, IssuedTokens tokens,
+      Instant now) {
     DeviceLogin login = turn.login();
     IdentityPolicy.Decision decision = decide(login, provider, tokens.claims());
     if (decision instanceof IdentityPolicy.Decision.Refused refused) {
@@ -64,7 +66,7 @@ final class Issuance {
     Identity identity = ((IdentityPolicy.Decision.Accepted) decision).identity();
     String secretName = TokenSecrets.secretName(login, identity.getUsername());
     UnwrittenTokens tokensToWrite = new UnwrittenTokens(
-        grant.id(), TokenSecrets.build(login, secretName, config, identity, tokens, grant.id()), identity,
+        grantId, TokenSecrets.build(login, secretName, config, identity, tokens, grantId), identity,
         tokens.idTokenExpiry(), renewalTime(login, tokens.refreshToken() != null, tokens.idTokenIssuedAt(),
             tokens.idTokenExpiry()), false);
     inFlight.unwritten(turn, tokensToWrite);
@@ -113,13 +115,14 @@ final class Issuance {
    * (its refresh token revoked only if it came from this login's issuer and client). Empty when there is no such
    * Secret.
    */
-  Optional<UpdateControl<DeviceLogin>> recover(Turn turn, Grant grant, Providers.Provider provider, Instant now) {
+  Optional<UpdateControl<DeviceLogin>> recover(
+      Turn turn, StartedGrant grant, Providers.Provider provider, Instant now) {
     Optional<Secret> written = tokenSecrets.findWrittenFor(turn.login(), grant.id());
     return written.map(secret -> recover(turn, grant, secret, provider, now));
   }
 
   private UpdateControl<DeviceLogin> recover(
-      Turn turn, Grant grant, Secret secret, Providers.Provider provider, Instant now) {
+      Turn turn, StartedGrant grant, Secret secret, Providers.Provider provider, Instant now) {
     DeviceLogin login = turn.login();
     JWTClaimsSet claims = idTokenClaims(secret);
     String name = secret.getMetadata().getName();

@@ -5,10 +5,13 @@ import io.devicelogin.operator.api.v1alpha1.DeviceLoginStatus;
 import io.devicelogin.operator.api.v1alpha1.IdentityProviderRef;
 import io.devicelogin.operator.api.v1alpha1.Phase;
 import io.devicelogin.operator.api.v1alpha1.Reason;
+import io.devicelogin.operator.flow.CodeFlow;
+import io.devicelogin.operator.flow.CodeGrant;
 import io.devicelogin.operator.flow.DeviceFlow;
 import io.devicelogin.operator.flow.Grant;
 import io.devicelogin.operator.flow.PollSchedule;
 import io.devicelogin.operator.flow.ProviderChange;
+import io.devicelogin.operator.flow.StartedGrant;
 import io.devicelogin.operator.flow.Step;
 import io.devicelogin.operator.idp.DeviceAuthorization;
 import io.devicelogin.operator.idp.IdentityProviderClient;
@@ -30,8 +33,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A login until it has tokens (RFC 8628): start the grant at the IdP, store it, publish its user code, poll on the
- * schedule {@link DeviceFlow} decides, and hand issued tokens to {@link Issuance}.
+ * A login until it has tokens: start the grant, store it, publish what the person needs; for the device grant (RFC
+ * 8628) poll on the schedule {@link DeviceFlow} decides, for the authorization code grant wait for the IdP's response
+ * ({@link CodeLogin}); hand issued tokens to {@link Issuance}.
  *
  * <p>Crash safety: the grant is stored before its user code is published (a grant whose store failed is held in
  * {@link InFlight} and stored on the retry instead of starting another); the finalizer is added in the same reconcile,
@@ -52,26 +56,30 @@ final class Login {
   private final Issuance issuance;
   private final Outcomes outcomes;
   private final InFlight inFlight;
+  private final CodeLogin codeLogin;
   private final Clock clock;
 
   Login(
       IdentityProviderClient idp, GrantStore grants, Issuance issuance, Outcomes outcomes, InFlight inFlight,
-      Clock clock) {
+      CodeLogin codeLogin, Clock clock) {
     this.idp = idp;
     this.grants = grants;
     this.issuance = issuance;
     this.outcomes = outcomes;
     this.inFlight = inFlight;
+    this.codeLogin = codeLogin;
     this.clock = clock;
   }
 
   /** A provider that is not ready: wait for it (a grant keeps its user code shown until it expires). */
   UpdateControl<DeviceLogin> providerNotReady(
-      Turn turn, Optional<Grant> grant, ProviderResolution.NotReady notReady, Instant now) {
+      Turn turn, Optional<StartedGrant> grant, ProviderResolution.NotReady notReady, Instant now) {
     DeviceLogin login = turn.login();
     Reason reason = notReady.retryable() ? Reason.IdPUnavailable : Reason.ProviderNotReady;
-    if (grant.isPresent() && !now.isBefore(grant.get().expiresAt())) {
-      return outcomes.end(turn, DeviceFlow.expired(grant.get()), now);
+    if (grant.isPresent() && !now.isBefore(grant.get().expiresAt())
+        && !(grant.get() instanceof CodeGrant code && code.response() != null)) {
+      return outcomes.end(turn, grant.get() instanceof CodeGrant code ? CodeFlow.expired(code)
+          : DeviceFlow.expired((Grant) grant.get()), now);
     }
     IdentityProviderRef ref = login.getSpec().getIdentityProviderRef();
     String message = "The " + ref.effectiveKind().name() + " " + ref.getName() + " is not ready ("
@@ -97,23 +105,38 @@ final class Login {
       return publish(turn, unsaved, now);
     }
     inFlight.unsavedGrant(turn, null);
+    if (config.authorizationCode()) {
+      // nothing is asked of the IdP yet (the URL is built here): a grant whose store fails is simply built again
+      String state = CodeFlow.newState(turn.namespace(), login.getMetadata().getName());
+      try {
+        return codeLogin.publish(turn, CodeGrant.start(idp.authorize(config, state), state, config,
+            login.getMetadata().getGeneration(), login.restartRequest(), now.plus(CodeFlow.STATE_LIFETIME)), now);
+      } catch (IdpException e) {
+        return startFailed(turn, e, now);
+      }
+    }
     DeviceAuthorization authorization;
     try {
       authorization = idp.startDeviceAuthorization(config);
     } catch (IdpException e) {
-      DeviceLoginStatus current = login.getStatus();
-      int failures = (current != null && current.getPhase() == Phase.Pending && current.getFailedAttempts() != null
-          ? current.getFailedAttempts() : 0) + 1;
-      Duration retry = DeviceFlow.backoff(START_RETRY, failures);
-      boolean unavailable = e.kind() == IdpException.Kind.UNAVAILABLE;
-      LOG.warn("DeviceLogin {}: could not start the device login (attempt {}): {}", turn.ref(), failures,
-          e.getMessage());
-      String message = Messages.capitalize(e.getMessage()) + ". Retrying in " + retry.toSeconds() + "s.";
-      return outcomes.patch(turn, DeviceLoginStatusBuilder.failing(DeviceLoginStatusBuilder.pending(
-          login, unavailable ? Reason.IdPUnavailable : Reason.ProviderNotReady, message, now), failures, now), retry);
+      return startFailed(turn, e, now);
     }
     return publish(turn,
         Grant.start(authorization, config, login.getMetadata().getGeneration(), login.restartRequest()), now);
+  }
+
+  /** The grant could not be started: Pending, with back-off (the failures so far counted in status). */
+  private UpdateControl<DeviceLogin> startFailed(Turn turn, IdpException e, Instant now) {
+    DeviceLogin login = turn.login();
+    DeviceLoginStatus current = login.getStatus();
+    int failures = (current != null && current.getPhase() == Phase.Pending && current.getFailedAttempts() != null
+        ? current.getFailedAttempts() : 0) + 1;
+    Duration retry = DeviceFlow.backoff(START_RETRY, failures);
+    boolean unavailable = e.kind() == IdpException.Kind.UNAVAILABLE;
+    LOG.warn("DeviceLogin {}: could not start the login (attempt {}): {}", turn.ref(), failures, e.getMessage());
+    String message = Messages.capitalize(e.getMessage()) + ". Retrying in " + retry.toSeconds() + "s.";
+    return outcomes.patch(turn, DeviceLoginStatusBuilder.failing(DeviceLoginStatusBuilder.pending(
+        login, unavailable ? Reason.IdPUnavailable : Reason.ProviderNotReady, message, now), failures, now), retry);
   }
 
   /**
@@ -136,33 +159,41 @@ final class Login {
     return next;
   }
 
-  UpdateControl<DeviceLogin> poll(Turn turn, Grant stored, Providers.Provider provider, Instant now) {
+  /**
+   * A started grant: what every grant needs first (an unrecorded end, a changed provider, the finalizer, tokens whose
+   * write failed), then the device grant's poll or the authorization code grant's wait ({@link CodeLogin}).
+   */
+  UpdateControl<DeviceLogin> poll(Turn turn, StartedGrant started, Providers.Provider provider, Instant now) {
     DeviceLogin login = turn.login();
-    String uid = turn.uid();
     ProviderConfig config = provider.config(login);
     UnrecordedEnd unrecorded = inFlight.unrecorded(turn);
-    if (unrecorded != null && stored.id().equals(unrecorded.grantId())) {
+    if (unrecorded != null && started.id().equals(unrecorded.grantId())) {
       LOG.info("DeviceLogin {}: retrying to record the end of the login", turn.ref());
       return outcomes.end(turn, unrecorded, now);
     }
-    Optional<String> changed = ProviderChange.since(stored.issuerUrl(), stored.clientId(), config);
+    Optional<String> changed = ProviderChange.since(started.issuerUrl(), started.clientId(), config);
     if (changed.isPresent()) {
       return outcomes.end(turn, new Step.End(Phase.Failed, Reason.ProviderChanged, "This login was started at issuer "
-          + stored.issuerUrl() + " with client id " + stored.clientId() + ", but " + changed.get() + "; its device "
-          + "code is never sent to another issuer or client, so the login ended. " + Messages.startOverHint()), now);
+          + started.issuerUrl() + " with client id " + started.clientId() + ", but " + changed.get() + "; its "
+          + (started instanceof CodeGrant ? "authorization code" : "device code") + " is never sent to another "
+          + "issuer or client, so the login ended. " + Messages.startOverHint()), now);
     }
     outcomes.holdForCleanup(turn);
+    InFlight.UnwrittenTokens pending = inFlight.unwritten(turn);
+    if (pending != null && !pending.refresh() && pending.grantId().equals(started.id())) {
+      LOG.info("DeviceLogin {}: retrying the write of Secret {}", turn.ref(), pending.secret().getMetadata().getName());
+      return issuance.write(turn, config, pending, now);
+    }
+    if (started instanceof CodeGrant code) {
+      return codeLogin.await(turn, code, provider, now);
+    }
+    Grant stored = (Grant) started;
     // a grant whose slow_down interval could not be stored yet is polled with that interval, and stored again
     Grant unsaved = inFlight.unsavedGrant(turn);
     Grant grant = unsaved != null && unsaved.id().equals(stored.id()) ? unsaved : stored;
     if (grant != stored) {
       grants.save(login, grant);
       inFlight.unsavedGrant(turn, null);
-    }
-    InFlight.UnwrittenTokens pending = inFlight.unwritten(turn);
-    if (pending != null && !pending.refresh() && pending.grantId().equals(grant.id())) {
-      LOG.info("DeviceLogin {}: retrying the write of Secret {}", turn.ref(), pending.secret().getMetadata().getName());
-      return issuance.write(turn, config, pending, now);
     }
     PollSchedule schedule = inFlight.schedule(turn);
     if (schedule == null) {
@@ -219,7 +250,8 @@ final class Login {
     if (step instanceof Step.End end) {
       return outcomes.end(turn, end, polled);
     }
-    return issuance.issued(turn, grant, config, provider.resource().getSpec(), ((Step.Issued) step).tokens(), polled);
+    return issuance.issued(
+        turn, grant.id(), config, provider.resource().getSpec(), ((Step.Issued) step).tokens(), polled);
   }
 
   private static boolean showsGrant(DeviceLogin login, Grant grant) {

@@ -6,7 +6,7 @@ import io.devicelogin.operator.api.v1alpha1.DeviceLoginStatus;
 import io.devicelogin.operator.api.v1alpha1.Identity;
 import io.devicelogin.operator.api.v1alpha1.Phase;
 import io.devicelogin.operator.api.v1alpha1.Reason;
-import io.devicelogin.operator.flow.Grant;
+import io.devicelogin.operator.flow.StartedGrant;
 import io.devicelogin.operator.flow.IdentityPolicy;
 import io.devicelogin.operator.flow.Step;
 import io.devicelogin.operator.idp.IdentityProviderClient;
@@ -143,7 +143,7 @@ final class Outcomes {
   }
 
   UpdateControl<DeviceLogin> end(Turn turn, Step.End end, Instant now) {
-    return end(turn, new UnrecordedEnd(grants.find(turn.login()).map(Grant::id).orElse(null), end, null), now);
+    return end(turn, new UnrecordedEnd(grants.find(turn.login()).map(StartedGrant::id).orElse(null), end, null), now);
   }
 
   /**

@@ -3,6 +3,7 @@ package io.devicelogin.operator.reconciler;
 import io.devicelogin.operator.api.v1alpha1.Constants;
 import io.devicelogin.operator.api.v1alpha1.IdentityProviderSpec;
 import io.devicelogin.operator.api.v1alpha1.IdentityProviderStatus;
+import io.devicelogin.operator.idp.ProviderEndpoints;
 import io.devicelogin.operator.api.v1alpha1.ProviderResource;
 import io.devicelogin.operator.api.v1alpha1.TolerantResource;
 import io.devicelogin.operator.status.Conditions;
@@ -57,11 +58,15 @@ public abstract class ProviderReconciler<P extends TolerantResource<? extends Id
     next.setObservedGeneration(generation);
     Duration recheck;
     if (resolution instanceof ProviderResolution.Ready ready) {
-      next.setDeviceAuthorizationEndpoint(ready.endpoints().deviceAuthorizationEndpoint().toString());
-      next.setTokenEndpoint(ready.endpoints().tokenEndpoint().toString());
+      ProviderEndpoints endpoints = ready.endpoints();
+      boolean code = ready.config().authorizationCode();
+      next.setDeviceAuthorizationEndpoint(code ? null : endpoints.deviceAuthorizationEndpoint().toString());
+      next.setAuthorizationEndpoint(code ? endpoints.authorizationEndpoint().toString() : null);
+      next.setTokenEndpoint(endpoints.tokenEndpoint().toString());
       next.setConditions(Conditions.set(
-          current.getConditions(), Constants.READY, true, ProviderResolver.DISCOVERED,
-          "Discovery worked; the IdP advertises a device authorization endpoint", generation, clock.instant()));
+          current.getConditions(), Constants.READY, true, ProviderResolver.DISCOVERED, code
+              ? "Discovery worked; the IdP advertises an authorization endpoint and PKCE S256"
+              : "Discovery worked; the IdP advertises a device authorization endpoint", generation, clock.instant()));
       recheck = RECHECK_READY;
     } else {
       ProviderResolution.NotReady notReady = (ProviderResolution.NotReady) resolution;

@@ -11,6 +11,7 @@ import io.devicelogin.operator.idp.IdentityProviderClient;
 import io.devicelogin.operator.idp.IdpException;
 import io.devicelogin.operator.idp.ProviderConfig;
 import io.devicelogin.operator.idp.ProviderEndpoints;
+import io.devicelogin.operator.idp.RedirectUris;
 import io.devicelogin.operator.secret.TokenSecrets;
 import io.devicelogin.operator.upgrade.CrdSchemas;
 import io.devicelogin.operator.upgrade.InstalledCrds;
@@ -44,6 +45,10 @@ public final class ProviderResolver {
    * its issuer; the operator sends nothing there.
    */
   public static final String ENDPOINT_NOT_ALLOWED = "EndpointNotAllowed";
+  /** spec.redirectUri is missing or not a redirect URI the operator sends (grant AuthorizationCode). */
+  public static final String INVALID_REDIRECT_URI = "InvalidRedirectUri";
+  /** The IdP does not offer the provider's grant (no device endpoint; no authorization endpoint or PKCE S256). */
+  public static final String GRANT_NOT_SUPPORTED = "GrantNotSupported";
 
   private final KubernetesClient client;
   private final IdentityProviderClient idp;
@@ -120,13 +125,26 @@ public final class ProviderResolver {
             + "Put the client secret in such a Secret and name it here", false);
       }
     }
+    URI redirectUri = null;
+    if (spec.authorizationCodeGrant()) {
+      String problem = RedirectUris.problem(spec.getRedirectUri(), spec.insecureHttpAllowed());
+      if (problem != null) {
+        return new ProviderResolution.NotReady(INVALID_REDIRECT_URI, problem, false);
+      }
+      redirectUri = URI.create(spec.getRedirectUri());
+    }
     ProviderConfig config = new ProviderConfig(issuer, spec.getClientId(), clientSecret, spec.getCaBundle(),
-        spec.effectiveScopes(), tenant, spec.insecureHttpAllowed());
+        spec.effectiveScopes(), tenant, spec.insecureHttpAllowed(), redirectUri);
     try {
       ProviderEndpoints endpoints = idp.discover(config, freshDiscovery);
+      String unsupported = unsupportedGrant(config, endpoints);
+      if (unsupported != null) {
+        return new ProviderResolution.NotReady(GRANT_NOT_SUPPORTED, unsupported, false);
+      }
       if (!spec.insecureHttpAllowed()) {
         for (URI endpoint : java.util.Arrays.asList(endpoints.deviceAuthorizationEndpoint(),
-            endpoints.tokenEndpoint(), endpoints.jwksUri(), endpoints.revocationEndpoint())) {
+            endpoints.authorizationEndpoint(), endpoints.tokenEndpoint(), endpoints.jwksUri(),
+            endpoints.revocationEndpoint())) {
           if (endpoint != null && !"https".equalsIgnoreCase(endpoint.getScheme())) {
             return new ProviderResolution.NotReady(INSECURE_ISSUER, "The discovery document advertises " + endpoint
                 + ", which would send codes and tokens unencrypted; fix the IdP's configuration or, for local "
@@ -143,6 +161,23 @@ public final class ProviderResolver {
         case NOT_ALLOWED -> new ProviderResolution.NotReady(ENDPOINT_NOT_ALLOWED, message, false);
       };
     }
+  }
+
+  /** Why the IdP can't serve the provider's grant, as the provider's condition says it, or null when it can. */
+  private static String unsupportedGrant(ProviderConfig config, ProviderEndpoints endpoints) {
+    if (!config.authorizationCode()) {
+      return endpoints.deviceAuthorizationEndpoint() != null ? null : "The IdP advertises no "
+          + "device_authorization_endpoint: enable the OAuth 2.0 device authorization grant at the IdP, or use "
+          + "spec.grant: AuthorizationCode with a redirectUri registered for the client";
+    }
+    if (endpoints.authorizationEndpoint() == null) {
+      return "The IdP advertises no authorization_endpoint, which spec.grant AuthorizationCode needs";
+    }
+    if (!endpoints.pkceS256()) {
+      return "The IdP does not advertise PKCE with S256 (code_challenge_methods_supported), which spec.grant "
+          + "AuthorizationCode requires (RFC 9700); enable PKCE S256 for the client at the IdP";
+    }
+    return null;
   }
 
   /**

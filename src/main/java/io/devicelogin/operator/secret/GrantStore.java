@@ -2,7 +2,8 @@ package io.devicelogin.operator.secret;
 
 import io.devicelogin.operator.api.v1alpha1.Constants;
 import io.devicelogin.operator.api.v1alpha1.DeviceLogin;
-import io.devicelogin.operator.flow.Grant;
+import io.devicelogin.operator.flow.CodeGrant;
+import io.devicelogin.operator.flow.StartedGrant;
 import io.devicelogin.operator.idp.UnverifiedTokens;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
@@ -45,22 +46,6 @@ public final class GrantStore {
 
   private static final Logger LOG = LoggerFactory.getLogger(GrantStore.class);
 
-  private static final String ID = "grant-id";
-  private static final String GENERATION = "generation";
-  private static final String RESTART = "restart";
-  private static final String ISSUER_URL = "issuer-url";
-  private static final String CLIENT_ID = "client-id";
-  private static final String DEVICE_CODE = "device-code";
-  private static final String USER_CODE = "user-code";
-  private static final String VERIFICATION_URI = "verification-uri";
-  private static final String VERIFICATION_URI_COMPLETE = "verification-uri-complete";
-  private static final String EXPIRES_AT = "expires-at";
-  private static final String INTERVAL = "interval-seconds";
-  /** Prefix of the keys holding tokens issued for the grant whose ID token waits for a check. */
-  private static final String UNVERIFIED = "unverified-";
-  private static final Set<String> REQUIRED = Set.of(
-      ID, GENERATION, ISSUER_URL, CLIENT_ID, DEVICE_CODE, USER_CODE, VERIFICATION_URI, EXPIRES_AT, INTERVAL);
-
   private final KubernetesClient client;
   private final OwnSecrets secrets;
 
@@ -74,13 +59,48 @@ public final class GrantStore {
    * DeviceLogins never share a grant Secret); only a name too long for the prefix is shortened with a hash.
    */
   public static String secretName(DeviceLogin login) {
-    String name = login.getMetadata().getName();
-    return PREFIX.length() + name.length() <= Names.MAX_NAME ? PREFIX + name : Names.prefixed(PREFIX, name);
+    return secretName(login.getMetadata().getName());
+  }
+
+  /** {@link #secretName(DeviceLogin)} of the DeviceLogin named {@code loginName}. */
+  static String secretName(String loginName) {
+    return PREFIX.length() + loginName.length() <= Names.MAX_NAME
+        ? PREFIX + loginName : Names.prefixed(PREFIX, loginName);
+  }
+
+  /**
+   * Annotation the callback endpoint sets on a grant Secret with the time it stored the IdP's response there (its
+   * change wakes the login, on whichever replica leads).
+   */
+  public static final String RESPONSE_ANNOTATION = Constants.GROUP + "/authorization-response";
+
+  /**
+   * Annotation the callback endpoint sets on a waiting login's grant Secret when it refused a response naming it: why,
+   * for the login's condition.
+   */
+  public static final String REFUSED_ANNOTATION = Constants.GROUP + "/response-refused";
+
+  /** Why the callback endpoint last refused a response for this DeviceLogin's grant, if it did. */
+  public Optional<String> refusal(DeviceLogin login) {
+    return own(login).map(secret -> TokenSecrets.annotation(secret, REFUSED_ANNOTATION));
+  }
+
+  /**
+   * Whether {@code secret} is the grant Secret of the DeviceLogin named {@code loginName} as far as the Secret itself
+   * can tell (the callback endpoint has no DeviceLogin to compare uids with): the grant type, within what the operator
+   * writes, naming that DeviceLogin and controlled by a DeviceLogin of that name.
+   */
+  static boolean grantSecretOf(Secret secret, String loginName) {
+    return TYPE.equals(secret.getType()) && SecretBounds.fits(secret)
+        && loginName.equals(TokenSecrets.annotation(secret, Constants.DEVICELOGIN_ANNOTATION))
+        && secret.getMetadata().getOwnerReferences() != null
+        && secret.getMetadata().getOwnerReferences().stream().anyMatch(ref -> Boolean.TRUE.equals(ref.getController())
+            && "DeviceLogin".equals(ref.getKind()) && loginName.equals(ref.getName()));
   }
 
   /** The grant stored for this DeviceLogin (this very object, by uid), if any; another Secret of that name is not. */
-  public Optional<Grant> find(DeviceLogin login) {
-    return own(login).flatMap(secret -> fromData(secret.getData()));
+  public Optional<StartedGrant> find(DeviceLogin login) {
+    return own(login).flatMap(secret -> GrantData.grant(secret.getData()));
   }
 
   /**
@@ -97,7 +117,7 @@ public final class GrantStore {
    * Stores the grant: creates its Secret, or updates this DeviceLogin's own one as last seen; returns only once the API
    * server has it. Throws if a Secret of that name is not this DeviceLogin's grant Secret (it is left as it is).
    */
-  public void save(DeviceLogin login, Grant grant) {
+  public void save(DeviceLogin login, StartedGrant grant) {
     save(login, grant, null);
   }
 
@@ -105,7 +125,7 @@ public final class GrantStore {
    * {@link #save}, with tokens the IdP issued for this grant whose ID token could not be checked yet (null: none): kept
    * beside the used-up device code, so a restart checks them again instead of losing the login.
    */
-  public void save(DeviceLogin login, Grant grant, UnverifiedTokens unverified) {
+  public void save(DeviceLogin login, StartedGrant grant, UnverifiedTokens unverified) {
     Secret desired = toSecret(login, grant, unverified);
     Optional<Secret> seen = own(login);
     try {
@@ -118,6 +138,10 @@ public final class GrantStore {
       Secret current = get(login);
       if (current != null && !ownedBy(current, login)) {
         throw new IllegalStateException(foreign(current) + "; it was not written over");
+      }
+      if (current != null && seen.isPresent() && grant instanceof CodeGrant) {
+        // the callback endpoint may have stored a response there: the retry decides on what is there now
+        throw e;
       }
       store(login, desired, current);
     }
@@ -163,17 +187,7 @@ public final class GrantStore {
 
   /** The tokens stored with this DeviceLogin's grant that wait for a check of their ID token, if any. */
   public Optional<UnverifiedTokens> unverified(DeviceLogin login) {
-    return own(login).flatMap(secret -> {
-      Map<String, String> parts = new LinkedHashMap<>();
-      if (secret.getData() != null) {
-        secret.getData().forEach((key, value) -> {
-          if (key.startsWith(UNVERIFIED)) {
-            parts.put(key.substring(UNVERIFIED.length()), decode(value));
-          }
-        });
-      }
-      return UnverifiedTokens.fromParts(parts);
-    });
+    return own(login).flatMap(secret -> GrantData.unverified(secret.getData()));
   }
 
   /** This DeviceLogin's grant Secret as the informer has it, if any. */
@@ -198,7 +212,7 @@ public final class GrantStore {
     return client.secrets().inNamespace(login.getMetadata().getNamespace());
   }
 
-  private static Secret toSecret(DeviceLogin login, Grant grant, UnverifiedTokens unverified) {
+  private static Secret toSecret(DeviceLogin login, StartedGrant grant, UnverifiedTokens unverified) {
     return new SecretBuilder()
         .withNewMetadata()
         .withName(secretName(login))
@@ -209,7 +223,7 @@ public final class GrantStore {
         .withOwnerReferences(OwnerReferences.controller(login))
         .endMetadata()
         .withType(TYPE)
-        .withData(toData(grant, unverified))
+        .withData(GrantData.of(grant, unverified))
         .build();
   }
 
@@ -227,53 +241,6 @@ public final class GrantStore {
         : "it belongs to another object";
     return "Secret " + secret.getMetadata().getName() + " already exists and is not this DeviceLogin's grant Secret ("
         + why + ")";
-  }
-
-  private static Map<String, String> toData(Grant grant, UnverifiedTokens unverified) {
-    Map<String, String> data = new LinkedHashMap<>();
-    data.put(ID, encode(grant.id()));
-    data.put(GENERATION, encode(Long.toString(grant.generation())));
-    if (grant.restart() != null) {
-      data.put(RESTART, encode(grant.restart()));
-    }
-    data.put(ISSUER_URL, encode(grant.issuerUrl()));
-    data.put(CLIENT_ID, encode(grant.clientId()));
-    data.put(DEVICE_CODE, encode(grant.deviceCode()));
-    data.put(USER_CODE, encode(grant.userCode()));
-    data.put(VERIFICATION_URI, encode(grant.verificationUri().toString()));
-    if (grant.verificationUriComplete() != null) {
-      data.put(VERIFICATION_URI_COMPLETE, encode(grant.verificationUriComplete().toString()));
-    }
-    data.put(EXPIRES_AT, encode(grant.expiresAt().toString()));
-    data.put(INTERVAL, encode(Long.toString(grant.interval().toSeconds())));
-    if (unverified != null) {
-      unverified.parts().forEach((key, value) -> data.put(UNVERIFIED + key, encode(value)));
-    }
-    return data;
-  }
-
-  /** The stored grant, or empty when the data is incomplete or unreadable (then a fresh grant replaces it). */
-  private static Optional<Grant> fromData(Map<String, String> data) {
-    if (data == null || !data.keySet().containsAll(REQUIRED)) {
-      return Optional.empty();
-    }
-    try {
-      String complete = decode(data.get(VERIFICATION_URI_COMPLETE));
-      return Optional.of(new Grant(
-          decode(data.get(ID)),
-          Long.parseLong(decode(data.get(GENERATION))),
-          decode(data.get(RESTART)),
-          decode(data.get(ISSUER_URL)),
-          decode(data.get(CLIENT_ID)),
-          decode(data.get(DEVICE_CODE)),
-          decode(data.get(USER_CODE)),
-          URI.create(decode(data.get(VERIFICATION_URI))),
-          complete == null ? null : URI.create(complete),
-          Instant.parse(decode(data.get(EXPIRES_AT))),
-          Duration.ofSeconds(Long.parseLong(decode(data.get(INTERVAL))))));
-    } catch (IllegalArgumentException | DateTimeException e) {
-      return Optional.empty();
-    }
   }
 
   static String encode(String value) {

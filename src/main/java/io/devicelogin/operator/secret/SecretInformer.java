@@ -31,13 +31,21 @@ import java.util.Set;
  * other namespaces' entries.
  *
  * <p>Events: a token Secret deleted (or its label removed) wakes the DeviceLogin that wrote it; a change of its writer
- * made by someone else wakes the DeviceLogin it names now. The operator's own writes wake nothing (JOSDK skips the
+ * made by someone else wakes the DeviceLogin it names now; so does a response the callback endpoint stored in (or
+ * refused for) a grant Secret. The operator's own writes wake nothing (JOSDK skips the
  * events of writes it has cached), so a DeviceLogin whose Secret another DeviceLogin took over learns it at its next
  * look (its renewal time) and ends Superseded then.
  */
 public final class SecretInformer implements OwnSecrets {
 
   private static final String BY_GRANT = "grant-id";
+
+  /**
+   * Changes by others that wake a DeviceLogin: a token Secret's writer, and the callback endpoint storing or refusing
+   * an IdP's response on a grant Secret.
+   */
+  private static final List<String> WAKING_ANNOTATIONS = List.of(TokenSecrets.WRITER_UID_ANNOTATION,
+      GrantStore.RESPONSE_ANNOTATION, GrantStore.REFUSED_ANNOTATION);
 
   private final Map<String, InformerEventSource<Secret, DeviceLogin>> informers = new HashMap<>();
 
@@ -56,9 +64,8 @@ public final class SecretInformer implements OwnSecrets {
               .withItemStore(new KeptSecrets())
               .withSecondaryToPrimaryMapper(SecretInformer::writer)
               .withOnAddFilter(secret -> false)
-              .withOnUpdateFilter((updated, previous) -> !Objects.equals(
-                  TokenSecrets.annotation(updated, TokenSecrets.WRITER_UID_ANNOTATION),
-                  TokenSecrets.annotation(previous, TokenSecrets.WRITER_UID_ANNOTATION)))
+              .withOnUpdateFilter((updated, previous) -> WAKING_ANNOTATIONS.stream().anyMatch(key -> !Objects.equals(
+                  TokenSecrets.annotation(updated, key), TokenSecrets.annotation(previous, key))))
               .withOnDeleteFilter((secret, unknown) -> Constants.TOKEN_SECRET_TYPE.equals(secret.getType()))
               .build(),
           context);

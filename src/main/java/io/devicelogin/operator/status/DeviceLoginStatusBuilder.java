@@ -6,7 +6,9 @@ import io.devicelogin.operator.api.v1alpha1.DeviceLoginStatus;
 import io.devicelogin.operator.api.v1alpha1.Identity;
 import io.devicelogin.operator.api.v1alpha1.Phase;
 import io.devicelogin.operator.api.v1alpha1.Reason;
+import io.devicelogin.operator.flow.CodeGrant;
 import io.devicelogin.operator.flow.Grant;
+import io.devicelogin.operator.flow.StartedGrant;
 import java.time.Instant;
 import io.devicelogin.operator.api.v1alpha1.Condition;
 import io.fabric8.kubernetes.client.utils.Serialization;
@@ -15,7 +17,7 @@ import java.util.List;
 
 /**
  * Builds the next status of a DeviceLogin from its current one: pure, so each phase's shape is unit-tested. Only
- * non-secret fields: never a device code or a token.
+ * non-secret fields: never a device code, authorization code, PKCE verifier or token.
  */
 public final class DeviceLoginStatusBuilder {
 
@@ -26,15 +28,23 @@ public final class DeviceLoginStatusBuilder {
 
   private DeviceLoginStatusBuilder() {}
 
-  /** Waiting for the person to approve {@code grant}. */
+  /**
+   * Waiting for the person: to approve a device grant (its user code and verification URI), or to sign in at an
+   * authorization code grant's URL.
+   */
   public static DeviceLoginStatus awaitingUser(
-      DeviceLogin login, Grant grant, Reason reason, String message, Instant now) {
+      DeviceLogin login, StartedGrant started, Reason reason, String message, Instant now) {
     DeviceLoginStatus next = base(login, Phase.AwaitingUser, false, reason, message, now);
+    next.setExpiresAt(Rfc3339.format(started.expiresAt()));
+    if (started instanceof CodeGrant code) {
+      next.setAuthorizationUrl(code.authorizationUrl().toString());
+      return next;
+    }
+    Grant grant = (Grant) started;
     next.setUserCode(grant.userCode());
     next.setVerificationUri(grant.verificationUri().toString());
     next.setVerificationUriComplete(
         grant.verificationUriComplete() == null ? null : grant.verificationUriComplete().toString());
-    next.setExpiresAt(Rfc3339.format(grant.expiresAt()));
     next.setPollInterval((int) grant.interval().toSeconds());
     return next;
   }

@@ -61,7 +61,7 @@ final class BenchIdp implements IdentityProviderClient {
   public ProviderEndpoints discover(ProviderConfig provider, boolean forceRefresh) {
     URI issuer = provider.issuer();
     return new ProviderEndpoints(issuer, issuer.resolve("device"), issuer.resolve("token"), issuer.resolve("jwks"),
-        null, Set.of(JWSAlgorithm.RS256), false);
+        null, Set.of(JWSAlgorithm.RS256), false, issuer.resolve("authorize"), true, true);
   }
 
   @Override

@@ -149,7 +149,7 @@ class CaBundleTest {
 
   /** A namespaced IdentityProvider's config for {@code issuer}, trusting the test CA. */
   private static ProviderConfig namespaced(URI issuer) {
-    return new ProviderConfig(issuer, "cli", null, certificatePem, List.of("openid"), "team-a", false);
+    return new ProviderConfig(issuer, "cli", null, certificatePem, List.of("openid"), "team-a", false, null);
   }
 
   /** The issuer under the name idp.test, which the tests' resolvers map to an address. */

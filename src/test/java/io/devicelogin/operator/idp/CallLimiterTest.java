@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
 class CallLimiterTest {
 
   private static ProviderConfig tenant(String namespace, String issuer) {
-    return new ProviderConfig(URI.create(issuer), "cli", null, null, List.of("openid"), namespace, false);
+    return new ProviderConfig(URI.create(issuer), "cli", null, null, List.of("openid"), namespace, false, null);
   }
 
   private static ProviderConfig cluster(String issuer, String clientId) {

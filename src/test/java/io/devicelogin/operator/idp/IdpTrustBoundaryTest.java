@@ -274,7 +274,7 @@ class IdpTrustBoundaryTest {
     NimbusIdentityProviderClient client = client(EgressGuard.none());
     // a provider that does not allow insecure http, talking to a test IdP on http
     ProviderConfig provider = new ProviderConfig(
-        URI.create(idp.issuer()), "cli", null, null, List.of("openid"), null, false);
+        URI.create(idp.issuer()), "cli", null, null, List.of("openid"), null, false, null);
 
     IdpException refused = catchThrowableOfType(IdpException.class, () -> client.startDeviceAuthorization(provider));
 
@@ -379,7 +379,7 @@ class IdpTrustBoundaryTest {
 
   /** A namespaced IdentityProvider's config that allows insecure http (the test IdP's). */
   private static ProviderConfig namespaced(String issuer) {
-    return new ProviderConfig(URI.create(issuer), "cli", null, null, List.of("openid"), "team-a", true);
+    return new ProviderConfig(URI.create(issuer), "cli", null, null, List.of("openid"), "team-a", true, null);
   }
 
   private static NimbusIdentityProviderClient client(EgressGuard guard) {

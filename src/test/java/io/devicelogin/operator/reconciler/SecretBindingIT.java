@@ -12,7 +12,7 @@ import io.devicelogin.operator.api.v1alpha1.Identity;
 import io.devicelogin.operator.api.v1alpha1.IdentityProvider;
 import io.devicelogin.operator.api.v1alpha1.IdentityProviderSpec;
 import io.devicelogin.operator.api.v1alpha1.Phase;
-import io.devicelogin.operator.flow.Grant;
+import io.devicelogin.operator.flow.StartedGrant;
 import io.devicelogin.operator.idp.IssuedTokens;
 import io.devicelogin.operator.idp.ProviderConfig;
 import io.devicelogin.operator.secret.GrantStore;
@@ -453,7 +453,7 @@ class SecretBindingIT {
    */
   private static void plantTokens(String ns, String issuer, String user, String refreshToken) {
     DeviceLogin login = Logins.get(client, ns, "login");
-    Grant grant = new GrantStore(client, new ApiSecrets(client)).find(login).orElseThrow();
+    StartedGrant grant = new GrantStore(client, new ApiSecrets(client)).find(login).orElseThrow();
     String recordedIssuer = issuer == null ? grant.issuerUrl() : issuer;
     Instant now = Instant.now();
     String idToken = new PlainJWT(new JWTClaimsSet.Builder().issuer(recordedIssuer).audience(CLIENT_ID)

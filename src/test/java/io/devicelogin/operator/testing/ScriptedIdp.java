@@ -56,7 +56,7 @@ public final class ScriptedIdp implements IdentityProviderClient {
     URI issuer = provider.issuer();
     return new ProviderEndpoints(
         issuer, issuer.resolve("device"), issuer.resolve("token"), issuer.resolve("jwks"), null,
-        Set.of(JWSAlgorithm.RS256), false);
+        Set.of(JWSAlgorithm.RS256), false, issuer.resolve("authorize"), true, true);
   }
 
   @Override

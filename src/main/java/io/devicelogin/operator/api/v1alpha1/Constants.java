@@ -20,6 +20,15 @@ public final class Constants {
 
   public static final String TOKEN_SECRET_TYPE = GROUP + "/oidc-tokens";
 
+  /** Type of a Secret a person or portal creates to paste back an IdP's redirect (the operator consumes it). */
+  public static final String AUTHORIZATION_RESPONSE_TYPE = GROUP + "/authorization-response";
+
+  /** Key of an authorization-response Secret holding the full URL the browser was sent to. */
+  public static final String REDIRECT_URL_KEY = "redirect-url";
+
+  /** Label naming the DeviceLogin (same namespace) an authorization-response Secret is for. */
+  public static final String DEVICELOGIN_LABEL = GROUP + "/devicelogin";
+
   /** Label a Secret needs, set to "true", for the operator to read it as a provider's client secret. */
   public static final String CLIENT_SECRET_LABEL = GROUP + "/client-secret";
 

@@ -23,7 +23,13 @@ public class DeviceLoginStatus {
   @JsonPropertyDescription("verificationUri with the user code filled in, when the IdP offers one. Cleared once the login ends.")
   private String verificationUriComplete;
 
-  @JsonPropertyDescription("RFC 3339 time the user code expires.")
+  @JsonPropertyDescription("Grant AuthorizationCode: the address the person opens in their own browser to sign in (it "
+      + "carries state, nonce, the PKCE S256 challenge and the provider's exact redirect_uri; nothing secret). "
+      + "Cleared once the login ends.")
+  private String authorizationUrl;
+
+  @JsonPropertyDescription("RFC 3339 time the user code (grant AuthorizationCode: the authorization URL's state) "
+      + "expires.")
   private String expiresAt;
 
   @JsonPropertyDescription("Seconds between token polls now; grows when the IdP asks to slow down.")
@@ -88,6 +94,14 @@ public class DeviceLoginStatus {
 
   public String getVerificationUriComplete() {
     return verificationUriComplete;
+  }
+
+  public String getAuthorizationUrl() {
+    return authorizationUrl;
+  }
+
+  public void setAuthorizationUrl(String authorizationUrl) {
+    this.authorizationUrl = authorizationUrl;
   }
 
   public void setVerificationUriComplete(String verificationUriComplete) {

@@ -13,7 +13,18 @@ import java.util.List;
 /** One OIDC client at one identity provider; shared by IdentityProvider and ClusterIdentityProvider. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @JsonIgnoreProperties(ignoreUnknown = true)
+@ValidationRule(value = "!has(self.grant) || self.grant != 'AuthorizationCode' || has(self.redirectUri)",
+    message = "redirectUri is required when grant is AuthorizationCode")
 public class IdentityProviderSpec {
+
+  /** The longest spec.redirectUri (characters). */
+  public static final int MAX_REDIRECT_URI_CHARS = 2048;
+
+  /** Which OAuth grant logins through a provider use. */
+  public enum GrantType {
+    DeviceCode,
+    AuthorizationCode
+  }
 
   /** The longest spec.caBundle (characters): the CRD's bound, and what the operator's token Secrets may carry of it. */
   public static final int MAX_CA_BUNDLE_CHARS = 64 * 1024;
@@ -93,6 +104,24 @@ public class IdentityProviderSpec {
   @Default("false")
   @JsonPropertyDescription("Allow an http:// issuer. Only for local development: tokens travel unencrypted.")
   private Boolean allowInsecureHttp;
+
+  @Default("DeviceCode")
+  @JsonPropertyDescription(
+      "The grant logins through this provider use. DeviceCode (default): the OAuth 2.0 device authorization grant "
+          + "(RFC 8628), the person enters a user code. AuthorizationCode: for IdPs without the device grant, the "
+          + "authorization code grant with PKCE (S256); the DeviceLogin shows status.authorizationUrl, and the IdP's "
+          + "redirect reaches the operator by a pasted authorization-response Secret, the operator's callback endpoint "
+          + "or a local relay. Requires redirectUri.")
+  private GrantType grant;
+
+  @Size(max = MAX_REDIRECT_URI_CHARS)
+  @Pattern("^https?://[^\\s#]+$")
+  @JsonPropertyDescription(
+      "The redirect URI registered for clientId at the IdP, sent exactly as written (grant AuthorizationCode only): "
+          + "a loopback address such as http://localhost:8000/ for IdPs that allow only localhost (the person pastes "
+          + "the address the browser could not open, or runs the local relay), or the operator's public callback "
+          + "https://<host>/callback. http:// only for a loopback host or with allowInsecureHttp; no fragment.")
+  private String redirectUri;
 
   public String getIssuerUrl() {
     return issuerUrl;
@@ -188,6 +217,27 @@ public class IdentityProviderSpec {
 
   public void setAllowInsecureHttp(Boolean allowInsecureHttp) {
     this.allowInsecureHttp = allowInsecureHttp;
+  }
+
+  public GrantType getGrant() {
+    return grant;
+  }
+
+  public void setGrant(GrantType grant) {
+    this.grant = grant;
+  }
+
+  public String getRedirectUri() {
+    return redirectUri;
+  }
+
+  public void setRedirectUri(String redirectUri) {
+    this.redirectUri = redirectUri;
+  }
+
+  /** Whether logins use the authorization code grant (the default is the device grant). */
+  public boolean authorizationCodeGrant() {
+    return grant == GrantType.AuthorizationCode;
   }
 
   /** Scopes with the contract's default applied (the API server applies it too; objects built in code may not). */

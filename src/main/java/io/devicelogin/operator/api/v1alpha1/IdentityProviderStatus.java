@@ -12,12 +12,16 @@ import java.util.List;
 public class IdentityProviderStatus {
 
   @JsonPropertyDescription(
-      "Ready is True when discovery worked and the IdP advertises a device authorization endpoint; "
-          + "otherwise its reason and message say what to fix.")
+      "Ready is True when discovery worked and the IdP offers the provider's grant (a device authorization "
+          + "endpoint, or for AuthorizationCode an authorization endpoint and PKCE S256); otherwise its reason and "
+          + "message say what to fix.")
   private List<Condition> conditions = new ArrayList<>();
 
   @JsonPropertyDescription("Device authorization endpoint from the discovery document.")
   private String deviceAuthorizationEndpoint;
+
+  @JsonPropertyDescription("Authorization endpoint from the discovery document (grant AuthorizationCode).")
+  private String authorizationEndpoint;
 
   @JsonPropertyDescription("Token endpoint from the discovery document.")
   private String tokenEndpoint;
@@ -31,6 +35,14 @@ public class IdentityProviderStatus {
 
   public void setConditions(List<Condition> conditions) {
     this.conditions = conditions;
+  }
+
+  public String getAuthorizationEndpoint() {
+    return authorizationEndpoint;
+  }
+
+  public void setAuthorizationEndpoint(String authorizationEndpoint) {
+    this.authorizationEndpoint = authorizationEndpoint;
   }
 
   public String getDeviceAuthorizationEndpoint() {

@@ -6,7 +6,8 @@ package io.devicelogin.operator.api.v1alpha1;
  * DeviceLogin took over the Secret), SecretConflict (the target Secret belongs to someone else), ProviderChanged (the
  * provider now names another issuer or client than the login's grant or tokens were made with), CRDOutdated (the
  * installed CRD lacks fields this operator uses, so no login is started on a spec the API server may have pruned)
- * and SecretWriteRefused (the API server refused for good to store the tokens; they were dropped, not held forever).
+ * SecretWriteRefused (the API server refused for good to store the tokens; they were dropped, not held forever) and
+ * CodeExchangeInterrupted (the operator stopped while exchanging an authorization code, which can't be used twice).
  */
 public enum Reason {
   AuthorizationPending,
@@ -28,5 +29,6 @@ public enum Reason {
   UserRequired,
   NamespaceNotAllowed,
   ScopeNotAllowed,
-  SecretWriteRefused
+  SecretWriteRefused,
+  CodeExchangeInterrupted
 }

@@ -95,8 +95,8 @@ class CrdSchemaRulesTest {
   private static final String DNS_253 = ("a".repeat(62) + ".").repeat(4).substring(0, 252) + "b";
 
   private static Cases cases(String path) {
-    String field = path.substring(path.lastIndexOf('.') + 1);
-    String parent = path.substring(0, path.lastIndexOf('.'));
+    String field = path.substring(Math.max(path.lastIndexOf('.'), path.indexOf(':')) + 1);
+    String parent = path.substring(0, Math.max(path.lastIndexOf('.'), 0));
     return switch (field) {
       case "secretName", "name" -> parent.endsWith("clientSecretRef") || field.equals("secretName")
           ? new Cases(
@@ -141,6 +141,17 @@ class CrdSchemaRulesTest {
           List.of(List.of(), List.of("groups"), List.of("openid", "groups", "api://corp/.default"), repeat("x", 64)),
           List.of(List.of(""), List.of("a b"), List.of("groups", " groups"), List.of("openid", "a b c"),
               repeat("x", 65)));
+      case "grant" -> new Cases(List.of("DeviceCode", "AuthorizationCode"),
+          List.of("", "authorizationCode", "Implicit", "ClientCredentials", "DeviceCode ", HUGE));
+      case "redirectUri" -> new Cases(
+          List.of("http://localhost:8000/", "https://login.example.com/callback", "http://127.0.0.1:8000/cb?x=1",
+              "https://x" + "y".repeat(2039)),
+          List.of("", "localhost:8000", "ftp://x", "https://x/#frag", "https://a b", "javascript:alert(1)",
+              "http://localhost:8000/\n", "https://x" + "y".repeat(2040), HUGE));
+      case "spec" -> new Cases(
+          List.of(Map.of(), Map.of("grant", "DeviceCode"),
+              Map.of("grant", "AuthorizationCode", "redirectUri", "http://localhost:8000/")),
+          List.of(Map.of("grant", "AuthorizationCode")));
       case "emailVerifiedClaim" -> new Cases(List.of("Required", "NotSent"),
           List.of("", "required", "notsent", "Optional", "Required ", HUGE));
       case "matchExpressions" -> new Cases(

@@ -34,7 +34,7 @@ class TolerantResourceTest {
        "newTopLevel": {"x": 1},
        "spec": {"identityProviderRef": {"name": "corp", "kind": "IdentityProvider", "newRefField": "x"},
                 "user": "alice@example.com", "grant": "AuthorizationCode", "renewBefore": "5m"},
-       "status": {"phase": "Ready", "authorizationUrl": "https://idp.example/authorize",
+       "status": {"phase": "Ready", "futureUrl": "https://idp.example/authorize",
                   "identity": {"username": "alice@example.com", "newIdentityField": [1, 2]},
                   "conditions": [{"type": "Ready", "status": "True", "reason": "Issued", "newConditionField": true}],
                   "newStatusObject": {"failedAttempts": 3}}}
@@ -52,7 +52,7 @@ class TolerantResourceTest {
     assertThat(login.getStatus().getIdentity().getUsername()).isEqualTo("alice@example.com");
     assertThat(login.getStatus().getConditions()).singleElement()
         .satisfies(c -> assertThat(c.getReason()).isEqualTo("Issued"));
-    assertThat(serialization.asJson(login)).doesNotContain("newTopLevel", "grant", "authorizationUrl");
+    assertThat(serialization.asJson(login)).doesNotContain("newTopLevel", "grant", "futureUrl");
   }
 
   @Test
