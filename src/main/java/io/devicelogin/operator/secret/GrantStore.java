@@ -13,22 +13,17 @@ import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.NonNamespaceOperation;
 import io.fabric8.kubernetes.client.dsl.Resource;
 import java.net.HttpURLConnection;
-import java.net.URI;
 import java.nio.charset.StandardCharsets;
-import java.time.DateTimeException;
-import java.time.Duration;
-import java.time.Instant;
 import java.util.Base64;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Persists each started device grant in an operator-owned Secret (owned by its DeviceLogin) before its user code is
- * published, so a restarted operator continues the same grant instead of starting a second one. Reads come from the
+ * Persists each started grant in an operator-owned Secret (owned by its DeviceLogin) before what the person needs is
+ * published (a device grant's user code, an authorization code grant's URL with its PKCE verifier, state and nonce;
+ * {@link GrantData} has the keys), so a restarted operator continues the same grant instead of starting a second one.
+ * The Secret keeps the type {@value #TYPE} for both grants (one type for RBAC, admission and the informer). Reads come from the
  * operator's Secret informer ({@link OwnSecrets}), which sees this process's writes at once, so polling costs no API
  * reads.
  *

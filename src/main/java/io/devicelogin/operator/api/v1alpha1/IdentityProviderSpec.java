@@ -47,7 +47,8 @@ public class IdentityProviderSpec {
 
   @Required
   @Size(min = 1, max = 512)
-  @JsonPropertyDescription("OAuth 2.0 client id registered at the IdP with the device authorization grant enabled.")
+  @JsonPropertyDescription("OAuth 2.0 client id registered at the IdP with the device authorization grant enabled "
+      + "(grant AuthorizationCode: with the standard flow, PKCE S256 and redirectUri).")
   private String clientId;
 
   @JsonPropertyDescription(
