@@ -17,6 +17,7 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @ShortNames("cidp")
 @AdditionalPrinterColumn(name = "Issuer", jsonPath = ".spec.issuerUrl", type = AdditionalPrinterColumn.Type.STRING)
 @AdditionalPrinterColumn(name = "Client", jsonPath = ".spec.clientId", type = AdditionalPrinterColumn.Type.STRING)
+@AdditionalPrinterColumn(name = "Grant", jsonPath = ".spec.grant", type = AdditionalPrinterColumn.Type.STRING)
 @AdditionalPrinterColumn(
     name = "Ready",
     jsonPath = ".status.conditions[?(@.type==\"Ready\")].status",

@@ -20,6 +20,11 @@ import io.fabric8.kubernetes.model.annotation.Version;
     jsonPath = ".status.verificationUri",
     type = AdditionalPrinterColumn.Type.STRING)
 @AdditionalPrinterColumn(name = "Secret", jsonPath = ".status.secretName", type = AdditionalPrinterColumn.Type.STRING)
+@AdditionalPrinterColumn(
+    name = "Authorization URL",
+    jsonPath = ".status.authorizationUrl",
+    type = AdditionalPrinterColumn.Type.STRING,
+    priority = 1)
 @AdditionalPrinterColumn(name = "Age", jsonPath = ".metadata.creationTimestamp", type = AdditionalPrinterColumn.Type.DATE)
 public class DeviceLogin extends TolerantResource<DeviceLoginSpec, DeviceLoginStatus> implements Namespaced {
 
