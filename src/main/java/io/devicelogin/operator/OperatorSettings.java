@@ -25,8 +25,8 @@ import java.util.stream.Collectors;
  * @param idpFairShare how many IdP requests one owner of providers may have in flight at once (IDP_FAIR_SHARE): a
  *     tenant's namespace with all its IdentityProviders, or one ClusterIdentityProvider's client; 0: a quarter of the
  *     reconcile threads, at least 2 (see {@link io.devicelogin.operator.idp.CallLimiter})
- * @param callbackPort port of the callback endpoint /callback (CALLBACK_PORT; 0 picks a free one, {@link #CALLBACK_OFF}:
- *     not served)
+ * @param callbackPort port of the callback endpoint /callback (CALLBACK_PORT; 0 picks a free one,
+ *     {@link #CALLBACK_OFF}: not served)
  */
 public record OperatorSettings(
     Set<String> watchNamespaces, String operatorNamespace, int httpPort, Duration idpConnectTimeout,
@@ -149,8 +149,8 @@ public record OperatorSettings(
   }
 
   /**
-   * Reads WATCH_NAMESPACES, OPERATOR_NAMESPACE, HTTP_PORT, CALLBACK_PORT (a port or {@code off}), LEADER_ELECTION, LEADER_ELECTION_NAMESPACE,
-   * LEADER_ELECTION_LEASE_NAME, RECONCILE_THREADS, IDP_FAIR_SHARE and IDP_DENIED_CIDRS (absent:
+   * Reads WATCH_NAMESPACES, OPERATOR_NAMESPACE, HTTP_PORT, CALLBACK_PORT (a port or {@code off}), LEADER_ELECTION,
+   * LEADER_ELECTION_NAMESPACE, LEADER_ELECTION_LEASE_NAME, RECONCILE_THREADS, IDP_FAIR_SHARE and IDP_DENIED_CIDRS (absent:
    * {@value EgressGuard#DEFAULT_DENIED_CIDRS}; empty: none); throws IllegalArgumentException on bad values.
    */
   public static OperatorSettings fromEnvironment(Map<String, String> env) {

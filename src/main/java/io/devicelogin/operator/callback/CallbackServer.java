@@ -50,7 +50,8 @@ public final class CallbackServer implements AutoCloseable {
   static final int MAX_BODY_BYTES = RedirectResponse.MAX_URL_CHARS + 1024;
 
   /** The server's defaults with room for the form and 8 threads (6 serve requests; a delivery may wait on the API). */
-  static final HardenedServer.Limits LIMITS = HardenedServer.Limits.DEFAULT.withBody(MAX_BODY_BYTES, 8);
+  static final HardenedServer.Limits LIMITS =
+      HardenedServer.Limits.DEFAULT.withMaxBodyBytes(MAX_BODY_BYTES).withThreads(8);
 
   /** The form's one field: the URL the browser was sent to. */
   static final String FIELD = "redirect_url";

@@ -82,9 +82,15 @@ public final class HardenedServer implements AutoCloseable {
       this(idleTimeout, headTimeout, maxConnections, idleTimeoutAtLimit, requestHeadBytes, threads, 0);
     }
 
-    /** These limits with room for a body of at most {@code bytes} and {@code count} threads. */
-    public Limits withBody(int bytes, int count) {
-      return new Limits(idleTimeout, headTimeout, maxConnections, idleTimeoutAtLimit, requestHeadBytes, count, bytes);
+    /** These limits with room for a request body of at most {@code bytes}. */
+    public Limits withMaxBodyBytes(int bytes) {
+      return new Limits(idleTimeout, headTimeout, maxConnections, idleTimeoutAtLimit, requestHeadBytes, threads, bytes);
+    }
+
+    /** These limits with a pool of {@code count} threads. */
+    public Limits withThreads(int count) {
+      return new Limits(idleTimeout, headTimeout, maxConnections, idleTimeoutAtLimit, requestHeadBytes, count,
+          maxBodyBytes);
     }
   }
 

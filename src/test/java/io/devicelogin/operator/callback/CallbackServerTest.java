@@ -189,7 +189,8 @@ class CallbackServerTest {
   @Test
   void brokenEncodingAndJunkInTheQueryAreRefusedWithoutAnError() throws IOException {
     // a state without a code (Nimbus reads that as a response_type=none success) and a code it cannot decode
-    for (String query : new String[] {"state=" + STATE, "code=%zz" + MARKER + "&state=" + STATE, "code=" + CODE + "&state=%" + MARKER,
+    for (String query : new String[] {"state=" + STATE, "code=%zz" + MARKER + "&state=" + STATE,
+        "code=" + CODE + "&state=%" + MARKER,
         "%" + MARKER, "=&=&&state=" + STATE, "code&state"}) {
       nanos.addAndGet(1_000_000_000L);
       RawHttp.Reply reply = get("/callback?" + query);

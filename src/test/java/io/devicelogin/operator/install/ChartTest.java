@@ -453,7 +453,8 @@ class ChartTest {
           peer.getNamespaceSelector().getMatchLabels()).containsEntry("kubernetes.io/metadata.name", "ingress-nginx"));
     });
 
-    Chart off = Chart.render("callback: {enabled: false}\nnetworkPolicy: {enabled: true, callbackFrom: [{podSelector: {}}]}\n");
+    Chart off = Chart.render(
+        "callback: {enabled: false}\nnetworkPolicy: {enabled: true, callbackFrom: [{podSelector: {}}]}\n");
     Container without = container(off.one(Deployment.class));
     assertThat(env(without)).containsEntry("CALLBACK_PORT", "off");
     assertThat(without.getPorts()).extracting(p -> p.getName()).containsExactly("http");
