@@ -140,6 +140,25 @@ class CallbackServerAbuseIT {
   }
 
   @Test
+  void aFloodOfDeliveriesReachesTheInboxAtTheStandardRate() throws Exception {
+    int requests = 400;
+    int limited = 0;
+    long t0 = System.nanoTime();
+    for (int i = 0; i < requests; i++) {
+      int status = RawHttp.send(server.port(), "GET /callback?code=c" + i + "&state=" + MARKER
+          + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").status();
+      assertThat(status).isIn(200, 429);
+      limited += status == 429 ? 1 : 0;
+    }
+    double seconds = (System.nanoTime() - t0) / 1e9;
+    assertThat(delivered.size() + limited).isEqualTo(requests);
+    assertThat(delivered.size()).as("deliveries in %.2f s", seconds)
+        .isBetween(DeliveryRate.BURST, (int) Math.ceil(DeliveryRate.BURST + DeliveryRate.PER_SECOND * seconds) + 1);
+    System.out.printf("[CallbackServerAbuseIT] %d deliveries in %.2f s, one client: %d reached the inbox, %d got 429%n",
+        requests, seconds, delivered.size(), limited);
+  }
+
+  @Test
   void aBodyThatArrivesInPiecesInTimeIsRead() throws Exception {
     String body = "redirect_url=" + java.net.URLEncoder.encode("http://localhost:8000/?code=c&state=s",
         StandardCharsets.UTF_8);
