@@ -1,5 +1,7 @@
 package io.devicelogin.operator;
 
+import io.devicelogin.operator.callback.CallbackServer;
+import io.devicelogin.operator.callback.ResponseInbox;
 import io.devicelogin.operator.http.HealthServer;
 import io.devicelogin.operator.idp.CallLimiter;
 import io.devicelogin.operator.idp.IdentityProviderClient;
@@ -30,7 +32,10 @@ import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** The operator: three controllers, the IdP client, metrics and the health endpoints, wired together. */
+/**
+ * The operator: three controllers, the IdP client, metrics, the health endpoints and the callback endpoint, wired
+ * together.
+ */
 public final class DeviceLoginOperator implements AutoCloseable {
 
   private static final Logger LOG = LoggerFactory.getLogger(DeviceLoginOperator.class);
@@ -43,7 +48,10 @@ public final class DeviceLoginOperator implements AutoCloseable {
   private final PrometheusMeterRegistry registry;
   private final KubernetesClient client;
   private final InstalledCrds crds;
+  private final OperatorMetrics metrics;
+  private ResponseInbox inbox;
   private HealthServer health;
+  private CallbackServer callback;
 
   private DeviceLoginOperator(
       KubernetesClient client, OperatorSettings settings, IdentityProviderClient idp, OperatorMetrics metrics,
@@ -51,6 +59,7 @@ public final class DeviceLoginOperator implements AutoCloseable {
     this.client = client;
     this.settings = settings;
     this.registry = registry;
+    this.metrics = metrics;
     this.operator = new Operator(o -> {
       o.withKubernetesClient(client)
           .withCloseClientOnStop(false)
@@ -123,6 +132,15 @@ public final class DeviceLoginOperator implements AutoCloseable {
     return this;
   }
 
+  /**
+   * Where the callback endpoint hands the IdP redirects it receives; without one, {@link #start()} serves no callback
+   * endpoint whatever CALLBACK_PORT says.
+   */
+  public DeviceLoginOperator withResponseInbox(ResponseInbox responseInbox) {
+    this.inbox = responseInbox;
+    return this;
+  }
+
   /** Whether this instance reconciles now: the leader, or always without leader election. */
   public boolean isLeader() {
     return leading.get() && !closing.get();
@@ -159,6 +177,7 @@ public final class DeviceLoginOperator implements AutoCloseable {
    * Checks the cluster, starts the controllers and the HTTP endpoints.
    *
    * @throws StartupCheck.StartupException with a message a person can act on
+   * @throws IOException when a port cannot be bound, saying which setting to change
    */
   public void start() throws StartupCheck.StartupException, IOException {
     StartupCheck.verify(client, settings.watchNamespaces());
@@ -166,15 +185,33 @@ public final class DeviceLoginOperator implements AutoCloseable {
     crds.check();
     // Readiness: started with healthy informers. A follower's informers run too (only event processing waits for
     // the lease), so a ready follower has warm caches and can take over at once.
-    health = HealthServer.start(
-        settings.httpPort(), registry, () -> true,
-        () -> operator.getRuntimeInfo().isStarted() && operator.getRuntimeInfo().allEventSourcesAreHealthy());
+    try {
+      health = HealthServer.start(
+          settings.httpPort(), registry, () -> true,
+          () -> operator.getRuntimeInfo().isStarted() && operator.getRuntimeInfo().allEventSourcesAreHealthy());
+    } catch (IOException e) {
+      throw new IOException("cannot serve HTTP on port " + settings.httpPort() + ": " + e.getMessage()
+          + " (set HTTP_PORT)", e);
+    }
+    if (settings.callbackPort() != OperatorSettings.CALLBACK_OFF && inbox != null) {
+      try {
+        callback = CallbackServer.start(settings.callbackPort(), inbox, metrics);
+      } catch (IOException e) {
+        throw new IOException("cannot serve the callback endpoint on port " + settings.callbackPort() + ": "
+            + e.getMessage() + " (set CALLBACK_PORT, or CALLBACK_PORT=off)", e);
+      }
+    }
     operator.start();
   }
 
   /** Port of the HTTP endpoints (useful with HTTP_PORT=0). */
   public int httpPort() {
     return health.port();
+  }
+
+  /** Port of the callback endpoint (useful with CALLBACK_PORT=0), or {@link OperatorSettings#CALLBACK_OFF}. */
+  public int callbackPort() {
+    return callback == null ? OperatorSettings.CALLBACK_OFF : callback.port();
   }
 
   public PrometheusMeterRegistry registry() {
@@ -186,6 +223,9 @@ public final class DeviceLoginOperator implements AutoCloseable {
     closing.set(true);
     operator.stop();
     leading.set(false);
+    if (callback != null) {
+      callback.close();
+    }
     if (health != null) {
       health.close();
     }

@@ -40,8 +40,7 @@ public final class Main {
       System.exit(1);
       return;
     } catch (java.io.IOException e) {
-      System.err.println("devicelogin-operator: cannot serve HTTP on port " + settings.httpPort() + ": "
-          + e.getMessage() + " (set HTTP_PORT)");
+      System.err.println("devicelogin-operator: " + e.getMessage());
       System.exit(1);
       return;
     } catch (RuntimeException e) {
@@ -49,9 +48,11 @@ public final class Main {
       System.exit(1);
       return;
     }
-    log.info("devicelogin-operator started against {} (namespaces: {}, HTTP port {}, leader election: {})",
+    log.info("devicelogin-operator started against {} (namespaces: {}, HTTP port {}, callback port {}, leader "
+            + "election: {})",
         client.getMasterUrl(), settings.watchNamespaces().isEmpty() ? "all" : settings.watchNamespaces(),
-        operator.httpPort(), settings.leaderElection().enabled()
+        operator.httpPort(), operator.callbackPort() == OperatorSettings.CALLBACK_OFF ? "off" : operator.callbackPort(),
+        settings.leaderElection().enabled()
             ? "on, Lease " + settings.leaderElection().leaseNamespace() + "/" + settings.leaderElection().leaseName()
             : "off");
     CountDownLatch stopped = new CountDownLatch(1);

@@ -25,11 +25,19 @@ import java.util.stream.Collectors;
  * @param idpFairShare how many IdP requests one owner of providers may have in flight at once (IDP_FAIR_SHARE): a
  *     tenant's namespace with all its IdentityProviders, or one ClusterIdentityProvider's client; 0: a quarter of the
  *     reconcile threads, at least 2 (see {@link io.devicelogin.operator.idp.CallLimiter})
+ * @param callbackPort port of the callback endpoint /callback (CALLBACK_PORT; 0 picks a free one,
+ *     {@link #CALLBACK_OFF}: not served)
  */
 public record OperatorSettings(
     Set<String> watchNamespaces, String operatorNamespace, int httpPort, Duration idpConnectTimeout,
     Duration idpReadTimeout, LeaderElection leaderElection, int reconcileThreads, EgressGuard idpEgress,
-    int idpFairShare) {
+    int idpFairShare, int callbackPort) {
+
+  /** CALLBACK_PORT unless set. */
+  public static final int DEFAULT_CALLBACK_PORT = 8081;
+
+  /** {@link #callbackPort} when CALLBACK_PORT is {@code off}: the operator serves no callback endpoint. */
+  public static final int CALLBACK_OFF = -1;
 
   /** Reconcile threads unless RECONCILE_THREADS says otherwise. */
   public static final int DEFAULT_RECONCILE_THREADS = 32;
@@ -95,47 +103,54 @@ public record OperatorSettings(
       throw new IllegalArgumentException("IDP_FAIR_SHARE must be between 1 and RECONCILE_THREADS (" + reconcileThreads
           + "), got " + idpFairShare);
     }
+    if (callbackPort < CALLBACK_OFF || callbackPort > 65535) {
+      throw new IllegalArgumentException("CALLBACK_PORT must be between 0 and 65535 or off, got " + callbackPort);
+    }
     if (reconcileThreads < 1 || reconcileThreads > MAX_RECONCILE_THREADS) {
       throw new IllegalArgumentException(
           "RECONCILE_THREADS must be between 1 and " + MAX_RECONCILE_THREADS + ", got " + reconcileThreads);
     }
   }
 
-  /** Without leader election, with the default IDP_DENIED_CIDRS. */
+  /** Without leader election and without the callback endpoint, with the default IDP_DENIED_CIDRS. */
   public OperatorSettings(
       Set<String> watchNamespaces, String operatorNamespace, int httpPort, Duration idpConnectTimeout,
       Duration idpReadTimeout) {
     this(watchNamespaces, operatorNamespace, httpPort, idpConnectTimeout, idpReadTimeout, LeaderElection.disabled(),
-        DEFAULT_RECONCILE_THREADS, EgressGuard.defaults(), 0);
+        DEFAULT_RECONCILE_THREADS, EgressGuard.defaults(), 0, CALLBACK_OFF);
   }
 
   public OperatorSettings withLeaderElection(LeaderElection newLeaderElection) {
     return new OperatorSettings(
         watchNamespaces, operatorNamespace, httpPort, idpConnectTimeout, idpReadTimeout, newLeaderElection,
-        reconcileThreads, idpEgress, idpFairShare);
+        reconcileThreads, idpEgress, idpFairShare, callbackPort);
   }
 
   public OperatorSettings withReconcileThreads(int threads) {
     return new OperatorSettings(
         watchNamespaces, operatorNamespace, httpPort, idpConnectTimeout, idpReadTimeout, leaderElection, threads,
-        idpEgress, Math.min(idpFairShare, threads));
+        idpEgress, Math.min(idpFairShare, threads), callbackPort);
   }
 
   /** With another IDP_DENIED_CIDRS guard ({@link EgressGuard#none()} for an IdP on 127.0.0.1 in tests and the demo). */
   public OperatorSettings withIdpEgress(EgressGuard newIdpEgress) {
     return new OperatorSettings(
         watchNamespaces, operatorNamespace, httpPort, idpConnectTimeout, idpReadTimeout, leaderElection,
-        reconcileThreads, newIdpEgress, idpFairShare);
-  }
-
-  /** Defaults for a given operator namespace: all namespaces, port 8080, 5 s connect and 10 s read timeouts. */
-  public static OperatorSettings defaults(String operatorNamespace) {
-    return new OperatorSettings(Set.of(), operatorNamespace, 8080, Duration.ofSeconds(5), Duration.ofSeconds(10));
+        reconcileThreads, newIdpEgress, idpFairShare, callbackPort);
   }
 
   /**
-   * Reads WATCH_NAMESPACES, OPERATOR_NAMESPACE, HTTP_PORT, LEADER_ELECTION, LEADER_ELECTION_NAMESPACE,
-   * LEADER_ELECTION_LEASE_NAME, RECONCILE_THREADS, IDP_FAIR_SHARE and IDP_DENIED_CIDRS (absent:
+   * Defaults for a given operator namespace: all namespaces, port 8080, the callback endpoint on 8081, 5 s connect and
+   * 10 s read timeouts.
+   */
+  public static OperatorSettings defaults(String operatorNamespace) {
+    return new OperatorSettings(Set.of(), operatorNamespace, 8080, Duration.ofSeconds(5), Duration.ofSeconds(10))
+        .withCallbackPort(DEFAULT_CALLBACK_PORT);
+  }
+
+  /**
+   * Reads WATCH_NAMESPACES, OPERATOR_NAMESPACE, HTTP_PORT, CALLBACK_PORT (a port or {@code off}), LEADER_ELECTION,
+   * LEADER_ELECTION_NAMESPACE, LEADER_ELECTION_LEASE_NAME, RECONCILE_THREADS, IDP_FAIR_SHARE and IDP_DENIED_CIDRS (absent:
    * {@value EgressGuard#DEFAULT_DENIED_CIDRS}; empty: none); throws IllegalArgumentException on bad values.
    */
   public static OperatorSettings fromEnvironment(Map<String, String> env) {
@@ -147,25 +162,32 @@ public record OperatorSettings(
     if (operatorNamespace == null || operatorNamespace.isBlank()) {
       operatorNamespace = inClusterNamespace();
     }
-    int port;
-    String rawPort = env.getOrDefault("HTTP_PORT", "").trim();
-    if (rawPort.isEmpty()) {
-      rawPort = "8080";
+    OperatorSettings defaults = defaults(operatorNamespace);
+    String rawCallbackPort = env.getOrDefault("CALLBACK_PORT", "").trim();
+    return new OperatorSettings(
+        namespaces, operatorNamespace, port(env, "HTTP_PORT", defaults.httpPort()), defaults.idpConnectTimeout(),
+        defaults.idpReadTimeout(), leaderElection(env, operatorNamespace), reconcileThreads(env),
+        EgressGuard.parse(env.getOrDefault("IDP_DENIED_CIDRS", EgressGuard.DEFAULT_DENIED_CIDRS)),
+        positive(env, "IDP_FAIR_SHARE"), "off".equalsIgnoreCase(rawCallbackPort)
+            ? CALLBACK_OFF : port(env, "CALLBACK_PORT", defaults.callbackPort()));
+  }
+
+  /** A port number (0: a free one) from {@code name}, or {@code fallback} when it is not set. */
+  private static int port(Map<String, String> env, String name, int fallback) {
+    String raw = env.getOrDefault(name, "").trim();
+    if (raw.isEmpty()) {
+      return fallback;
     }
+    int port;
     try {
-      port = Integer.parseInt(rawPort);
+      port = Integer.parseInt(raw);
     } catch (NumberFormatException e) {
-      throw new IllegalArgumentException("HTTP_PORT must be a port number, got '" + rawPort + "'");
+      throw new IllegalArgumentException(name + " must be a port number, got '" + raw + "'");
     }
     if (port < 0 || port > 65535) {
-      throw new IllegalArgumentException("HTTP_PORT must be between 0 and 65535, got " + port);
+      throw new IllegalArgumentException(name + " must be between 0 and 65535, got " + port);
     }
-    OperatorSettings defaults = defaults(operatorNamespace);
-    return new OperatorSettings(
-        namespaces, operatorNamespace, port, defaults.idpConnectTimeout(), defaults.idpReadTimeout(),
-        leaderElection(env, operatorNamespace), reconcileThreads(env),
-        EgressGuard.parse(env.getOrDefault("IDP_DENIED_CIDRS", EgressGuard.DEFAULT_DENIED_CIDRS)),
-        positive(env, "IDP_FAIR_SHARE"));
+    return port;
   }
 
   /** A whole number from {@code name}, or 0 when it is not set. */
@@ -189,7 +211,14 @@ public record OperatorSettings(
   public OperatorSettings withIdpFairShare(int share) {
     return new OperatorSettings(
         watchNamespaces, operatorNamespace, httpPort, idpConnectTimeout, idpReadTimeout, leaderElection,
-        reconcileThreads, idpEgress, share);
+        reconcileThreads, idpEgress, share, callbackPort);
+  }
+
+  /** With the callback endpoint on another port (0: a free one; {@link #CALLBACK_OFF}: none). */
+  public OperatorSettings withCallbackPort(int port) {
+    return new OperatorSettings(
+        watchNamespaces, operatorNamespace, httpPort, idpConnectTimeout, idpReadTimeout, leaderElection,
+        reconcileThreads, idpEgress, idpFairShare, port);
   }
 
   private static int reconcileThreads(Map<String, String> env) {

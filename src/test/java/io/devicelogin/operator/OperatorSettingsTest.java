@@ -111,6 +111,27 @@ class OperatorSettingsTest {
   }
 
   @Test
+  void callbackPortDefaultsTo8081IsReadLikeHttpPortAndOffTurnsTheEndpointOff() {
+    assertThat(OperatorSettings.fromEnvironment(env()).callbackPort()).isEqualTo(8081);
+    assertThat(OperatorSettings.fromEnvironment(env("CALLBACK_PORT", " ")).callbackPort()).isEqualTo(8081);
+    assertThat(OperatorSettings.fromEnvironment(env("CALLBACK_PORT", " 9443 ")).callbackPort()).isEqualTo(9443);
+    assertThat(OperatorSettings.fromEnvironment(env("CALLBACK_PORT", "0")).callbackPort()).isZero();
+    for (String off : new String[] {"off", " OFF "}) {
+      assertThat(OperatorSettings.fromEnvironment(env("CALLBACK_PORT", off)).callbackPort())
+          .isEqualTo(OperatorSettings.CALLBACK_OFF);
+    }
+    for (String bad : new String[] {"-1", "65536", "http", "false", "8081.5"}) {
+      assertThatThrownBy(() -> OperatorSettings.fromEnvironment(env("CALLBACK_PORT", bad)))
+          .as("CALLBACK_PORT=%s", bad)
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("CALLBACK_PORT")
+          .hasMessageContaining(bad);
+    }
+    assertThat(new OperatorSettings(java.util.Set.of(), "ns", 0, Duration.ofSeconds(1), Duration.ofSeconds(1))
+        .callbackPort()).as("the tests' settings serve no callback endpoint").isEqualTo(OperatorSettings.CALLBACK_OFF);
+  }
+
+  @Test
   void operatorNamespaceFallsBackToTheServiceAccountNamespaceOrDefault() {
     Map<String, String> env = Map.of("OPERATOR_NAMESPACE", "  ");
     String expected = Files.isReadable(OperatorSettings.SERVICE_ACCOUNT_NAMESPACE) ? null : "default";

@@ -4,10 +4,14 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
 import org.eclipse.jetty.http.HttpField;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.HttpHeaderValue;
 import org.eclipse.jetty.http.HttpStatus;
+import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
@@ -18,7 +22,10 @@ import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.server.handler.ErrorHandler;
 import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.Promise;
+import org.eclipse.jetty.util.thread.Invocable;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
+import org.eclipse.jetty.util.thread.Scheduler;
 import org.eclipse.jetty.util.thread.ScheduledExecutorScheduler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -34,8 +41,9 @@ import org.slf4j.LoggerFactory;
  *       {@link RequestHeadDeadline};
  *   <li>at most {@link Limits#maxConnections} connections; at the limit Jetty stops accepting (new connections wait
  *       in the kernel's backlog) and the idle timeout of open ones drops to {@link Limits#idleTimeoutAtLimit};
- *   <li>request line plus headers at most {@link Limits#requestHeadBytes} (431 or 414 beyond); requests with a body
- *       get 413 and the connection is closed (nothing served here takes one);
+ *   <li>request line plus headers at most {@link Limits#requestHeadBytes} (431 or 414 beyond); a request with a body
+ *       longer than {@link Limits#maxBodyBytes} (by default 0: any body, chunked included) gets 413 and the connection
+ *       is closed. A handler that takes a body reads it with {@link #readBody}, bounded in size and time;
  *   <li>a fixed pool of {@link Limits#threads} threads named {@code <name>-N} (the acceptor and the selector are two
  *       of them) and a timer thread {@code <name>-timer}. Selector I/O never blocks on a slow client, so slow
  *       connections hold no thread. The pool's task queue is bounded by the connection limit (a connection has at
@@ -58,13 +66,32 @@ public final class HardenedServer implements AutoCloseable {
    * @param idleTimeoutAtLimit the idle timeout while {@code maxConnections} are open
    * @param requestHeadBytes most bytes of a request line plus headers
    * @param threads the fixed size of the thread pool (the acceptor and the selector take two)
+   * @param maxBodyBytes most bytes of a request body (0: no request may have one); such a body must also arrive
+   *     within {@code headTimeout} of {@link #readBody} being called
    */
   public record Limits(Duration idleTimeout, Duration headTimeout, int maxConnections, Duration idleTimeoutAtLimit,
-      int requestHeadBytes, int threads) {
+      int requestHeadBytes, int threads, int maxBodyBytes) {
 
     /** What the operator's endpoints use; docs/metrics.md "The HTTP server" documents them. */
     public static final Limits DEFAULT =
         new Limits(Duration.ofSeconds(5), Duration.ofSeconds(3), 512, Duration.ofSeconds(1), 8 * 1024, 4);
+
+    /** Refusing every request body. */
+    public Limits(Duration idleTimeout, Duration headTimeout, int maxConnections, Duration idleTimeoutAtLimit,
+        int requestHeadBytes, int threads) {
+      this(idleTimeout, headTimeout, maxConnections, idleTimeoutAtLimit, requestHeadBytes, threads, 0);
+    }
+
+    /** These limits with room for a request body of at most {@code bytes}. */
+    public Limits withMaxBodyBytes(int bytes) {
+      return new Limits(idleTimeout, headTimeout, maxConnections, idleTimeoutAtLimit, requestHeadBytes, threads, bytes);
+    }
+
+    /** These limits with a pool of {@code count} threads. */
+    public Limits withThreads(int count) {
+      return new Limits(idleTimeout, headTimeout, maxConnections, idleTimeoutAtLimit, requestHeadBytes, count,
+          maxBodyBytes);
+    }
   }
 
   private static final HttpField CLOSE = new HttpField(HttpHeader.CONNECTION, HttpHeaderValue.CLOSE);
@@ -79,7 +106,8 @@ public final class HardenedServer implements AutoCloseable {
 
   /**
    * Serves {@code handler} on {@code port} of every interface (0 picks a free port). The handler sees only requests
-   * without a body; a request it does not handle (returns false) gets 404.
+   * without a body or with one of at most {@link Limits#maxBodyBytes}; a request it does not handle (returns false)
+   * gets 404.
    *
    * @param name prefix of the thread names ({@code http-health} gives {@code http-health-23})
    * @throws IOException when the port cannot be bound
@@ -109,7 +137,7 @@ public final class HardenedServer implements AutoCloseable {
     server.addBean(connectionLimit);
 
     server.setErrorHandler(new FixedTextErrorHandler());
-    server.setHandler(new Guard(name, handler));
+    server.setHandler(new Guard(name, limits.maxBodyBytes(), handler));
     try {
       server.start();
     } catch (Exception e) {
@@ -145,20 +173,54 @@ public final class HardenedServer implements AutoCloseable {
     response.write(true, ByteBuffer.wrap(bytes), callback);
   }
 
-  /** Refuses requests with a body, answers 404 for what the handler leaves, 500 if it throws. */
+  /**
+   * Reads the request's body without holding a thread while it arrives, then hands it to {@code then} on a pool thread
+   * (which may block). A body longer than {@link Limits#maxBodyBytes} (a chunked one is only known to be once read)
+   * gets 413, one still incomplete {@link Limits#headTimeout} after this call (a slow client trickling it) 408; both
+   * close the connection. If {@code then} throws, 500.
+   */
+  public static void readBody(Request request, Response response, Callback callback, Limits limits,
+      Consumer<byte[]> then) {
+    Scheduler.Task deadline = request.getComponents().getScheduler().schedule(
+        () -> request.fail(new TimeoutException("request body too slow")), limits.headTimeout().toMillis(),
+        TimeUnit.MILLISECONDS);
+    Content.Source.asByteArrayAsync(request, limits.maxBodyBytes(), Promise.Invocable.from(
+        Invocable.InvocationType.BLOCKING,
+        body -> {
+          deadline.cancel();
+          try {
+            then.accept(body);
+          } catch (RuntimeException e) {
+            log.warn("request failed: {}", e.toString());
+            Response.writeError(request, response, callback, HttpStatus.INTERNAL_SERVER_ERROR_500);
+          }
+        },
+        failure -> {
+          deadline.cancel();
+          response.getHeaders().put(CLOSE);
+          Response.writeError(request, response, callback, failure instanceof TimeoutException
+              ? HttpStatus.REQUEST_TIMEOUT_408 : HttpStatus.PAYLOAD_TOO_LARGE_413);
+        }));
+  }
+
+  /** Refuses requests with a body over the bound, answers 404 for what the handler leaves, 500 if it throws. */
   private static final class Guard extends Handler.Abstract {
 
     private final String name;
+    private final int maxBodyBytes;
     private final Request.Handler handler;
 
-    Guard(String name, Request.Handler handler) {
+    Guard(String name, int maxBodyBytes, Request.Handler handler) {
       this.name = name;
+      this.maxBodyBytes = maxBodyBytes;
       this.handler = handler;
     }
 
     @Override
     public boolean handle(Request request, Response response, Callback callback) {
-      if (request.getLength() > 0 || request.getHeaders().contains(HttpHeader.TRANSFER_ENCODING)) {
+      // a chunked body (length -1) within a non-zero bound is cut by readBody
+      if (request.getLength() > maxBodyBytes
+          || maxBodyBytes == 0 && request.getHeaders().contains(HttpHeader.TRANSFER_ENCODING)) {
         // the body is never read: close rather than drain it
         response.getHeaders().put(CLOSE);
         Response.writeError(request, response, callback, HttpStatus.PAYLOAD_TOO_LARGE_413);

@@ -1,5 +1,6 @@
 package io.devicelogin.operator.idp;
 
+import com.nimbusds.oauth2.sdk.AuthorizationCode;
 import com.nimbusds.oauth2.sdk.AuthorizationErrorResponse;
 import com.nimbusds.oauth2.sdk.AuthorizationResponse;
 import com.nimbusds.oauth2.sdk.ErrorObject;
@@ -107,7 +108,12 @@ public sealed interface RedirectResponse {
     if (state == null || state.isEmpty()) {
       return new Unreadable("it has no state parameter");
     }
-    return new Code(response.toSuccessResponse().getAuthorizationCode().getValue(), state, issuer);
+    // Nimbus reads a success without a code (response_type=none; or a code whose encoding it could not decode)
+    AuthorizationCode code = response.toSuccessResponse().getAuthorizationCode();
+    if (code == null) {
+      return new Unreadable("it carries neither an authorization code nor an error");
+    }
+    return new Code(code.getValue(), state, issuer);
   }
 
   /**

@@ -46,6 +46,20 @@ public final class OperatorMetrics {
         .increment();
   }
 
+  /**
+   * One request to the callback endpoint that reached its handler.
+   *
+   * @param outcome the delivery's receipt in lower case ({@code accepted}, {@code unknown_state}...), or
+   *     {@code rate_limited}, {@code bad_method} or {@code form} (the paste form was shown): never request data
+   */
+  public void callbackRequest(String outcome) {
+    Counter.builder("devicelogin.callback.requests")
+        .description("Requests to the callback endpoint, by outcome")
+        .tag("outcome", outcome)
+        .register(registry)
+        .increment();
+  }
+
   /** A refresh attempt; {@code result} is success, unavailable (retried) or refused (ends the login). */
   public void refresh(String result) {
     Counter.builder("devicelogin.refresh")

@@ -18,6 +18,7 @@ import io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingAdmiss
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingAdmissionPolicyBinding;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.networking.v1.Ingress;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyIngressRule;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
@@ -150,7 +151,7 @@ class ChartTest {
             "ServiceAccount/devicelogin-operator", "ClusterRole/devicelogin-operator",
             "ClusterRoleBinding/devicelogin-operator", "Role/devicelogin-operator-self",
             "RoleBinding/devicelogin-operator-self", "Deployment/devicelogin-operator",
-            "Service/devicelogin-operator-metrics",
+            "Service/devicelogin-operator-metrics", "Service/devicelogin-operator-callback",
             "CustomResourceDefinition/devicelogins.devicelogin.io",
             "CustomResourceDefinition/identityproviders.devicelogin.io",
             "CustomResourceDefinition/clusteridentityproviders.devicelogin.io",
@@ -164,7 +165,7 @@ class ChartTest {
     assertThat(container.getImage()).isEqualTo("devicelogin-operator:0.1.0");
     assertThat(env(container)).containsEntry("WATCH_NAMESPACES", "").containsEntry("HTTP_PORT", "8080")
         .containsEntry("LOG_FORMAT", "text").containsEntry("LEADER_ELECTION", "true")
-        .containsEntry("RECONCILE_THREADS", "32")
+        .containsEntry("RECONCILE_THREADS", "32").containsEntry("CALLBACK_PORT", "8081")
         .containsEntry("JAVA_TOOL_OPTIONS", "-XX:MaxRAMPercentage=75");
     assertThat(container.getEnv()).filteredOn(e -> e.getName().equals("OPERATOR_NAMESPACE")).singleElement()
         .satisfies(e -> assertThat(e.getValueFrom().getFieldRef().getFieldPath()).isEqualTo("metadata.namespace"));
@@ -277,8 +278,7 @@ class ChartTest {
     for (String values : new String[] {null, NON_DEFAULT_VALUES}) {
       Container container = container(Chart.render(values).one(Deployment.class));
       int port = Integer.parseInt(env(container).get("HTTP_PORT"));
-      assertThat(container.getPorts()).singleElement().satisfies(p -> {
-        assertThat(p.getName()).isEqualTo("http");
+      assertThat(container.getPorts()).filteredOn(p -> p.getName().equals("http")).singleElement().satisfies(p -> {
         assertThat(p.getContainerPort()).isEqualTo(port);
       });
       assertProbe(container.getLivenessProbe(), "/healthz");
@@ -318,7 +318,7 @@ class ChartTest {
     assertThat(deployment.getSpec().getTemplate().getMetadata().getAnnotations())
         .containsEntry("example.com/team", "platform");
 
-    Service service = chart.one(Service.class);
+    Service service = chart.find(Service.class, Chart.NAMESPACE, "devicelogin-operator-metrics").orElseThrow();
     assertThat(service.getSpec().getPorts()).singleElement().satisfies(p -> {
       assertThat(p.getPort()).isEqualTo(9090);
       assertThat(p.getTargetPort().getStrVal()).isEqualTo("http");
@@ -389,8 +389,7 @@ class ChartTest {
       assertThat(port.getPort().getStrVal()).isEqualTo("http");
       assertThat(port.getProtocol()).isEqualTo("TCP");
     });
-    assertThat(container(deployment).getPorts()).singleElement()
-        .satisfies(p -> assertThat(p.getName()).isEqualTo("http"));
+    assertThat(container(deployment).getPorts()).extracting(p -> p.getName()).containsExactly("http", "callback");
     assertThat(policy.getSpec().getIngress().get(1).getPorts()).singleElement()
         .satisfies(port -> assertThat(port.getPort().getIntVal()).isEqualTo(8443));
 
@@ -398,6 +397,74 @@ class ChartTest {
     NetworkPolicy closed = Chart.render("networkPolicy: {enabled: true}\n").one(NetworkPolicy.class);
     assertThat(closed.getSpec().getIngress()).isEmpty();
     assertThat(Chart.renderYaml("networkPolicy: {enabled: true}\n")).contains("ingress: []");
+  }
+
+  @Test
+  void theCallbackEndpointHasAPortAndAServiceAndAnIngressOnlyWhenAskedFor() {
+    Chart defaults = Chart.render(null);
+    Container container = container(defaults.one(Deployment.class));
+    assertThat(container.getPorts()).filteredOn(p -> p.getName().equals("callback")).singleElement()
+        .satisfies(p -> assertThat(p.getContainerPort()).isEqualTo(8081));
+    Service service = defaults.find(Service.class, Chart.NAMESPACE, "devicelogin-operator-callback").orElseThrow();
+    assertThat(service.getSpec().getType()).isEqualTo("ClusterIP");
+    assertThat(service.getSpec().getPorts()).singleElement().satisfies(p -> {
+      assertThat(p.getPort()).isEqualTo(8081);
+      assertThat(p.getTargetPort().getStrVal()).isEqualTo("callback");
+    });
+    assertThat(defaults.all(Ingress.class)).as("no Ingress by default").isEmpty();
+
+    Chart exposed = Chart.render("""
+        callback:
+          port: 9091
+          ingress:
+            enabled: true
+            className: nginx
+            host: login.example.com
+            annotations: {cert-manager.io/cluster-issuer: letsencrypt}
+            tls: [{secretName: callback-tls, hosts: [login.example.com]}]
+        networkPolicy:
+          enabled: true
+          callbackFrom: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: ingress-nginx}}}]
+        """);
+    assertThat(env(container(exposed.one(Deployment.class)))).containsEntry("CALLBACK_PORT", "9091");
+    Ingress ingress = exposed.one(Ingress.class);
+    assertThat(ingress.getMetadata().getName()).isEqualTo("devicelogin-operator-callback");
+    assertThat(ingress.getMetadata().getNamespace()).isEqualTo(Chart.NAMESPACE);
+    assertThat(ingress.getMetadata().getAnnotations()).containsEntry("cert-manager.io/cluster-issuer", "letsencrypt");
+    assertThat(ingress.getSpec().getIngressClassName()).isEqualTo("nginx");
+    assertThat(ingress.getSpec().getTls()).singleElement().satisfies(tls -> {
+      assertThat(tls.getSecretName()).isEqualTo("callback-tls");
+      assertThat(tls.getHosts()).containsExactly("login.example.com");
+    });
+    // only /callback: nothing else of the operator (not /metrics) is reachable through it
+    assertThat(ingress.getSpec().getRules()).singleElement().satisfies(rule -> {
+      assertThat(rule.getHost()).isEqualTo("login.example.com");
+      assertThat(rule.getHttp().getPaths()).singleElement().satisfies(path -> {
+        assertThat(path.getPath()).isEqualTo(io.devicelogin.operator.callback.CallbackServer.PATH);
+        assertThat(path.getPathType()).isEqualTo("Exact");
+        assertThat(path.getBackend().getService().getName()).isEqualTo("devicelogin-operator-callback");
+        assertThat(path.getBackend().getService().getPort().getName()).isEqualTo("http-callback");
+      });
+    });
+    assertThat(exposed.one(NetworkPolicy.class).getSpec().getIngress()).singleElement().satisfies(rule -> {
+      assertThat(rule.getPorts()).singleElement().satisfies(p -> assertThat(p.getPort().getStrVal())
+          .isEqualTo("callback"));
+      assertThat(rule.getFrom()).singleElement().satisfies(peer -> assertThat(
+          peer.getNamespaceSelector().getMatchLabels()).containsEntry("kubernetes.io/metadata.name", "ingress-nginx"));
+    });
+
+    Chart off = Chart.render(
+        "callback: {enabled: false}\nnetworkPolicy: {enabled: true, callbackFrom: [{podSelector: {}}]}\n");
+    Container without = container(off.one(Deployment.class));
+    assertThat(env(without)).containsEntry("CALLBACK_PORT", "off");
+    assertThat(without.getPorts()).extracting(p -> p.getName()).containsExactly("http");
+    assertThat(off.find(Service.class, Chart.NAMESPACE, "devicelogin-operator-callback")).isEmpty();
+    assertThat(off.one(NetworkPolicy.class).getSpec().getIngress()).as("no rule for a port not served").isEmpty();
+    assertThatThrownBy(() -> Chart.render("callback: {enabled: false, ingress: {enabled: true}}\n"))
+        .hasMessageContaining("callback.ingress.enabled needs callback.enabled");
+    assertThatThrownBy(() -> Chart.render("callback: {port: 0}\n")).hasMessageContaining("callback");
+    assertThatThrownBy(() -> Chart.render("callback: {ingress: {hosts: [a]}}\n")).as("a misspelt key")
+        .hasMessageContaining("hosts");
   }
 
   @Test
