@@ -2,6 +2,7 @@ package io.devicelogin.operator;
 
 import io.devicelogin.operator.callback.CallbackServer;
 import io.devicelogin.operator.callback.ResponseInbox;
+import io.devicelogin.operator.secret.CallbackInbox;
 import io.devicelogin.operator.http.HealthServer;
 import io.devicelogin.operator.idp.CallLimiter;
 import io.devicelogin.operator.idp.IdentityProviderClient;
@@ -81,6 +82,7 @@ public final class DeviceLoginOperator implements AutoCloseable {
         .description("1 while this instance reconciles (the leader, or the only instance without leader election)")
         .register(registry);
     this.crds = InstalledCrds.of(client, registry);
+    this.inbox = new CallbackInbox(client, clock);
     ProviderResolver resolver = new ProviderResolver(client, idp, settings.operatorNamespace(), crds);
     EventRecorder events = new EventRecorder(client, clock);
     UnreadableObjects unreadable = new UnreadableObjects(events, registry);
@@ -133,8 +135,8 @@ public final class DeviceLoginOperator implements AutoCloseable {
   }
 
   /**
-   * Where the callback endpoint hands the IdP redirects it receives; without one, {@link #start()} serves no callback
-   * endpoint whatever CALLBACK_PORT says.
+   * Where the callback endpoint hands the IdP redirects it receives instead of the grant Secrets
+   * ({@link CallbackInbox}, the default): tests.
    */
   public DeviceLoginOperator withResponseInbox(ResponseInbox responseInbox) {
     this.inbox = responseInbox;
@@ -193,7 +195,7 @@ public final class DeviceLoginOperator implements AutoCloseable {
       throw new IOException("cannot serve HTTP on port " + settings.httpPort() + ": " + e.getMessage()
           + " (set HTTP_PORT)", e);
     }
-    if (settings.callbackPort() != OperatorSettings.CALLBACK_OFF && inbox != null) {
+    if (settings.callbackPort() != OperatorSettings.CALLBACK_OFF) {
       try {
         callback = CallbackServer.start(settings.callbackPort(), inbox, metrics);
       } catch (IOException e) {
