@@ -2,7 +2,6 @@ package io.devicelogin.operator;
 
 import io.devicelogin.operator.callback.CallbackServer;
 import io.devicelogin.operator.callback.ResponseInbox;
-import io.devicelogin.operator.secret.CallbackInbox;
 import io.devicelogin.operator.http.HealthServer;
 import io.devicelogin.operator.idp.CallLimiter;
 import io.devicelogin.operator.idp.IdentityProviderClient;
@@ -14,6 +13,7 @@ import io.devicelogin.operator.reconciler.EventRecorder;
 import io.devicelogin.operator.reconciler.IdentityProviderReconciler;
 import io.devicelogin.operator.reconciler.ProviderResolver;
 import io.devicelogin.operator.reconciler.UnreadableObjects;
+import io.devicelogin.operator.secret.CallbackInbox;
 import io.devicelogin.operator.status.StatusWriter;
 import io.devicelogin.operator.upgrade.InstalledCrds;
 import io.fabric8.kubernetes.client.KubernetesClient;
