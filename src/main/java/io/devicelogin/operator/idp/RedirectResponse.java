@@ -113,7 +113,15 @@ public sealed interface RedirectResponse {
     if (code == null) {
       return new Unreadable("it carries neither an authorization code nor an error");
     }
+    if (!visible(code.getValue()) || !visible(state)) {
+      return new Unreadable("its code or state holds characters RFC 6749 does not allow (printable ASCII only)");
+    }
     return new Code(code.getValue(), state, issuer);
+  }
+
+  /** Whether {@code value} is RFC 6749's VSCHAR: printable ASCII (0x20-0x7E), so it is safe in a Secret and a URL. */
+  private static boolean visible(String value) {
+    return value.chars().allMatch(c -> c >= 0x20 && c <= 0x7e);
   }
 
   /**
