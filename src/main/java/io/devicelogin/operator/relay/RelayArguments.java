@@ -82,7 +82,7 @@ record RelayArguments(URI redirectUri, String bindAddress, int port, String path
     URI uri = uri(text, rule);
     if (!"http".equalsIgnoreCase(uri.getScheme()) || uri.getHost() == null || !isLoopbackName(uri.getHost())
         || uri.getRawUserInfo() != null || uri.getRawQuery() != null || uri.getRawFragment() != null
-        || uri.getPort() == 0) {
+        || uri.getPort() == 0 || uri.getPort() > 65535) {
       throw new Invalid(rule);
     }
     return uri;

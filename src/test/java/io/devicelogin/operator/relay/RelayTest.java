@@ -323,7 +323,7 @@ class RelayTest {
   void aRedirectUriOffTheLoopbackOrNotPlainHttpIsRefusedWithExitCodeTwo() throws Exception {
     for (String redirect : List.of("http://0.0.0.0:8000/", "http://192.168.1.10:8000/", "http://example.com:8000/",
         "https://localhost:8000/", "http://localhost:8000/?x=1", "http://user@localhost:8000/", "localhost:8000",
-        "http://127.0.0.2:8000/", "http://localhost.example.com:8000/", "http://localhost:0/", "http://[::1")) {
+        "http://127.0.0.2:8000/", "http://localhost.example.com:8000/", "http://localhost:0/", "http://localhost:70000/", "http://[::1")) {
       try (RunningRelay relay = RunningRelay.start("--redirect-uri", redirect, "--callback",
           "https://login.example.com/callback")) {
         assertThat(relay.exitCode(Duration.ofSeconds(5))).as(redirect).isEqualTo(Relay.BAD_ARGUMENT);
