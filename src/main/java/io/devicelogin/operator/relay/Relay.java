@@ -78,6 +78,8 @@ public final class Relay {
       out.println("devicelogin-relay: waiting at " + arguments.redirectUri() + " (only on " + arguments.bindAddress()
           + ") for your sign-in response, to forward it to " + arguments.callback() + "; giving up in "
           + RelayArguments.describe(arguments.timeout()));
+      out.println("devicelogin-relay: open the login's authorization URL (status.authorizationUrl) in a browser on "
+          + "this machine and sign in");
       Integer code = exitCode.poll(arguments.timeout().toMillis(), TimeUnit.MILLISECONDS);
       if (code == null) {
         out.println("devicelogin-relay: gave up, no sign-in response arrived within "

@@ -25,6 +25,9 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -250,6 +253,33 @@ class RelayTest {
       assertThat(relay.exitCode(Duration.ofSeconds(10))).isEqualTo(Relay.ACCEPTED);
       assertThat(relay.output()).contains("for state ab??2J?z...").doesNotContain("\u001b").doesNotContain("\u0007")
           .doesNotContain(MARKER);
+    }
+  }
+
+  @Test
+  void aSecondResponseArrivingWhileTheFirstIsForwardedIsNotForwardedOnceTheRelayHasFinished() throws Exception {
+    int port = freePort();
+    try (StubCallback operator = StubCallback.start().delay(Duration.ofSeconds(1));
+        RunningRelay relay = RunningRelay.start(arguments(port, operator))) {
+      CompletableFuture<HttpResponse<String>> first = browser.sendAsync(HttpRequest.newBuilder(
+          URI.create("http://localhost:" + port + "/?code=" + CODE + "&state=" + STATE)).build(),
+          HttpResponse.BodyHandlers.ofString());
+      await().atMost(Duration.ofSeconds(5)).until(() -> operator.received().size() == 1);
+      CompletableFuture<HttpResponse<String>> second = browser.sendAsync(HttpRequest.newBuilder(
+          URI.create("http://localhost:" + port + "/?code=" + MARKER + "&state=" + MARKER)).build(),
+          HttpResponse.BodyHandlers.ofString());
+
+      assertThat(first.get(10, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+      assertThat(relay.exitCode(Duration.ofSeconds(10))).isEqualTo(Relay.ACCEPTED);
+      // it waited for the first; then it got "finished", or the relay closed its connection first
+      try {
+        HttpResponse<String> finished = second.get(10, TimeUnit.SECONDS);
+        assertThat(finished.statusCode()).isEqualTo(410);
+        assertThat(finished.body()).contains(RedirectHandler.FINISHED);
+      } catch (ExecutionException e) {
+        assertThat(e.getCause()).isInstanceOf(IOException.class);
+      }
+      assertThat(operator.received()).hasSize(1);
     }
   }
 

@@ -6,10 +6,12 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /** The operator's callback endpoint as the relay sees it: answers a status the test sets and records every request. */
@@ -21,6 +23,7 @@ final class StubCallback implements AutoCloseable {
   private final HttpServer server;
   private final List<Received> received = new CopyOnWriteArrayList<>();
   private final AtomicInteger status = new AtomicInteger(200);
+  private volatile Duration delay = Duration.ZERO;
 
   private StubCallback(HttpServer server) {
     this.server = server;
@@ -28,12 +31,18 @@ final class StubCallback implements AutoCloseable {
 
   static StubCallback start() throws IOException {
     HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+    server.setExecutor(Executors.newCachedThreadPool());
     StubCallback stub = new StubCallback(server);
     server.createContext("/", exchange -> {
       Map<String, List<String>> headers = new TreeMap<>();
       exchange.getRequestHeaders().forEach((name, values) -> headers.put(name.toLowerCase(), List.copyOf(values)));
       URI uri = exchange.getRequestURI();
       stub.received.add(new Received(exchange.getRequestMethod(), uri.getRawPath(), uri.getRawQuery(), headers));
+      try {
+        Thread.sleep(stub.delay.toMillis());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
       byte[] page = "<p>answer of the stub</p>".getBytes(StandardCharsets.UTF_8);
       exchange.sendResponseHeaders(stub.status.get(), page.length);
       exchange.getResponseBody().write(page);
@@ -46,6 +55,12 @@ final class StubCallback implements AutoCloseable {
   /** The status every following request gets. */
   StubCallback answer(int status) {
     this.status.set(status);
+    return this;
+  }
+
+  /** How long every following request waits before it is answered. */
+  StubCallback delay(Duration delay) {
+    this.delay = delay;
     return this;
   }
 
