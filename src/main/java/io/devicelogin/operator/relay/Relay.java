@@ -54,7 +54,7 @@ public final class Relay {
   public static int run(String[] args, PrintStream out) {
     if (Arrays.asList(args).contains("--help") || Arrays.asList(args).contains("-h")) {
       out.print(USAGE);
-      return ACCEPTED;
+      return 0;
     }
     RelayArguments arguments;
     try {
