@@ -114,6 +114,15 @@ public final class HardenedServer implements AutoCloseable {
    */
   public static HardenedServer start(String name, int port, Limits limits, Request.Handler handler)
       throws IOException {
+    return start(name, null, port, limits, handler);
+  }
+
+  /**
+   * As {@link #start(String, int, Limits, Request.Handler)}, listening on {@code host} only (an address; null: every
+   * interface).
+   */
+  public static HardenedServer start(String name, String host, int port, Limits limits, Request.Handler handler)
+      throws IOException {
     QueuedThreadPool threads = new QueuedThreadPool(limits.threads(), limits.threads());
     threads.setName(name);
     threads.setDaemon(true);
@@ -127,6 +136,7 @@ public final class HardenedServer implements AutoCloseable {
     // one acceptor thread: with none (the selector accepting), Jetty 12.1.14 closes the listening socket when the
     // connection limit pauses accepting, and never accepts again
     ServerConnector connector = new ServerConnector(server, 1, 1, new HttpConnectionFactory(config));
+    connector.setHost(host);
     connector.setPort(port);
     connector.setIdleTimeout(limits.idleTimeout().toMillis());
     NetworkConnectionLimit connectionLimit = new NetworkConnectionLimit(limits.maxConnections(), connector);

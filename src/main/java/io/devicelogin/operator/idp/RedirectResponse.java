@@ -105,6 +105,10 @@ public sealed interface RedirectResponse {
       return new Error(printable(object.getCode(), 64), printable(object.getDescription(), MAX_DESCRIPTION_CHARS),
           state, issuer);
     }
+    // Nimbus reads a bare state, or an implicit grant's access_token, as a success without a code
+    if (response.toSuccessResponse().getAuthorizationCode() == null) {
+      return new Unreadable("it carries neither an authorization code nor an error");
+    }
     if (state == null || state.isEmpty()) {
       return new Unreadable("it has no state parameter");
     }
