@@ -105,14 +105,11 @@ public sealed interface RedirectResponse {
       return new Error(printable(object.getCode(), 64), printable(object.getDescription(), MAX_DESCRIPTION_CHARS),
           state, issuer);
     }
-    // Nimbus reads a bare state, or an implicit grant's access_token, as a success without a code
-    if (response.toSuccessResponse().getAuthorizationCode() == null) {
-      return new Unreadable("it carries neither an authorization code nor an error");
-    }
     if (state == null || state.isEmpty()) {
       return new Unreadable("it has no state parameter");
     }
-    // Nimbus reads a success without a code (response_type=none; or a code whose encoding it could not decode)
+    // Nimbus reads a success without a code (a bare state, an implicit grant's access_token, or a code whose encoding it
+    // could not decode)
     AuthorizationCode code = response.toSuccessResponse().getAuthorizationCode();
     if (code == null) {
       return new Unreadable("it carries neither an authorization code nor an error");
