@@ -133,11 +133,7 @@ public final class CallbackServer implements AutoCloseable {
 
   /** Headers every answer of this endpoint carries. */
   private static void guard(Response response) {
-    response.getHeaders().put("Content-Security-Policy", CONTENT_SECURITY_POLICY);
-    response.getHeaders().put("X-Content-Type-Options", "nosniff");
-    response.getHeaders().put("Referrer-Policy", "no-referrer");
-    response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-store");
-    response.getHeaders().put("X-Frame-Options", "DENY");
+    HardenedServer.browserPageHeaders(response, CONTENT_SECURITY_POLICY);
   }
 
   /** A whole page around {@code body}, which must be a fixed text (nothing from a request). */

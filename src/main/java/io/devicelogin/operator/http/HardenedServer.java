@@ -174,6 +174,18 @@ public final class HardenedServer implements AutoCloseable {
     }
   }
 
+  /**
+   * The headers every page a browser shows carries (the callback endpoint's, the local relay's): not stored, not framed,
+   * no referrer (the address holds an authorization code), no type sniffing, and {@code contentSecurityPolicy}.
+   */
+  public static void browserPageHeaders(Response response, String contentSecurityPolicy) {
+    response.getHeaders().put("Content-Security-Policy", contentSecurityPolicy);
+    response.getHeaders().put("X-Content-Type-Options", "nosniff");
+    response.getHeaders().put("Referrer-Policy", "no-referrer");
+    response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-store");
+    response.getHeaders().put("X-Frame-Options", "DENY");
+  }
+
   /** Writes {@code body} (UTF-8) with an exact Content-Length; Jetty drops the body of a HEAD response. */
   public static void respond(Response response, int status, String contentType, String body, Callback callback) {
     byte[] bytes = body.getBytes(StandardCharsets.UTF_8);

@@ -130,10 +130,7 @@ final class RedirectHandler implements Request.Handler {
 
   /** A fixed page with the headers every browser-facing page carries: not stored, loads nothing, sends no referrer. */
   private static void page(Response response, int status, String text, Callback callback) {
-    response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-store");
-    response.getHeaders().put("Referrer-Policy", "no-referrer");
-    response.getHeaders().put("Content-Security-Policy", "default-src 'none'");
-    response.getHeaders().put("X-Content-Type-Options", "nosniff");
+    HardenedServer.browserPageHeaders(response, "default-src 'none'");
     HardenedServer.respond(response, status, "text/html; charset=utf-8", PAGE.formatted(text), callback);
   }
 
