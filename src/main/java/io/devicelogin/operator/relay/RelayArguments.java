@@ -1,5 +1,6 @@
 package io.devicelogin.operator.relay;
 
+import io.devicelogin.operator.idp.RedirectUris;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.time.Duration;
@@ -80,7 +81,7 @@ record RelayArguments(URI redirectUri, String bindAddress, int port, String path
     String rule = "--redirect-uri must be an http:// URL on localhost, 127.0.0.1 or [::1] without a query, e.g. "
         + "http://localhost:8000/ (the relay listens only on this machine's loopback address), got '" + text + "'";
     URI uri = uri(text, rule);
-    if (!"http".equalsIgnoreCase(uri.getScheme()) || uri.getHost() == null || !isLoopbackName(uri.getHost())
+    if (!"http".equalsIgnoreCase(uri.getScheme()) || !RedirectUris.loopback(uri)
         || uri.getRawUserInfo() != null || uri.getRawQuery() != null || uri.getRawFragment() != null
         || uri.getPort() == 0 || uri.getPort() > 65535) {
       throw new Invalid(rule);
@@ -101,7 +102,7 @@ record RelayArguments(URI redirectUri, String bindAddress, int port, String path
         || uri.getRawQuery() != null || uri.getRawFragment() != null) {
       throw new Invalid(rule);
     }
-    if (scheme.equals("http") && !isLoopbackName(uri.getHost()) && !insecureHttp) {
+    if (scheme.equals("http") && !RedirectUris.loopback(uri) && !insecureHttp) {
       throw new Invalid("--callback must be https:// (the authorization code would cross the network in clear text); "
           + "http:// is allowed for localhost, 127.0.0.1 and [::1], or anywhere with --insecure-http");
     }
@@ -114,12 +115,6 @@ record RelayArguments(URI redirectUri, String bindAddress, int port, String path
     } catch (URISyntaxException e) {
       throw new Invalid(rule);
     }
-  }
-
-  /** The names the relay accepts for this machine, as {@link URI#getHost()} gives them; none is looked up. */
-  private static boolean isLoopbackName(String host) {
-    String name = host.toLowerCase(Locale.ROOT);
-    return name.equals("localhost") || name.equals("127.0.0.1") || name.equals("[::1]");
   }
 
   /** {@code 90s}, {@code 10m}, {@code 1h}: as {@code --timeout} takes it. */
