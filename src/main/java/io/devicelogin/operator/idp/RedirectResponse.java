@@ -107,7 +107,12 @@ public sealed interface RedirectResponse {
     if (state == null || state.isEmpty()) {
       return new Unreadable("it has no state parameter");
     }
-    return new Code(response.toSuccessResponse().getAuthorizationCode().getValue(), state, issuer);
+    // Nimbus reads a success response without code (response_type none): nothing to exchange
+    com.nimbusds.oauth2.sdk.AuthorizationCode code = response.toSuccessResponse().getAuthorizationCode();
+    if (code == null) {
+      return new Unreadable("it carries neither an authorization code nor an error");
+    }
+    return new Code(code.getValue(), state, issuer);
   }
 
   /**
