@@ -170,12 +170,22 @@ class AuthorizationCodeIT {
     assertThat(inbox.deliver(RedirectResponse.fromUrl(redirect))).isEqualTo(Receipt.ACCEPTED);
     assertThat(inbox.deliver(RedirectResponse.fromUrl(redirect))).as("a state is used once")
         .isEqualTo(Receipt.UNKNOWN_STATE);
+    paste(ns, "bob", "bob-too", redirect); // the same response through the other channel
+    awaitGone(ns, "bob-too");
 
     DeviceLogin done = awaitLogin(client, ns, "bob", phase(Phase.Ready));
     assertThat(ready(done).getReason()).isEqualTo("Issued");
     assertThat(exchangesOf(idp.lastSignIn())).hasSize(1);
     assertThat(inbox.deliver(RedirectResponse.fromUrl(redirect))).as("after the login, too")
         .isEqualTo(Receipt.UNKNOWN_STATE);
+
+    URI declined = startLogin(ns, "bea", "bea@example.com");
+    assertThat(inbox.deliver(RedirectResponse.fromUrl(idp.denyAt(declined)))).isEqualTo(Receipt.ERROR_RECORDED);
+    assertThat(ready(awaitLogin(client, ns, "bea", phase(Phase.Denied))).getReason()).isEqualTo("AccessDenied");
+    assertThat(inbox.deliver(RedirectResponse.fromQuery("code=abc&state=" + ns + ".nobody." + "A".repeat(43))))
+        .as("a state naming no login").isEqualTo(Receipt.UNKNOWN_STATE);
+    assertThat(inbox.deliver(RedirectResponse.fromQuery("code=abc&state=x"))).isEqualTo(Receipt.UNKNOWN_STATE);
+    assertThat(inbox.deliver(RedirectResponse.fromQuery("code=abc"))).isEqualTo(Receipt.UNREADABLE);
   }
 
   // ---- responses that are refused: the login keeps waiting
