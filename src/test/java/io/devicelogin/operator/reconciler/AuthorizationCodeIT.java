@@ -139,9 +139,12 @@ class AuthorizationCodeIT {
 
     String redirect = idp.signIn(url, Claims.user("alice"));
     SignIn signIn = idp.lastSignIn();
+    long pasted = System.nanoTime();
     paste(ns, "alice", "alice-response", redirect);
 
     DeviceLogin done = awaitLogin(client, ns, "alice", phase(Phase.Ready));
+    System.out.printf(java.util.Locale.ROOT, "AuthorizationCodeIT: paste -> Ready in %d ms (status polled every 100 ms)%n",
+        (System.nanoTime() - pasted) / 1_000_000);
     assertThat(ready(done).getReason()).isEqualTo("Issued");
     assertThat(done.getStatus().getAuthorizationUrl()).as("cleared once the login ends").isNull();
     assertThat(done.getStatus().getIdentity().getUsername()).isEqualTo("alice@example.com");
