@@ -303,6 +303,35 @@ class AuthorizationCodeIT {
   }
 
   @Test
+  void aRestartedLoginRefusesTheOldResponseAndAChangedProviderGetsNoCode() {
+    String ns = "code-changes";
+    provider(ns, "corp", idp);
+    URI first = startLogin(ns, "rose", "rose@example.com");
+    String old = idp.signIn(first, Claims.user("rose"));
+    SignIn oldSignIn = idp.lastSignIn();
+    DeviceLogin restart = Logins.get(client, ns, "rose");
+    restart.getMetadata().setAnnotations(Map.of(Constants.RESTART_ANNOTATION, "again"));
+    client.resource(restart).update();
+    URI second = URI.create(awaitLogin(client, ns, "rose", dl -> dl.getStatus().getAuthorizationUrl() != null
+        && !first.toString().equals(dl.getStatus().getAuthorizationUrl())).getStatus().getAuthorizationUrl());
+    assertThat(stateOf(second)).isNotEqualTo(stateOf(first));
+    assertRefused(ns, "rose", "rose-old", old, "its state is not the one");
+    assertThat(exchangesOf(oldSignIn)).isEmpty();
+
+    // the provider now names another client: the code, issued for the old one, is never sent
+    String current = idp.signIn(second, Claims.user("rose"));
+    IdentityProvider provider = client.resources(IdentityProvider.class).inNamespace(ns).withName("corp").get();
+    provider.getSpec().setClientId("another-client");
+    client.resource(provider).update();
+    paste(ns, "rose", "rose-response", current);
+    DeviceLogin ended = awaitLogin(client, ns, "rose", phase(Phase.Failed));
+    assertThat(ready(ended).getReason()).isEqualTo("ProviderChanged");
+    assertThat(ready(ended).getMessage()).contains("authorization code is never sent to another issuer or client");
+    assertThat(exchangesOf(idp.lastSignIn())).isEmpty();
+    assertNoTokenSecret(ns);
+  }
+
+  @Test
   void aWrongNonceInTheIdTokenFailsTheLoginAndStoresNothing() {
     String ns = "code-nonce";
     provider(ns, "corp", idp);

@@ -91,8 +91,6 @@ class PastedResponsesHeapIT {
           .build()).create();
       DeviceLogin done = Logins.awaitLogin(client, NS, "victim", Logins.phase(Phase.Ready));
       assertThat(Conditions.find(done.getStatus().getConditions(), DeviceLoginStatusBuilder.RECONCILED)).isNull();
-      assertThat(client.secrets().inNamespace(NS).withName("flood-0").get()).as("naming no login: left alone")
-          .isNotNull();
 
       long running = LiveHeap.bytes();
       operator.close();
