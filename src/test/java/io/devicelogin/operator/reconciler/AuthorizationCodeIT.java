@@ -454,6 +454,41 @@ class AuthorizationCodeIT {
   }
 
   @Test
+  void tokensWrittenBeforeTheOperatorStoppedAreRecoveredWithoutAnotherExchange() {
+    String ns = "code-written-then-stopped";
+    provider(ns, "corp", idp);
+    URI url = startLogin(ns, "sam", "sam@example.com");
+    // the process dies after writing the token Secret: its status write and the grant Secret's delete never land
+    ApiFaults.Fault lost = fixture.cluster().faults().fail("operator's last writes in " + ns, request ->
+        !request.fromTest() && ns.equals(request.namespace()) && (request.isStatusPatchOf("sam")
+            || "DELETE".equals(request.method()) && request.bare().endsWith("/secrets/devicelogin-grant-sam")), 503,
+        Integer.MAX_VALUE);
+    try {
+      paste(ns, "sam", "sam-response", idp.signIn(url, Claims.user("sam")));
+      SignIn sam = idp.lastSignIn();
+      await().atMost(Logins.TIMEOUT).until(() -> client.secrets().inNamespace(ns).list().getItems().stream()
+          .anyMatch(secret -> Constants.TOKEN_SECRET_TYPE.equals(secret.getType())));
+      fixture.stopOperator();
+      fixture.cluster().faults().remove(lost);
+      lost = null;
+      assertThat(Logins.get(client, ns, "sam").getStatus().getPhase()).isEqualTo(Phase.AwaitingUser);
+      assertThat(value(grantSecret(ns, "sam"), "exchanging")).isEqualTo("true");
+      fixture.startOperator();
+
+      DeviceLogin done = awaitLogin(client, ns, "sam", phase(Phase.Ready));
+      assertThat(TokenSecrets.value(client.secrets().inNamespace(ns).withName(done.getStatus().getSecretName()).get(),
+          TokenSecrets.ID_TOKEN)).isEqualTo(sam.issuedTokens().get(0).idToken());
+      awaitGone(ns, GrantStore.secretName(done));
+      assertThat(exchangesOf(sam)).hasSize(1);
+    } finally {
+      if (lost != null) {
+        fixture.cluster().faults().remove(lost);
+        fixture.startOperator();
+      }
+    }
+  }
+
+  @Test
   void tokensWhoseKeysCantBeFetchedAreKeptWithTheGrantUntilTheyCanBeChecked() {
     String ns = "code-jwks-down";
     provider(ns, "corp", proxied);
