@@ -601,6 +601,10 @@ class AuthorizationCodeIT {
         "it carries neither an authorization code nor an error");
     assertRefused(ns, "quinn", "quinn-twice", idp.signIn(url, Claims.user("quinn")) + "&state=x",
         "a parameter is given more than once");
+    // the refusal is kept with the grant: a restarted operator's reconcile, which finds no pasted Secret, still says it
+    fixture.restartOperator();
+    await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(3)).until(() -> ready(Logins.get(client, ns,
+        "quinn")).getMessage().startsWith("A response was refused: a parameter is given more than once"));
     String huge = REDIRECT + "?code=" + "c".repeat(512 * 1024) + "&state=" + stateOf(url);
     paste(ns, "quinn", "quinn-huge", huge);
     awaitGone(ns, "quinn-huge");
