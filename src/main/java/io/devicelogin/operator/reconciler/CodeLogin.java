@@ -99,6 +99,8 @@ final class CodeLogin {
             secret.getMetadata().getName(), refuse.receipt());
         pasted.delete(secret);
         refused = refuse.message() + " (Secret " + secret.getMetadata().getName() + ", deleted)";
+        // kept with the grant: the next reconcile, which finds no pasted Secret, still says so
+        grants.noteRefusal(login, refused);
         continue;
       }
       CodeGrant answered = ((CodeFlow.Verdict.Accept) verdict).grant();

@@ -75,9 +75,32 @@ public final class GrantStore {
    */
   public static final String REFUSED_ANNOTATION = Constants.GROUP + "/response-refused";
 
-  /** Why the callback endpoint last refused a response for this DeviceLogin's grant, if it did. */
+  /** Why a response for this DeviceLogin's grant was last refused (by the callback endpoint or a paste), if one was. */
   public Optional<String> refusal(DeviceLogin login) {
     return own(login).map(secret -> TokenSecrets.annotation(secret, REFUSED_ANNOTATION));
+  }
+
+  /**
+   * Notes on this DeviceLogin's grant Secret why a pasted response was refused, as the callback endpoint does, so its
+   * condition keeps saying so on later reconciles. Best effort: a grant Secret that changed or went since the informer
+   * saw it is left as it is.
+   */
+  public void noteRefusal(DeviceLogin login, String why) {
+    Optional<Secret> seen = own(login);
+    if (seen.isEmpty()) {
+      return;
+    }
+    Secret noted = new SecretBuilder(seen.get()).editMetadata().addToAnnotations(REFUSED_ANNOTATION, why)
+        .endMetadata().build();
+    try {
+      secrets.updated(update(noted, seen.get().getMetadata().getResourceVersion()), seen.get());
+    } catch (KubernetesClientException e) {
+      if (e.getCode() != HttpURLConnection.HTTP_CONFLICT && e.getCode() != HttpURLConnection.HTTP_NOT_FOUND) {
+        throw e;
+      }
+      LOG.debug("DeviceLogin {}/{}: could not note a refused response: HTTP {}", login.getMetadata().getNamespace(),
+          login.getMetadata().getName(), e.getCode());
+    }
   }
 
   /**

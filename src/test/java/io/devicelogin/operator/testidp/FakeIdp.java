@@ -3,9 +3,13 @@ package io.devicelogin.operator.testidp;
 import com.nimbusds.common.contenttype.ContentType;
 import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.oauth2.sdk.AccessTokenResponse;
+import com.nimbusds.oauth2.sdk.AuthorizationCode;
+import com.nimbusds.oauth2.sdk.AuthorizationErrorResponse;
+import com.nimbusds.oauth2.sdk.ErrorObject;
 import com.nimbusds.oauth2.sdk.GrantType;
 import com.nimbusds.oauth2.sdk.OAuth2Error;
 import com.nimbusds.oauth2.sdk.ParseException;
+import com.nimbusds.oauth2.sdk.ResponseMode;
 import com.nimbusds.oauth2.sdk.ResponseType;
 import com.nimbusds.oauth2.sdk.Scope;
 import com.nimbusds.oauth2.sdk.auth.ClientAuthenticationMethod;
@@ -15,8 +19,11 @@ import com.nimbusds.oauth2.sdk.device.UserCode;
 import com.nimbusds.oauth2.sdk.http.HTTPRequest;
 import com.nimbusds.oauth2.sdk.http.HTTPResponse;
 import com.nimbusds.oauth2.sdk.id.Issuer;
+import com.nimbusds.oauth2.sdk.pkce.CodeChallengeMethod;
 import com.nimbusds.oauth2.sdk.token.RefreshToken;
 import com.nimbusds.oauth2.sdk.util.MultivaluedMapUtils;
+import com.nimbusds.openid.connect.sdk.AuthenticationRequest;
+import com.nimbusds.openid.connect.sdk.AuthenticationSuccessResponse;
 import com.nimbusds.openid.connect.sdk.OIDCTokenResponse;
 import com.nimbusds.openid.connect.sdk.SubjectType;
 import com.nimbusds.openid.connect.sdk.op.OIDCProviderMetadata;
@@ -38,8 +45,10 @@ import java.util.Queue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -47,8 +56,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A scripted OpenID Connect provider for integration tests: a real HTTP server on 127.0.0.1 that
- * runs the device authorization grant (RFC 8628), refresh token rotation and token revocation (RFC
- * 7009), and signs its ID tokens (RS256). The issuer is {@code http://127.0.0.1:<port>/realms/test};
+ * runs the device authorization grant (RFC 8628), the authorization code grant with PKCE S256 (RFC
+ * 6749 section 4.1, RFC 7636, RFC 9207's {@code iss}; the person's browser is {@link #signIn}),
+ * refresh token rotation and token revocation (RFC 7009), and signs its ID tokens (RS256). The issuer is {@code http://127.0.0.1:<port>/realms/test};
  * all endpoints live under it and are announced by discovery.
  *
  * <pre>{@code
@@ -108,6 +118,9 @@ public final class FakeIdp implements AutoCloseable {
   private final Queue<Outcome> deviceAuthorizationScript = new ConcurrentLinkedQueue<>();
   private final List<String> revokedTokens = new CopyOnWriteArrayList<>();
   private final AtomicInteger revocationCount = new AtomicInteger();
+  private final List<SignIn> signIns = new CopyOnWriteArrayList<>();
+  private final Map<String, SignIn> signInsByCode = new ConcurrentHashMap<>();
+  private final Queue<Outcome> codeExchangeScript = new ConcurrentLinkedQueue<>();
 
   private volatile DiscoveryMode discoveryMode = DiscoveryMode.NORMAL;
   private volatile int expiresIn = 600;
@@ -120,6 +133,11 @@ public final class FakeIdp implements AutoCloseable {
   private volatile boolean failRevocation;
   private volatile Duration delay = Duration.ZERO;
   private volatile Interceptor interceptor = (request, proceed) -> proceed.get();
+  private volatile boolean pkceS256 = true;
+  private volatile boolean issParameter = true;
+  private volatile ResponseIss responseIss = ResponseIss.CORRECT;
+  private volatile List<String> redirectUris = List.of();
+  private volatile CountDownLatch codeExchangeHold;
 
   private HttpServer server;
 
@@ -165,6 +183,11 @@ public final class FakeIdp implements AutoCloseable {
     return endpoint(DISCOVERY_PATH);
   }
 
+  /** The authorization endpoint announced by discovery, where a person signs in ({@link #signIn}). */
+  public URI authorizationEndpoint() {
+    return endpoint(AUTHORIZATION_PATH);
+  }
+
   /** The device authorization endpoint announced by discovery. */
   public URI deviceAuthorizationEndpoint() {
     return endpoint(DEVICE_AUTHORIZATION_PATH);
@@ -199,6 +222,74 @@ public final class FakeIdp implements AutoCloseable {
   /** How discovery answers from now on (default {@link DiscoveryMode#NORMAL}). */
   public FakeIdp discovery(DiscoveryMode mode) {
     discoveryMode = mode;
+    return this;
+  }
+
+  /**
+   * Whether discovery advertises {@code code_challenge_methods_supported: [S256]} (default true); sign-ins check the
+   * S256 challenge either way.
+   */
+  public FakeIdp pkceS256(boolean advertised) {
+    pkceS256 = advertised;
+    return this;
+  }
+
+  /**
+   * Whether discovery advertises {@code authorization_response_iss_parameter_supported} (RFC 9207; default true). What
+   * the redirects carry is {@link #responseIss}.
+   */
+  public FakeIdp issParameterSupported(boolean advertised) {
+    issParameter = advertised;
+    return this;
+  }
+
+  /** What the {@code iss} parameter of the redirects {@link #signIn} and {@link #denyAt} build is. */
+  public enum ResponseIss {
+    /** The issuer (as RFC 9207 says). */
+    CORRECT,
+    /** Another issuer: a mix-up attack. */
+    WRONG,
+    /** None. */
+    ABSENT
+  }
+
+  /** The {@code iss} of redirects built from now on (default {@link ResponseIss#CORRECT}). */
+  public FakeIdp responseIss(ResponseIss mode) {
+    responseIss = mode;
+    return this;
+  }
+
+  /** The redirect URIs registered for every client from now on; a sign-in with another one fails (default: any). */
+  public FakeIdp registerRedirectUris(String... uris) {
+    redirectUris = List.of(uris);
+    return this;
+  }
+
+  /**
+   * Queues answers for the next code exchanges that present a valid code (the code is used up all the same): errors,
+   * raw responses, or {@link Outcome.Tokens} (without claims: for the person who signed in).
+   */
+  public FakeIdp onNextCodeExchange(Outcome... outcomes) {
+    codeExchangeScript.addAll(List.of(outcomes));
+    return this;
+  }
+
+  /**
+   * Holds the answers of code exchanges from now on, after processing them (the code is used up and the tokens are
+   * made) until {@link #releaseCodeExchanges()} (or a minute): a token endpoint that hangs.
+   */
+  public FakeIdp holdCodeExchanges() {
+    codeExchangeHold = new CountDownLatch(1);
+    return this;
+  }
+
+  /** Lets held code exchanges answer, and later ones answer at once. */
+  public FakeIdp releaseCodeExchanges() {
+    CountDownLatch hold = codeExchangeHold;
+    codeExchangeHold = null;
+    if (hold != null) {
+      hold.countDown();
+    }
     return this;
   }
 
@@ -351,6 +442,75 @@ public final class FakeIdp implements AutoCloseable {
     }
   }
 
+  // ---- the person's browser
+
+  /**
+   * The person {@code who} opens {@code authorizationUrl} and signs in: the request is parsed with Nimbus and checked as
+   * an IdP would (this IdP's authorization endpoint, {@code response_type=code}, a client id, a redirect URI
+   * (registered, if {@link #registerRedirectUris} named some), {@code openid} scope, state, nonce and an S256
+   * {@code code_challenge}); a single-use code bound to all of that is issued. Returns the URL the browser is then sent
+   * to: {@code redirect_uri?code=..&state=..&iss=..} ({@code iss} as {@link #responseIss} says).
+   *
+   * @throws IllegalArgumentException the IdP would show an error page instead of redirecting
+   */
+  public String signIn(URI authorizationUrl, Claims who) {
+    AuthenticationRequest request = authorizationRequest(authorizationUrl);
+    AuthorizationCode code = new AuthorizationCode();
+    SignIn signIn = new SignIn(code.getValue(), request.getClientID().getValue(), request.getRedirectionURI(),
+        request.getState().getValue(), request.getNonce().getValue(), request.getCodeChallenge().getValue(),
+        request.getScope().toString(), who, Instant.now());
+    signInsByCode.put(signIn.code(), signIn);
+    signIns.add(signIn);
+    return new AuthenticationSuccessResponse(request.getRedirectionURI(), code, null, null, request.getState(), null,
+        responseIssuer(), ResponseMode.QUERY).toURI().toString();
+  }
+
+  /** The person declines at {@code authorizationUrl}: the redirect carries {@code error=access_denied}. */
+  public String denyAt(URI authorizationUrl) {
+    return errorAt(authorizationUrl, OAuth2Error.ACCESS_DENIED);
+  }
+
+  /** The IdP answers the request at {@code authorizationUrl} with {@code error} (and its description) in the redirect. */
+  public String errorAt(URI authorizationUrl, ErrorObject error) {
+    AuthenticationRequest request = authorizationRequest(authorizationUrl);
+    return new AuthorizationErrorResponse(request.getRedirectionURI(), error, request.getState(), responseIssuer(),
+        ResponseMode.QUERY).toURI().toString();
+  }
+
+  private Issuer responseIssuer() {
+    return switch (responseIss) {
+      case CORRECT -> new Issuer(issuer);
+      case WRONG -> new Issuer(wrongIssuer);
+      case ABSENT -> null;
+    };
+  }
+
+  private AuthenticationRequest authorizationRequest(URI url) {
+    if (!url.toString().startsWith(authorizationEndpoint() + "?")) {
+      throw new IllegalArgumentException("not this IdP's authorization endpoint: " + url);
+    }
+    AuthenticationRequest request;
+    try {
+      request = AuthenticationRequest.parse(url);
+    } catch (ParseException e) {
+      throw new IllegalArgumentException("not an OpenID authentication request: " + e.getMessage(), e);
+    }
+    if (!ResponseType.CODE.equals(request.getResponseType())) {
+      throw new IllegalArgumentException("response_type is not code: " + request.getResponseType());
+    }
+    if (!redirectUris.isEmpty() && !redirectUris.contains(request.getRedirectionURI().toString())) {
+      throw new IllegalArgumentException("redirect_uri is not registered: " + request.getRedirectionURI());
+    }
+    if (request.getState() == null || request.getNonce() == null) {
+      throw new IllegalArgumentException("state or nonce missing");
+    }
+    if (request.getCodeChallenge() == null || !CodeChallengeMethod.S256.equals(request.getCodeChallengeMethod())) {
+      throw new IllegalArgumentException("no PKCE S256 code_challenge (method " + request.getCodeChallengeMethod()
+          + ")");
+    }
+    return request;
+  }
+
   // ---- what happened
 
   /** Every request received, oldest first. */
@@ -382,6 +542,26 @@ public final class FakeIdp implements AutoCloseable {
       throw new NoSuchElementException("no login started yet");
     }
     return logins.get(logins.size() - 1);
+  }
+
+  /** Every sign-in at the authorization endpoint ({@link #signIn}), oldest first. */
+  public List<SignIn> signIns() {
+    return List.copyOf(signIns);
+  }
+
+  /** The sign-in that happened last. */
+  public SignIn lastSignIn() {
+    if (signIns.isEmpty()) {
+      throw new NoSuchElementException("nobody signed in yet");
+    }
+    return signIns.get(signIns.size() - 1);
+  }
+
+  /** Every request to the token endpoint with {@code grant_type=authorization_code}, valid or not, oldest first. */
+  public List<RecordedRequest> codeExchanges() {
+    return requestsTo(tokenEndpoint()).stream()
+        .filter(request -> GrantType.AUTHORIZATION_CODE.getValue().equals(request.param("grant_type")))
+        .toList();
   }
 
   /** How many refresh requests came in, valid or not. */
@@ -463,6 +643,8 @@ public final class FakeIdp implements AutoCloseable {
     switch (method + " " + path) {
       case "GET " + ISSUER_PATH + DISCOVERY_PATH:
         return discovery();
+      case "GET " + ISSUER_PATH + AUTHORIZATION_PATH:
+        return text(200, "the sign-in page (tests sign in with FakeIdp.signIn)");
       case "GET " + ISSUER_PATH + JWKS_PATH:
         return json(tokenFactory.publicJwks().toString());
       case "POST " + ISSUER_PATH + DEVICE_AUTHORIZATION_PATH:
@@ -501,6 +683,10 @@ public final class FakeIdp implements AutoCloseable {
       metadata.setGrantTypes(List.of(GrantType.AUTHORIZATION_CODE, GrantType.DEVICE_CODE, GrantType.REFRESH_TOKEN));
     }
     metadata.setResponseTypes(List.of(ResponseType.CODE));
+    if (pkceS256) {
+      metadata.setCodeChallengeMethods(List.of(CodeChallengeMethod.S256));
+    }
+    metadata.setSupportsAuthorizationResponseIssuerParam(issParameter);
     metadata.setIDTokenJWSAlgs(List.of(JWSAlgorithm.RS256));
     metadata.setScopes(new Scope("openid", "profile", "email", "offline_access"));
     metadata.setTokenEndpointAuthMethods(
@@ -571,6 +757,9 @@ public final class FakeIdp implements AutoCloseable {
     if (GrantType.REFRESH_TOKEN.getValue().equals(grantType)) {
       return refresh(clientId, MultivaluedMapUtils.getFirstValue(form, "refresh_token"));
     }
+    if (GrantType.AUTHORIZATION_CODE.getValue().equals(grantType)) {
+      return codeExchange(clientId, form);
+    }
     return (grantType == null ? OAuth2Error.INVALID_REQUEST : OAuth2Error.UNSUPPORTED_GRANT_TYPE).toHTTPResponse();
   }
 
@@ -580,7 +769,37 @@ public final class FakeIdp implements AutoCloseable {
       return OAuth2Error.INVALID_GRANT.toHTTPResponse();
     }
     Outcome outcome = login.poll(Instant.now(), System.nanoTime(), enforceSlowDown);
-    return render(outcome, login, GrantType.DEVICE_CODE);
+    return render(outcome, login, GrantType.DEVICE_CODE, null);
+  }
+
+  private HTTPResponse codeExchange(String clientId, Map<String, List<String>> form) {
+    String code = MultivaluedMapUtils.getFirstValue(form, "code");
+    SignIn signIn = code == null ? null : signInsByCode.get(code);
+    if (signIn == null) {
+      return OAuth2Error.INVALID_GRANT.setDescription("Code not valid").toHTTPResponse();
+    }
+    ErrorObject refused = signIn.redeem(clientId, MultivaluedMapUtils.getFirstValue(form, "redirect_uri"),
+        MultivaluedMapUtils.getFirstValue(form, "code_verifier"), Instant.now());
+    HTTPResponse response;
+    if (refused != null) {
+      response = refused.toHTTPResponse();
+    } else {
+      Outcome scripted = codeExchangeScript.poll();
+      Outcome outcome = scripted != null ? scripted : Outcome.tokens(signIn.claims());
+      if (outcome instanceof Outcome.Tokens tokens && tokens.claims() == null) {
+        outcome = new Outcome.Tokens(signIn.claims(), tokens.variants());
+      }
+      response = render(outcome, signIn.tokens(), GrantType.AUTHORIZATION_CODE, signIn.nonce());
+    }
+    CountDownLatch hold = codeExchangeHold;
+    if (hold != null) {
+      try {
+        hold.await(1, TimeUnit.MINUTES);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    return response;
   }
 
   private HTTPResponse refresh(String clientId, String refreshToken) {
@@ -588,7 +807,7 @@ public final class FakeIdp implements AutoCloseable {
       return OAuth2Error.INVALID_REQUEST.toHTTPResponse();
     }
     RefreshTokens.Redemption redemption = refreshTokens.redeem(refreshToken, clientId);
-    return render(redemption.outcome(), redemption.login(), GrantType.REFRESH_TOKEN);
+    return render(redemption.outcome(), redemption.login(), GrantType.REFRESH_TOKEN, null);
   }
 
   private HTTPResponse revocation(HTTPRequest request, Map<String, List<String>> form) {
@@ -608,8 +827,11 @@ public final class FakeIdp implements AutoCloseable {
     return new HTTPResponse(200);
   }
 
-  /** The HTTP response for an outcome; {@link Outcome.Tokens} issues tokens for {@code login}. */
-  private HTTPResponse render(Outcome outcome, Login login, GrantType grantType) {
+  /**
+   * The HTTP response for an outcome; {@link Outcome.Tokens} issues tokens for {@code login}, with {@code nonce} in the
+   * ID token (null: none).
+   */
+  private HTTPResponse render(Outcome outcome, Login login, GrantType grantType, String nonce) {
     if (!(outcome instanceof Outcome.Tokens tokens)) {
       return plain(outcome);
     }
@@ -622,6 +844,7 @@ public final class FakeIdp implements AutoCloseable {
             Duration.ofSeconds(grantType == GrantType.REFRESH_TOKEN && refreshedTokenLifetime > 0
                 ? refreshedTokenLifetime : tokenLifetime),
             tokens.variants(),
+            nonce,
             signWithUnpublishedKey);
     RefreshToken refreshToken = response.getTokens().getRefreshToken();
     login.issued(

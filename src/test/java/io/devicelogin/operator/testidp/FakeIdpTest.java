@@ -8,12 +8,16 @@ import com.nimbusds.jose.jwk.JWKSet;
 import com.nimbusds.jose.proc.BadJOSEException;
 import com.nimbusds.jwt.JWT;
 import com.nimbusds.jwt.SignedJWT;
+import com.nimbusds.oauth2.sdk.AuthorizationCode;
+import com.nimbusds.oauth2.sdk.AuthorizationCodeGrant;
 import com.nimbusds.oauth2.sdk.AuthorizationGrant;
+import com.nimbusds.oauth2.sdk.AuthorizationResponse;
 import com.nimbusds.oauth2.sdk.ErrorObject;
 import com.nimbusds.oauth2.sdk.GeneralException;
 import com.nimbusds.oauth2.sdk.GrantType;
 import com.nimbusds.oauth2.sdk.ParseException;
 import com.nimbusds.oauth2.sdk.RefreshTokenGrant;
+import com.nimbusds.oauth2.sdk.ResponseType;
 import com.nimbusds.oauth2.sdk.Scope;
 import com.nimbusds.oauth2.sdk.TokenErrorResponse;
 import com.nimbusds.oauth2.sdk.TokenRequest;
@@ -32,7 +36,12 @@ import com.nimbusds.oauth2.sdk.http.HTTPRequest;
 import com.nimbusds.oauth2.sdk.http.HTTPResponse;
 import com.nimbusds.oauth2.sdk.id.ClientID;
 import com.nimbusds.oauth2.sdk.id.Issuer;
+import com.nimbusds.oauth2.sdk.id.State;
+import com.nimbusds.oauth2.sdk.pkce.CodeChallengeMethod;
+import com.nimbusds.oauth2.sdk.pkce.CodeVerifier;
 import com.nimbusds.oauth2.sdk.token.RefreshToken;
+import com.nimbusds.openid.connect.sdk.AuthenticationRequest;
+import com.nimbusds.openid.connect.sdk.Nonce;
 import com.nimbusds.openid.connect.sdk.OIDCTokenResponse;
 import com.nimbusds.openid.connect.sdk.OIDCTokenResponseParser;
 import com.nimbusds.openid.connect.sdk.claims.IDTokenClaimsSet;
@@ -58,6 +67,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 class FakeIdpTest {
 
   private static final ClientID CLIENT = new ClientID("operator");
+  private static final URI REDIRECT = URI.create("http://localhost:8000/");
   private static final Claims ALICE = Claims.user("alice").groups("dev", "ops").claim("department", "R&D");
 
   private FakeIdp idp;
@@ -435,7 +445,167 @@ class FakeIdpTest {
     assertThat(idp.logins()).extracting(Login::tooEarlyPolls).containsExactly(19, 19);
   }
 
+  // ---- authorization code grant with PKCE
+
+  @Test
+  void discoveryAdvertisesTheAuthorizationCodeGrantOnDemand() throws Exception {
+    Issuer issuer = new Issuer(idp.issuer());
+    OIDCProviderMetadata metadata = OIDCProviderMetadata.resolve(issuer);
+    assertThat(metadata.getAuthorizationEndpointURI()).isEqualTo(idp.authorizationEndpoint());
+    assertThat(metadata.getCodeChallengeMethods()).containsExactly(CodeChallengeMethod.S256);
+    assertThat(metadata.supportsAuthorizationResponseIssuerParam()).isTrue();
+    assertThat(get(idp.authorizationEndpoint()).getStatusCode()).as("the sign-in page exists").isEqualTo(200);
+
+    idp.pkceS256(false).issParameterSupported(false).discovery(DiscoveryMode.NO_DEVICE_ENDPOINT);
+    OIDCProviderMetadata without = OIDCProviderMetadata.resolve(issuer);
+    assertThat(without.getCodeChallengeMethods()).isNull();
+    assertThat(without.supportsAuthorizationResponseIssuerParam()).isFalse();
+    assertThat(without.getDeviceAuthorizationEndpointURI()).isNull();
+    assertThat(without.getAuthorizationEndpointURI()).isEqualTo(idp.authorizationEndpoint());
+  }
+
+  @Test
+  void signInIssuesASingleUseCodeBoundToTheRequest() throws Exception {
+    CodeVerifier verifier = new CodeVerifier();
+    AuthenticationRequest request = authorizationRequest(verifier, CodeChallengeMethod.S256);
+
+    AuthorizationResponse redirect = AuthorizationResponse.parse(URI.create(idp.signIn(request.toURI(), ALICE)));
+
+    assertThat(redirect.indicatesSuccess()).isTrue();
+    assertThat(redirect.getState()).isEqualTo(request.getState());
+    assertThat(redirect.getIssuer()).isEqualTo(new Issuer(idp.issuer()));
+    assertThat(redirect.toSuccessResponse().getRedirectionURI()).isEqualTo(REDIRECT);
+    AuthorizationCode code = redirect.toSuccessResponse().getAuthorizationCode();
+    SignIn signIn = idp.lastSignIn();
+    assertThat(signIn.code()).isEqualTo(code.getValue());
+    assertThat(signIn.nonce()).isEqualTo(request.getNonce().getValue());
+    assertThat(signIn.redirectUri()).isEqualTo(REDIRECT);
+    assertThat(signIn.scope()).isEqualTo("openid email");
+
+    TokenResponse tokens = OIDCTokenResponseParser.parse(token(CLIENT, new AuthorizationCodeGrant(code, REDIRECT,
+        verifier)));
+    IDTokenClaimsSet claims = validator(jwks()).validate(idToken(tokens), request.getNonce());
+    assertThat(claims.getSubject().getValue()).isEqualTo("sub-alice");
+    assertThat(signIn.issuedTokens()).singleElement().extracting(IssuedTokens::grantType)
+        .isEqualTo(GrantType.AUTHORIZATION_CODE);
+    assertThat(refresh(oidc(tokens).getTokens().getRefreshToken()).indicatesSuccess())
+        .as("its refresh token works").isTrue();
+
+    assertError(OIDCTokenResponseParser.parse(token(CLIENT, new AuthorizationCodeGrant(code, REDIRECT, verifier))),
+        400, "invalid_grant");
+    assertThat(signIn.reuses()).isEqualTo(1);
+    assertThat(idp.codeExchanges()).hasSize(2);
+    assertThat(idp.codeExchanges().get(0).param("code_verifier")).isEqualTo(verifier.getValue());
+  }
+
+  @Test
+  void aCodeNeedsItsRedirectUriVerifierAndClientAndIsUsedUpByAWrongOne() throws Exception {
+    CodeVerifier verifier = new CodeVerifier();
+    AuthorizationCode wrongVerifier = code(idp.signIn(authorizationRequest(verifier, CodeChallengeMethod.S256)
+        .toURI(), ALICE));
+    assertError(OIDCTokenResponseParser.parse(token(CLIENT, new AuthorizationCodeGrant(wrongVerifier, REDIRECT,
+        new CodeVerifier()))), 400, "invalid_grant");
+    assertError(OIDCTokenResponseParser.parse(token(CLIENT, new AuthorizationCodeGrant(wrongVerifier, REDIRECT,
+        verifier))), 400, "invalid_grant");
+
+    AuthorizationCode wrongRedirect = code(idp.signIn(authorizationRequest(verifier, CodeChallengeMethod.S256)
+        .toURI(), ALICE));
+    assertError(OIDCTokenResponseParser.parse(token(CLIENT, new AuthorizationCodeGrant(wrongRedirect,
+        URI.create("http://localhost:8001/"), verifier))), 400, "invalid_grant");
+
+    AuthorizationCode noVerifier = code(idp.signIn(authorizationRequest(verifier, CodeChallengeMethod.S256)
+        .toURI(), ALICE));
+    assertError(OIDCTokenResponseParser.parse(token(CLIENT, new AuthorizationCodeGrant(noVerifier, REDIRECT))),
+        400, "invalid_grant");
+
+    AuthorizationCode otherClient = code(idp.signIn(authorizationRequest(verifier, CodeChallengeMethod.S256)
+        .toURI(), ALICE));
+    assertError(OIDCTokenResponseParser.parse(token(new ClientID("other"), new AuthorizationCodeGrant(otherClient,
+        REDIRECT, verifier))), 400, "invalid_grant");
+
+    assertError(OIDCTokenResponseParser.parse(token(CLIENT, new AuthorizationCodeGrant(new AuthorizationCode(),
+        REDIRECT, verifier))), 400, "invalid_grant");
+    assertThat(idp.signIns()).allSatisfy(signIn -> assertThat(signIn.issuedTokens()).isEmpty());
+  }
+
+  @Test
+  void signInRefusesWhatAnIdpWouldNotRedirect() {
+    CodeVerifier verifier = new CodeVerifier();
+    assertThatThrownBy(() -> idp.signIn(authorizationRequest(verifier, CodeChallengeMethod.PLAIN).toURI(), ALICE))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("S256");
+    URI noChallenge = new AuthenticationRequest.Builder(ResponseType.CODE, new Scope("openid"), CLIENT, REDIRECT)
+        .endpointURI(idp.authorizationEndpoint()).state(new State()).nonce(new Nonce()).build().toURI();
+    assertThatThrownBy(() -> idp.signIn(noChallenge, ALICE)).hasMessageContaining("S256");
+    URI elsewhere = URI.create(authorizationRequest(verifier, CodeChallengeMethod.S256).toURI().toString()
+        .replace("/protocol/openid-connect/auth", "/other"));
+    assertThatThrownBy(() -> idp.signIn(elsewhere, ALICE)).hasMessageContaining("authorization endpoint");
+    idp.registerRedirectUris("http://localhost:9999/");
+    assertThatThrownBy(() -> idp.signIn(authorizationRequest(verifier, CodeChallengeMethod.S256).toURI(), ALICE))
+        .hasMessageContaining("not registered");
+    assertThat(idp.signIns()).isEmpty();
+  }
+
+  @Test
+  void redirectsCarryTheConfiguredIssAndErrors() throws Exception {
+    URI request = authorizationRequest(new CodeVerifier(), CodeChallengeMethod.S256).toURI();
+
+    idp.responseIss(FakeIdp.ResponseIss.WRONG);
+    assertThat(AuthorizationResponse.parse(URI.create(idp.signIn(request, ALICE))).getIssuer().getValue())
+        .isEqualTo(idp.issuer() + "-other");
+    idp.responseIss(FakeIdp.ResponseIss.ABSENT);
+    assertThat(idp.signIn(request, ALICE)).doesNotContain("iss=");
+
+    idp.responseIss(FakeIdp.ResponseIss.CORRECT);
+    AuthorizationResponse denied = AuthorizationResponse.parse(URI.create(idp.denyAt(request)));
+    assertThat(denied.indicatesSuccess()).isFalse();
+    assertThat(denied.toErrorResponse().getErrorObject().getCode()).isEqualTo("access_denied");
+    assertThat(denied.getState().getValue()).isEqualTo(AuthenticationRequest.parse(request).getState().getValue());
+    assertThat(denied.getIssuer().getValue()).isEqualTo(idp.issuer());
+    String failed = idp.errorAt(request, new ErrorObject("temporarily_unavailable", "try <b>later</b>"));
+    assertThat(AuthorizationResponse.parse(URI.create(failed)).toErrorResponse().getErrorObject().getDescription())
+        .isEqualTo("try <b>later</b>");
+  }
+
+  @Test
+  void codeExchangesCanBeScriptedAndHeld() throws Exception {
+    CodeVerifier verifier = new CodeVerifier();
+    AuthenticationRequest request = authorizationRequest(verifier, CodeChallengeMethod.S256);
+    idp.onNextCodeExchange(Outcome.serverError(), Outcome.tokens(TokenVariant.WRONG_NONCE));
+
+    HTTPResponse failed = token(CLIENT, new AuthorizationCodeGrant(code(idp.signIn(request.toURI(), ALICE)), REDIRECT,
+        verifier));
+    assertThat(failed.getStatusCode()).isEqualTo(500);
+    assertThat(idp.lastSignIn().redeemed()).as("the code is used up all the same").isTrue();
+
+    TokenResponse wrongNonce = OIDCTokenResponseParser.parse(token(CLIENT, new AuthorizationCodeGrant(
+        code(idp.signIn(request.toURI(), ALICE)), REDIRECT, verifier)));
+    assertThatThrownBy(() -> validator(jwks()).validate(idToken(wrongNonce), request.getNonce()))
+        .isInstanceOf(BadJOSEException.class);
+
+    idp.holdCodeExchanges();
+    HTTPRequest held = new TokenRequest.Builder(idp.tokenEndpoint(), CLIENT, new AuthorizationCodeGrant(
+        code(idp.signIn(request.toURI(), ALICE)), REDIRECT, verifier)).build().toHTTPRequest();
+    held.setReadTimeout(300);
+    assertThatThrownBy(held::send).isInstanceOf(SocketTimeoutException.class);
+    assertThat(idp.lastSignIn().issuedTokens()).as("processed before the hold").hasSize(1);
+    idp.releaseCodeExchanges();
+    assertThat(idp.codeExchanges()).hasSize(3);
+  }
+
   // ---- helpers
+
+  private AuthenticationRequest authorizationRequest(CodeVerifier verifier, CodeChallengeMethod method) {
+    return new AuthenticationRequest.Builder(ResponseType.CODE, new Scope("openid", "email"), CLIENT, REDIRECT)
+        .endpointURI(idp.authorizationEndpoint())
+        .state(new State())
+        .nonce(new Nonce())
+        .codeChallenge(verifier, method)
+        .build();
+  }
+
+  private static AuthorizationCode code(String redirect) throws ParseException {
+    return AuthorizationResponse.parse(URI.create(redirect)).toSuccessResponse().getAuthorizationCode();
+  }
 
   private DeviceAuthorizationSuccessResponse startLogin() throws Exception {
     return DeviceAuthorizationResponse.parse(deviceAuthorization(CLIENT)).toSuccessResponse();

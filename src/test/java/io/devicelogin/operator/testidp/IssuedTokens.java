@@ -8,7 +8,8 @@ import java.time.Instant;
  * sure they never leak).
  *
  * @param issuedAt when the response was built
- * @param grantType {@link GrantType#DEVICE_CODE} or {@link GrantType#REFRESH_TOKEN}
+ * @param grantType {@link GrantType#DEVICE_CODE}, {@link GrantType#AUTHORIZATION_CODE} or {@link
+ *     GrantType#REFRESH_TOKEN}
  * @param accessToken the opaque access token
  * @param refreshToken the opaque refresh token, {@code null} if none was issued
  * @param idToken the serialized ID token, {@code null} if none was issued

@@ -73,6 +73,7 @@ final class TokenFactory {
    * A token response for {@code user}: ID token (audience {@code clientId}, lifetime {@code
    * lifetime}), access token and refresh token, with the given defects.
    *
+   * @param nonce the {@code nonce} claim of the ID token (the authorization request's), or null for none
    * @param badSignature sign the ID token with an unpublished key, as {@link TokenVariant#BAD_SIGNATURE}
    */
   AccessTokenResponse respond(
@@ -81,18 +82,20 @@ final class TokenFactory {
       Scope scope,
       Duration lifetime,
       Set<TokenVariant> variants,
+      String nonce,
       boolean badSignature) {
     BearerAccessToken accessToken = new BearerAccessToken(32, lifetime.toSeconds(), scope);
     RefreshToken refreshToken = variants.contains(TokenVariant.NO_REFRESH_TOKEN) ? null : new RefreshToken();
     if (variants.contains(TokenVariant.NO_ID_TOKEN)) {
       return new AccessTokenResponse(new Tokens(accessToken, refreshToken));
     }
-    SignedJWT idToken = idToken(user, clientId, lifetime, variants, badSignature);
+    SignedJWT idToken = idToken(user, clientId, lifetime, variants, nonce, badSignature);
     return new OIDCTokenResponse(new OIDCTokens(idToken, accessToken, refreshToken));
   }
 
   private SignedJWT idToken(
-      Claims user, String clientId, Duration lifetime, Set<TokenVariant> variants, boolean badSignature) {
+      Claims user, String clientId, Duration lifetime, Set<TokenVariant> variants, String nonce,
+      boolean badSignature) {
     Instant issuedAt = Instant.now().plus(clockSkew);
     if (variants.contains(TokenVariant.EXPIRED)) {
       issuedAt = issuedAt.minus(FAR).minus(lifetime);
@@ -106,6 +109,11 @@ final class TokenFactory {
             .issueTime(Date.from(issuedAt))
             .expirationTime(Date.from(issuedAt.plus(lifetime)));
     user.toMap().forEach(claims::claim);
+    if (variants.contains(TokenVariant.WRONG_NONCE)) {
+      claims.claim("nonce", "not-" + nonce);
+    } else if (nonce != null) {
+      claims.claim("nonce", nonce);
+    }
 
     RSAKey key;
     String keyId;

@@ -17,5 +17,7 @@ public enum TokenVariant {
   /** The response has no {@code id_token}. */
   NO_ID_TOKEN,
   /** The response has no {@code refresh_token}. */
-  NO_REFRESH_TOKEN
+  NO_REFRESH_TOKEN,
+  /** The ID token's {@code nonce} is not the authorization request's (authorization code grant). */
+  WRONG_NONCE
 }

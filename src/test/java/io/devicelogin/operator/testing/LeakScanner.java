@@ -60,7 +60,7 @@ public final class LeakScanner {
   }
 
   private static final Set<String> SECRET_KEYS =
-      Set.of("id-token", "refresh-token", "access-token", "device-code");
+      Set.of("id-token", "refresh-token", "access-token", "device-code", "code-verifier", "response-code");
 
   public int secretCount() {
     return secrets.size();

@@ -10,6 +10,7 @@ import io.devicelogin.operator.status.Conditions;
 import io.devicelogin.operator.testidp.FakeIdp;
 import io.devicelogin.operator.testidp.IssuedTokens;
 import io.devicelogin.operator.testidp.Login;
+import io.devicelogin.operator.testidp.SignIn;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.utils.Serialization;
@@ -70,17 +71,27 @@ public final class Logins {
         .toList();
   }
 
-  /** Every device code and token {@code idp} handed out: none may ever be visible outside Secrets. */
+  /**
+   * Every device code, authorization code, PKCE verifier and token {@code idp} handed out or received: none may ever be
+   * visible outside Secrets.
+   */
   public static List<String> secretsOf(FakeIdp idp) {
     List<String> values = new ArrayList<>();
     for (Login login : idp.logins()) {
       values.add(login.deviceCode());
-      for (IssuedTokens tokens : login.issuedTokens()) {
-        values.add(tokens.accessToken());
-        values.add(tokens.refreshToken());
-        values.add(tokens.idToken());
-      }
+      login.issuedTokens().forEach(tokens -> add(values, tokens));
     }
+    for (SignIn signIn : idp.signIns()) {
+      values.add(signIn.code());
+      signIn.issuedTokens().forEach(tokens -> add(values, tokens));
+    }
+    idp.codeExchanges().forEach(exchange -> values.add(exchange.param("code_verifier")));
     return values;
+  }
+
+  private static void add(List<String> values, IssuedTokens tokens) {
+    values.add(tokens.accessToken());
+    values.add(tokens.refreshToken());
+    values.add(tokens.idToken());
   }
 }

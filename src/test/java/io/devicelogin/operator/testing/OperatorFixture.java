@@ -3,8 +3,10 @@ package io.devicelogin.operator.testing;
 import io.devicelogin.operator.idp.IdentityProviderClient;
 import io.devicelogin.operator.metrics.OperatorMetrics;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import java.time.Clock;
 import java.util.Collection;
 import java.util.function.Function;
+import java.util.function.UnaryOperator;
 
 /**
  * What every operator integration test sets up: log capture, the mock API server and the running operator, and at
@@ -15,23 +17,30 @@ public final class OperatorFixture implements AutoCloseable {
   private final LogCapture logs;
   private final MockCluster cluster;
   private final Function<OperatorMetrics, IdentityProviderClient> idp;
+  private final Clock clock;
   private RunningOperator operator;
 
-  private OperatorFixture(Function<OperatorMetrics, IdentityProviderClient> idp) {
+  private OperatorFixture(Function<OperatorMetrics, IdentityProviderClient> idp, Clock clock) {
     this.idp = idp;
+    this.clock = clock;
     this.logs = LogCapture.attach();
     this.cluster = MockCluster.start();
-    this.operator = idp == null ? RunningOperator.start(cluster) : RunningOperator.start(cluster, idp);
+    startOperator();
   }
 
   /** With the real Nimbus IdP client. */
   public static OperatorFixture start() {
-    return new OperatorFixture(null);
+    return new OperatorFixture(null, Clock.systemUTC());
   }
 
   /** With another IdP client, built from the operator's metrics. */
   public static OperatorFixture start(Function<OperatorMetrics, IdentityProviderClient> idp) {
-    return new OperatorFixture(idp);
+    return new OperatorFixture(idp, Clock.systemUTC());
+  }
+
+  /** With another IdP client, and the operator reading time from {@code clock} (the IdP client has its own). */
+  public static OperatorFixture start(Function<OperatorMetrics, IdentityProviderClient> idp, Clock clock) {
+    return new OperatorFixture(idp, clock);
   }
 
   public KubernetesClient client() {
@@ -61,7 +70,8 @@ public final class OperatorFixture implements AutoCloseable {
   }
 
   public void startOperator() {
-    operator = idp == null ? RunningOperator.start(cluster) : RunningOperator.start(cluster, idp);
+    operator = idp == null ? RunningOperator.start(cluster)
+        : RunningOperator.start(cluster, idp, UnaryOperator.identity(), clock);
   }
 
   /**

@@ -49,6 +49,13 @@ public final class RunningOperator implements AutoCloseable {
   public static RunningOperator start(
       MockCluster cluster, Function<OperatorMetrics, IdentityProviderClient> idp,
       UnaryOperator<OperatorSettings> customize) {
+    return start(cluster, idp, customize, Clock.systemUTC());
+  }
+
+  /** As {@link #start(MockCluster, Function, UnaryOperator)}, with the operator reading time from {@code clock}. */
+  public static RunningOperator start(
+      MockCluster cluster, Function<OperatorMetrics, IdentityProviderClient> idp,
+      UnaryOperator<OperatorSettings> customize, Clock clock) {
     KubernetesClient client = cluster.server().createClient(KubernetesClients::bounded);
     OperatorMetrics metrics = new OperatorMetrics(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
     // IdPs in tests (and the demo) run on 127.0.0.1, which IDP_DENIED_CIDRS denies by default
@@ -56,7 +63,7 @@ public final class RunningOperator implements AutoCloseable {
         Set.of(), "devicelogin-system", 0, Duration.ofSeconds(2), Duration.ofSeconds(3))
         .withIdpEgress(EgressGuard.none()));
     DeviceLoginOperator operator =
-        DeviceLoginOperator.create(client, settings, idp.apply(metrics), metrics, Clock.systemUTC());
+        DeviceLoginOperator.create(client, settings, idp.apply(metrics), metrics, clock);
     try {
       operator.start();
     } catch (Exception e) {
