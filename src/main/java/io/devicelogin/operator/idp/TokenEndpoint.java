@@ -30,6 +30,7 @@ import com.nimbusds.oauth2.sdk.id.ClientID;
 import com.nimbusds.oauth2.sdk.token.RefreshToken;
 import io.devicelogin.operator.metrics.OperatorMetrics;
 import java.time.Clock;
+import java.util.function.Function;
 
 /**
  * The requests of a login's grant, built with Nimbus, and their answers sorted: device authorization, token poll,
@@ -126,9 +127,26 @@ final class TokenEndpoint {
   }
 
   TokenPollResult poll(ProviderConfig provider, String deviceCode) {
+    return issue(provider, new DeviceCodeGrant(new DeviceCode(deviceCode)), deviceCode, null, error ->
+        switch (error.getCode()) {
+          case "authorization_pending" -> new TokenPollResult.Pending();
+          case "slow_down" -> new TokenPollResult.SlowDown();
+          case "access_denied" -> new TokenPollResult.AccessDenied();
+          case "expired_token" -> new TokenPollResult.ExpiredToken();
+          default -> new TokenPollResult.Invalid(
+              "the token endpoint refused the device code: " + IdpAnswers.describe(error, deviceCode));
+        });
+  }
+
+  /**
+   * Sends a grant that should give a login its tokens (a device code, an authorization code) and sorts the answer: an
+   * outage, tokens (with their ID token checked), or the IdP's OAuth error as {@code refused} reads it.
+   */
+  private TokenPollResult issue(ProviderConfig provider, AuthorizationGrant grant, String sent, String nonce,
+      Function<ErrorObject, TokenPollResult> refused) {
     TokenAnswer answer;
     try {
-      answer = exchange("token", provider, new DeviceCodeGrant(new DeviceCode(deviceCode)), true, deviceCode, null);
+      answer = exchange("token", provider, grant, true, sent, nonce);
     } catch (IdpException e) {
       return new TokenPollResult.Unavailable(e.getMessage());
     }
@@ -138,15 +156,7 @@ final class TokenEndpoint {
     if (answer instanceof TokenAnswer.Tokens tokens) {
       return tokens.checked().polled();
     }
-    ErrorObject error = ((TokenAnswer.Refused) answer).error();
-    return switch (error.getCode()) {
-      case "authorization_pending" -> new TokenPollResult.Pending();
-      case "slow_down" -> new TokenPollResult.SlowDown();
-      case "access_denied" -> new TokenPollResult.AccessDenied();
-      case "expired_token" -> new TokenPollResult.ExpiredToken();
-      default -> new TokenPollResult.Invalid(
-          "the token endpoint refused the device code: " + IdpAnswers.describe(error, deviceCode));
-    };
+    return refused.apply(((TokenAnswer.Refused) answer).error());
   }
 
   CodeAuthorization authorize(ProviderConfig provider, String state) throws IdpException {
@@ -176,25 +186,11 @@ final class TokenEndpoint {
     } catch (IllegalArgumentException e) {
       return new TokenPollResult.Invalid("the login's PKCE verifier is unreadable; the code was not sent");
     }
-    TokenAnswer answer;
-    try {
-      answer = exchange("token", provider, grant, true, code, nonce);
-    } catch (IdpException e) {
-      return new TokenPollResult.Unavailable(e.getMessage());
-    }
-    if (answer instanceof TokenAnswer.Unavailable unavailable) {
-      return new TokenPollResult.Unavailable(unavailable.message());
-    }
-    if (answer instanceof TokenAnswer.Tokens tokens) {
-      return tokens.checked().polled();
-    }
-    ErrorObject error = ((TokenAnswer.Refused) answer).error();
-    if ("access_denied".equals(error.getCode())) {
-      return new TokenPollResult.AccessDenied();
-    }
-    return new TokenPollResult.Invalid("the token endpoint refused the authorization code: "
-        + IdpAnswers.describe(error, code) + ("invalid_grant".equals(error.getCode()) ? " (a code is valid once and "
-        + "briefly, and only with the redirect URI and PKCE verifier of its request)" : ""));
+    return issue(provider, grant, code, nonce, error -> "access_denied".equals(error.getCode())
+        ? new TokenPollResult.AccessDenied()
+        : new TokenPollResult.Invalid("the token endpoint refused the authorization code: "
+            + IdpAnswers.describe(error, code) + ("invalid_grant".equals(error.getCode()) ? " (a code is valid once "
+            + "and briefly, and only with the redirect URI and PKCE verifier of its request)" : "")));
   }
 
   TokenRefreshResult refresh(ProviderConfig provider, String refreshToken) {
