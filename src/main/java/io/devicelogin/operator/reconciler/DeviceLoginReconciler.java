@@ -20,6 +20,7 @@ import io.devicelogin.operator.status.DeviceLoginStatusBuilder;
 import io.devicelogin.operator.status.StatusWriter;
 import io.devicelogin.operator.upgrade.CrdSchemas;
 import io.devicelogin.operator.upgrade.InstalledCrds;
+import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.javaoperatorsdk.operator.OperatorException;
@@ -136,6 +137,12 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin> {
     if (endedForRequest(resource)) {
       // a crash between recording the end and deleting the grant Secret leaves it
       grant.ifPresent(g -> grants.delete(resource));
+      // a response pasted after the login took one (or ended) is refused: deleted unread, the login unchanged
+      for (Secret pasted : pastedResponses.of(resource)) {
+        LOG.info("DeviceLogin {}: refused the response pasted in Secret {}: the login already ended ({})", turn.ref(),
+            pasted.getMetadata().getName(), resource.getStatus().getPhase());
+        pastedResponses.delete(pasted);
+      }
       outcomes.clearReconcileError(turn);
       if (resource.getStatus().getSecretName() != null) {
         // tokens may be in that Secret (a Ready login, or one that ended after it): deletion must revoke them
