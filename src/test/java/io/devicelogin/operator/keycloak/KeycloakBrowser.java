@@ -17,11 +17,13 @@ import java.util.Map;
 import java.util.stream.Collectors;
 
 /**
- * Approves a device login in Keycloak over plain HTTP, without a browser: the demo's {@code --auto-approve}, which
- * must work on machines without Chromium. Tests play the person in a real browser with {@link KeycloakPerson}.
+ * Approves a device login, or signs in at an authorization URL, in Keycloak over plain HTTP, without a browser: the
+ * demo's {@code --auto-approve}, which must work on machines without Chromium. Tests play the person in a real
+ * browser with {@link KeycloakPerson}.
  *
- * <p>Each call starts with an empty cookie jar: it opens the verification page, signs in with the given
- * credentials, answers Keycloak's consent page with "Yes" and checks that the final page confirms the approval.
+ * <p>Each call starts with an empty cookie jar: it opens the verification page (or authorization URL), signs in with
+ * the given credentials, answers Keycloak's consent page with "Yes" and checks that the final page confirms the
+ * approval (or, for an authorization URL, stops at the redirect to the redirect URI without following it).
  * Anything unexpected (wrong password, invalid or expired user code, an unknown page) fails with an
  * {@link IllegalStateException} that contains the text of the page. Passwords are never logged or put into
  * exception messages.
@@ -38,19 +40,38 @@ public final class KeycloakBrowser {
       .connectTimeout(Duration.ofSeconds(5))
       .build();
   private final CookieJar cookies = new CookieJar();
+  /** Where redirects stop being followed: the redirect URI of an authorization URL; null for a device login. */
+  private final String redirectUri;
 
-  private KeycloakBrowser() {
+  private KeycloakBrowser(String redirectUri) {
+    this.redirectUri = redirectUri;
   }
 
   /** Opens {@code verificationUriComplete} (it carries the user code), signs in and grants access. */
   public static void approve(String verificationUriComplete, String username, String password) {
-    new KeycloakBrowser().run(URI.create(verificationUriComplete), username, password);
+    Page outcome = new KeycloakBrowser(null).run(URI.create(verificationUriComplete), username, password);
+    if (!outcome.document().text().contains(APPROVED)) {
+      throw unexpected("expected a page saying '" + APPROVED + "'", outcome);
+    }
   }
 
-  private void run(URI start, String username, String password) {
+  /**
+   * The authorization code grant: opens {@code authorizationUrl}, signs in and returns the address Keycloak then
+   * redirects to ({@code redirectUri} with {@code code}, {@code state} and {@code iss}, from the {@code Location}
+   * header), without opening it: the URL a person's browser ends on and pastes back.
+   */
+  public static URI signInForRedirect(String authorizationUrl, String redirectUri, String username, String password) {
+    return new KeycloakBrowser(redirectUri).run(URI.create(authorizationUrl), username, password).uri();
+  }
+
+  /** Answers Keycloak's pages until the consent page was answered or the redirect to the redirect URI is reached. */
+  private Page run(URI start, String username, String password) {
     Page page = get(start);
     boolean signedIn = false;
     while (true) { // ends: each page kind is answered at most once, anything else throws
+      if (page.leftKeycloak()) {
+        return page;
+      }
       Element loginForm = page.document().selectFirst("form#kc-form-login");
       Element consentForm = page.document().selectFirst("form:has(button[name=accept]):has(button[name=cancel])");
       if (loginForm != null) {
@@ -61,10 +82,10 @@ public final class KeycloakBrowser {
         signedIn = true;
       } else if (consentForm != null) {
         Page outcome = submit(page, consentForm, Map.of(), "accept");
-        if (!outcome.document().text().contains(APPROVED)) {
-          throw unexpected("expected a page saying '" + APPROVED + "'", outcome);
+        if (redirectUri != null && !outcome.leftKeycloak()) {
+          throw unexpected("expected a redirect to " + redirectUri + " after consent", outcome);
         }
-        return;
+        return outcome;
       } else {
         throw unexpected("expected a sign-in or consent page", page);
       }
@@ -105,7 +126,11 @@ public final class KeycloakBrowser {
       }
       String location = response.headers().firstValue("Location")
           .orElseThrow(() -> new IllegalStateException("Redirect without Location from " + response.uri()));
-      current = request(current.uri().resolve(location)).GET().build();
+      URI next = current.uri().resolve(location);
+      if (redirectUri != null && next.toString().startsWith(redirectUri)) {
+        return new Page(next, response.statusCode(), null);
+      }
+      current = request(next).GET().build();
     }
     throw new IllegalStateException("Too many redirects starting at " + request.uri());
   }
@@ -130,14 +155,18 @@ public final class KeycloakBrowser {
   }
 
   private static IllegalStateException unexpected(String problem, Page page) {
-    return new IllegalStateException("Keycloak device login: " + problem + "; page " + page.uri()
-        + " (HTTP " + page.status() + ") says: " + page.document().text());
+    return new IllegalStateException("Keycloak login: " + problem + "; page " + page.uri()
+        + " (HTTP " + page.status() + ") says: " + (page.leftKeycloak() ? "(not opened)" : page.document().text()));
   }
 
   private static String encode(String value) {
     return URLEncoder.encode(value, StandardCharsets.UTF_8);
   }
 
+  /** A page Keycloak served, or (document null) the redirect to the redirect URI, which is not opened. */
   private record Page(URI uri, int status, Document document) {
+    boolean leftKeycloak() {
+      return document == null;
+    }
   }
 }

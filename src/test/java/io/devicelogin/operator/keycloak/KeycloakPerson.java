@@ -10,7 +10,8 @@ import org.openqa.selenium.support.ui.ExpectedConditions;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
 /**
- * Plays the person who approves or denies a device login in Keycloak, in a real headless Chromium.
+ * Plays the person who approves or denies a device login in Keycloak, or signs in at an authorization URL
+ * ({@link #signInForRedirect}), in a real headless Chromium.
  *
  * <p>Each call is a new person in a fresh browser: it opens the verification page, types the user code if asked,
  * signs in on Keycloak's login form, answers the consent page with "Yes" or "No" when Keycloak shows one, and
@@ -56,6 +57,40 @@ public final class KeycloakPerson {
   /** Opens {@code verificationUriComplete}, signs in and refuses access ("No" on the consent page). */
   public static void deny(String verificationUriComplete, String username, String password) {
     run(verificationUriComplete, null, username, password, Decision.DENY);
+  }
+
+  /**
+   * The authorization code grant: opens {@code authorizationUrl} in a fresh browser, signs in as {@code username},
+   * answers "Yes" if Keycloak asks for consent, and lets Keycloak send the browser to {@code redirectUri} (with
+   * {@code code}, {@code state} and {@code iss}). Nothing need listen there: with {@code http://localhost:8000/} the
+   * page fails, as it does for a person whose IdP allows only a localhost redirect. Returns the address the browser
+   * then shows, the URL a person pastes back.
+   *
+   * <p>What Chromium reports for the failed navigation: WebDriver's current URL ({@link WebDriver#getCurrentUrl()})
+   * is the address the browser was sent to, as its address bar shows it, while the document that is loaded is
+   * Chromium's error page, whose {@code window.location} is {@code chrome-error://chromewebdata/}. So the URL is read
+   * with {@code getCurrentUrl()}, never from the page.
+   */
+  public static String signInForRedirect(String authorizationUrl, String redirectUri, String username, String password) {
+    try (HeadlessChromium browser = HeadlessChromium.start()) {
+      WebDriver driver = browser.driver();
+      driver.get(authorizationUrl);
+      boolean signedIn = false;
+      boolean consented = false;
+      while (!driver.getCurrentUrl().startsWith(redirectUri)) { // ends: each page is answered at most once
+        if (isShown(driver, LOGIN_FORM) && !signedIn) {
+          signIn(driver, username, password);
+          signedIn = true;
+        } else if (isShown(driver, Decision.APPROVE.button) && isShown(driver, Decision.DENY.button) && !consented) {
+          click(driver, driver.findElement(Decision.APPROVE.button));
+          consented = true;
+        } else {
+          throw unexpected(signedIn ? "sign-in as '" + username + "' did not lead to " + redirectUri
+              : "expected a sign-in page", driver);
+        }
+      }
+      return driver.getCurrentUrl();
+    }
   }
 
   /**
@@ -129,7 +164,7 @@ public final class KeycloakPerson {
   }
 
   private static IllegalStateException unexpected(String problem, WebDriver driver) {
-    return new IllegalStateException("Keycloak device login: " + problem + "; page " + driver.getCurrentUrl()
+    return new IllegalStateException("Keycloak login: " + problem + "; page " + driver.getCurrentUrl()
         + " says: " + pageText(driver));
   }
 }

@@ -1,12 +1,18 @@
 package io.devicelogin.operator.keycloak;
 
 import com.nimbusds.jwt.JWTClaimsSet;
+import com.nimbusds.oauth2.sdk.AuthorizationCodeGrant;
 import com.nimbusds.oauth2.sdk.AuthorizationGrant;
+import com.nimbusds.oauth2.sdk.AuthorizationRequest;
+import com.nimbusds.oauth2.sdk.AuthorizationResponse;
+import com.nimbusds.oauth2.sdk.AuthorizationSuccessResponse;
 import com.nimbusds.oauth2.sdk.ParseException;
 import com.nimbusds.oauth2.sdk.RefreshTokenGrant;
+import com.nimbusds.oauth2.sdk.ResponseType;
 import com.nimbusds.oauth2.sdk.Scope;
 import com.nimbusds.oauth2.sdk.TokenRequest;
 import com.nimbusds.oauth2.sdk.TokenResponse;
+import com.nimbusds.oauth2.sdk.TokenRevocationRequest;
 import com.nimbusds.oauth2.sdk.auth.ClientAuthentication;
 import com.nimbusds.oauth2.sdk.auth.ClientSecretBasic;
 import com.nimbusds.oauth2.sdk.auth.Secret;
@@ -18,6 +24,9 @@ import com.nimbusds.oauth2.sdk.http.HTTPRequest;
 import com.nimbusds.oauth2.sdk.http.HTTPResponse;
 import com.nimbusds.oauth2.sdk.id.ClientID;
 import com.nimbusds.oauth2.sdk.id.Issuer;
+import com.nimbusds.oauth2.sdk.id.State;
+import com.nimbusds.oauth2.sdk.pkce.CodeChallengeMethod;
+import com.nimbusds.oauth2.sdk.pkce.CodeVerifier;
 import com.nimbusds.oauth2.sdk.token.RefreshToken;
 import com.nimbusds.openid.connect.sdk.OIDCTokenResponse;
 import com.nimbusds.openid.connect.sdk.OIDCTokenResponseParser;
@@ -29,6 +38,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.io.IOException;
 import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
@@ -48,6 +60,9 @@ class KeycloakServerIT {
   private static final Client CLI = Client.publicClient("devicelogin-cli");
   private static final Client SHORT = Client.publicClient("devicelogin-short");
   private static final Client CONFIDENTIAL = Client.confidential("devicelogin-confidential", "demo-client-secret");
+  /** Authorization code grant only: device grant off, PKCE S256 required, redirect http://localhost:8000/* only. */
+  private static final Client AUTHCODE = Client.publicClient("devicelogin-authcode");
+  private static final URI LOCALHOST = URI.create("http://localhost:8000/");
 
   private static OIDCProviderMetadata provider;
 
@@ -179,6 +194,107 @@ class KeycloakServerIT {
       admin.updateClientAttributes("devicelogin-short", Map.of("oauth2.device.polling.interval", "1"));
       admin.updateRealm(Map.of("oauth2DeviceCodeLifespan", 600));
     }
+  }
+
+  @Test
+  void discoveryAdvertisesPkceS256TheIssParameterAndRevocation() {
+    assertThat(provider.getAuthorizationEndpointURI()).isNotNull();
+    assertThat(provider.getCodeChallengeMethods()).contains(CodeChallengeMethod.S256);
+    assertThat(provider.supportsAuthorizationResponseIssuerParam())
+        .as("authorization_response_iss_parameter_supported (RFC 9207)").isTrue();
+    assertThat(provider.getRevocationEndpointURI()).isNotNull();
+  }
+
+  @Test
+  void authCodeClientHasNoDeviceGrant() throws Exception {
+    DeviceAuthorizationResponse refused = DeviceAuthorizationResponse.parse(
+        send(AUTHCODE.deviceAuthorizationRequest().toHTTPRequest()));
+    assertThat(refused.indicatesSuccess()).isFalse();
+    assertThat(refused.toErrorResponse().getErrorObject().getCode()).isEqualTo("unauthorized_client");
+  }
+
+  @Test
+  void authCodeClientRequiresS256AndTheLocalhostRedirect() throws Exception {
+    URI plain = authorizationUrl(new CodeVerifier(), CodeChallengeMethod.PLAIN, LOCALHOST, new State());
+    assertThat(redirectErrorOf(plain)).isEqualTo("invalid_request");
+    URI noChallenge = new AuthorizationRequest.Builder(new ResponseType(ResponseType.Value.CODE), AUTHCODE.id())
+        .endpointURI(provider.getAuthorizationEndpointURI()).redirectionURI(LOCALHOST).scope(SCOPE)
+        .state(new State()).build().toURI();
+    assertThat(redirectErrorOf(noChallenge)).isEqualTo("invalid_request");
+
+    URI elsewhere = authorizationUrl(new CodeVerifier(), CodeChallengeMethod.S256,
+        URI.create("http://localhost:9000/"), new State());
+    HttpResponse<String> page = open(elsewhere);
+    assertThat(page.statusCode()).as("no redirect to an unregistered URI").isEqualTo(400);
+    assertThat(page.body()).contains("Invalid parameter: redirect_uri");
+  }
+
+  @Test
+  void authCodeSignInInChromiumEndsOnTheFailedLocalhostRedirectWhoseCodeNeedsTheVerifier() throws Exception {
+    CodeVerifier verifier = new CodeVerifier();
+    State state = new State();
+    String redirected = KeycloakPerson.signInForRedirect(
+        authorizationUrl(verifier, CodeChallengeMethod.S256, LOCALHOST, state).toString(), LOCALHOST.toString(),
+        "alice", "alice-password");
+
+    AuthorizationSuccessResponse response = AuthorizationResponse.parse(URI.create(redirected)).toSuccessResponse();
+    assertThat(redirected).startsWith(LOCALHOST + "?");
+    assertThat(response.getState()).isEqualTo(state);
+    assertThat(response.getIssuer()).isEqualTo(provider.getIssuer());
+    assertThat(errorCode(token(AUTHCODE.tokenRequest(
+        new AuthorizationCodeGrant(response.getAuthorizationCode(), LOCALHOST, new CodeVerifier())))))
+        .as("the code with another verifier").isEqualTo("invalid_grant");
+  }
+
+  @Test
+  void authCodeSignInOverHttpYieldsTokensThatRefreshAndAreRevoked() throws Exception {
+    CodeVerifier verifier = new CodeVerifier();
+    State state = new State();
+    URI redirected = KeycloakBrowser.signInForRedirect(
+        authorizationUrl(verifier, CodeChallengeMethod.S256, LOCALHOST, state).toString(), LOCALHOST.toString(),
+        "bob", "bob-password");
+
+    AuthorizationSuccessResponse response = AuthorizationResponse.parse(redirected).toSuccessResponse();
+    assertThat(response.getState()).isEqualTo(state);
+    assertThat(response.getIssuer()).isEqualTo(provider.getIssuer());
+    TokenResponse tokens = token(AUTHCODE.tokenRequest(
+        new AuthorizationCodeGrant(response.getAuthorizationCode(), LOCALHOST, verifier)));
+    assertThat(errorCode(tokens)).isEqualTo("none");
+    OIDCTokens oidc = ((OIDCTokenResponse) tokens).getOIDCTokens();
+    assertThat(oidc.getIDToken().getJWTClaimsSet().getStringClaim("email")).isEqualTo("bob@example.com");
+    assertThat(oidc.getIDToken().getJWTClaimsSet().getAudience()).containsExactly("devicelogin-authcode");
+
+    RefreshToken refreshed = refreshTokenOf(token(AUTHCODE.tokenRequest(new RefreshTokenGrant(oidc.getRefreshToken()))));
+    HTTPResponse revoked = send(new TokenRevocationRequest(provider.getRevocationEndpointURI(), AUTHCODE.id(), refreshed)
+        .toHTTPRequest());
+    assertThat(revoked.getStatusCode()).isEqualTo(200);
+    assertThat(errorCode(token(AUTHCODE.tokenRequest(new RefreshTokenGrant(refreshed)))))
+        .as("refresh after revocation").isEqualTo("invalid_grant");
+  }
+
+  private static URI authorizationUrl(CodeVerifier verifier, CodeChallengeMethod method, URI redirect, State state) {
+    return new AuthorizationRequest.Builder(new ResponseType(ResponseType.Value.CODE), AUTHCODE.id())
+        .endpointURI(provider.getAuthorizationEndpointURI())
+        .redirectionURI(redirect)
+        .scope(SCOPE)
+        .state(state)
+        .codeChallenge(verifier, method)
+        .build()
+        .toURI();
+  }
+
+  /** The error Keycloak redirects to the redirect URI with, for a request it refuses before any sign-in. */
+  private static String redirectErrorOf(URI authorizationUrl) throws Exception {
+    HttpResponse<String> answer = open(authorizationUrl);
+    assertThat(answer.statusCode()).as("a redirect back with an error").isEqualTo(302);
+    URI location = URI.create(answer.headers().firstValue("Location").orElseThrow());
+    assertThat(location.toString()).startsWith(LOCALHOST.toString());
+    return AuthorizationResponse.parse(location).toErrorResponse().getErrorObject().getCode();
+  }
+
+  private static HttpResponse<String> open(URI uri) throws IOException, InterruptedException {
+    return HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER).build()
+        .send(HttpRequest.newBuilder(uri).header("Accept", "text/html").build(), HttpResponse.BodyHandlers.ofString());
   }
 
   private static DeviceAuthorizationSuccessResponse authorize(Client client) throws IOException, ParseException {

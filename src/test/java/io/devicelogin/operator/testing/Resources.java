@@ -57,6 +57,21 @@ public final class Resources {
         .addToData(key, Base64.getEncoder().encodeToString(value.getBytes(StandardCharsets.UTF_8))).build();
   }
 
+  /**
+   * The Secret a person or portal creates to paste back {@code redirectedUrl}, the address the browser was sent to, for
+   * the DeviceLogin {@code login} (type devicelogin.io/authorization-response, key redirect-url, the label naming the
+   * login), as {@code kubectl create secret generic --type … --from-literal redirect-url=…} plus the label. In
+   * {@code data}: the API stand-in, unlike a real API server, does not turn stringData into data.
+   */
+  public static Secret authorizationResponse(String namespace, String login, String redirectedUrl) {
+    return new SecretBuilder().withNewMetadata().withGenerateName(login + "-response-").withNamespace(namespace)
+        .addToLabels(Constants.DEVICELOGIN_LABEL, login).endMetadata()
+        .withType(Constants.AUTHORIZATION_RESPONSE_TYPE)
+        .addToData(Constants.REDIRECT_URL_KEY,
+            Base64.getEncoder().encodeToString(redirectedUrl.getBytes(StandardCharsets.UTF_8)))
+        .build();
+  }
+
   /** A DeviceLogin only {@code user} can complete (spec.user), as providers require by default. */
   public static DeviceLogin deviceLogin(String namespace, String name, String providerName, String user) {
     DeviceLogin login = deviceLogin(namespace, name, providerName);
