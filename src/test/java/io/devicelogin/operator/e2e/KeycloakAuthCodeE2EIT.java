@@ -19,33 +19,47 @@ import io.devicelogin.operator.api.v1alpha1.DeviceLogin;
 import io.devicelogin.operator.api.v1alpha1.IdentityProviderRef;
 import io.devicelogin.operator.api.v1alpha1.IdentityProviderSpec;
 import io.devicelogin.operator.api.v1alpha1.Phase;
+import io.devicelogin.operator.browser.HeadlessChromium;
+import io.devicelogin.operator.callback.Receipt;
 import io.devicelogin.operator.keycloak.KeycloakPerson;
 import io.devicelogin.operator.keycloak.KeycloakServer;
+import io.devicelogin.operator.relay.Relay;
 import io.devicelogin.operator.secret.TokenSecrets;
 import io.devicelogin.operator.testing.Logins;
 import io.devicelogin.operator.testing.OperatorFixture;
 import io.devicelogin.operator.testing.Resources;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
 import java.net.URI;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.openqa.selenium.By;
+import org.openqa.selenium.WebDriver;
+import org.openqa.selenium.WebElement;
+import org.openqa.selenium.support.ui.ExpectedConditions;
+import org.openqa.selenium.support.ui.WebDriverWait;
 
 /**
  * The authorization code grant with PKCE against a real Keycloak whose client has the device grant off and allows only
  * the redirect {@code http://localhost:8000/*} ({@code devicelogin-authcode} in the test realm): the operator, the mock
  * API server and Keycloak as in {@link KeycloakE2EIT}; the person signs in at {@code status.authorizationUrl} in a
  * real headless Chromium, which is then sent to {@code http://localhost:8000/?code=…} where nothing listens, and the
- * URL the browser shows is handed back to the operator through a {@link Channel}.
+ * URL the browser shows is handed back to the operator through a {@link Channel}: a pasted Secret, or the operator's
+ * callback form; or the local relay listens there and forwards it to the callback endpoint.
  *
  * <p>Paste → Ready latencies of every run are printed at the end (to within the 100 ms the tests poll at).
  */
@@ -57,6 +71,8 @@ class KeycloakAuthCodeE2EIT {
   /** The redirect URI registered for {@value #CLIENT_ID}; nothing listens on it. */
   static final String REDIRECT_URI = "http://localhost:8000/";
 
+  /** Handed over → Ready, in ms: from the moment the operator holds the response (a pasted Secret created, the callback
+   * page answered) to the status poll that saw Ready. */
   private static final List<Long> PASTE_TO_READY_MILLIS = Collections.synchronizedList(new ArrayList<>());
 
   private KeycloakServer keycloak;
@@ -80,7 +96,8 @@ class KeycloakAuthCodeE2EIT {
   @BeforeEach
   void start() {
     keycloak = KeycloakServer.shared();
-    fixture = OperatorFixture.start();
+    // the operator's own callback endpoint (CALLBACK_PORT) on a free port, for the callback form and the local relay
+    fixture = OperatorFixture.withSettings(settings -> settings.withCallbackPort(0));
     client = fixture.client();
     client.resource(codeProvider(keycloak)).create();
     Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> {
@@ -104,7 +121,7 @@ class KeycloakAuthCodeE2EIT {
   @AfterAll
   static void printLatencies() {
     List<Long> runs = List.copyOf(PASTE_TO_READY_MILLIS);
-    System.out.println("KeycloakAuthCodeE2EIT paste -> Ready latency (ms) over " + runs.size() + " runs: " + runs
+    System.out.println("KeycloakAuthCodeE2EIT handed over -> Ready latency (ms) over " + runs.size() + " runs: " + runs
         + (runs.isEmpty() ? "" : ", max " + Collections.max(runs) + ", mean "
         + runs.stream().mapToLong(Long::longValue).sum() / runs.size()));
   }
@@ -112,6 +129,50 @@ class KeycloakAuthCodeE2EIT {
   @Test
   void pastedBackAsASecretTheLoginCompletesRefreshesAndIsRevokedOnDelete() throws Exception {
     loginCompletesRefreshesAndIsRevokedOnDelete(PASTE_BACK_SECRET);
+  }
+
+  @Test
+  void pastedIntoTheCallbackFormTheLoginCompletesRefreshesAndIsRevokedOnDelete() throws Exception {
+    loginCompletesRefreshesAndIsRevokedOnDelete(this::pasteIntoCallbackForm);
+  }
+
+  /**
+   * The local relay on the person's machine: it listens on {@value #REDIRECT_URI}, so the browser's redirect after
+   * signing in reaches it instead of failing, and it forwards code, state and iss to the operator's callback endpoint.
+   */
+  @Test
+  void theLocalRelayForwardsTheRedirectToTheCallbackEndpoint() throws Exception {
+    DeviceLogin awaiting = create("alice", "alice@example.com", null);
+    String callback = "http://127.0.0.1:" + fixture.operator().callbackPort() + "/callback";
+    ByteArrayOutputStream output = new ByteArrayOutputStream();
+    CompletableFuture<Integer> exit = new CompletableFuture<>();
+    Thread relay = new Thread(() -> exit.complete(Relay.run(
+        new String[] {"--redirect-uri", REDIRECT_URI, "--callback", callback, "--timeout", "2m"},
+        new PrintStream(output, true, StandardCharsets.UTF_8))), "relay");
+    relay.setDaemon(true);
+    relay.start();
+    try {
+      Awaitility.await().atMost(Duration.ofSeconds(10))
+          .until(() -> output.toString(StandardCharsets.UTF_8).contains("waiting at"));
+      String landed = KeycloakPerson.signInForRedirect(
+          awaiting.getStatus().getAuthorizationUrl(), REDIRECT_URI, "alice", "alice-password");
+      long signedIn = System.nanoTime(); // the relay answered the browser once the callback endpoint accepted
+      String code = URLUtils.parseParameters(URI.create(landed).getRawQuery()).get("code").get(0);
+      secrets.add(code);
+      assertThat(exit.get(30, TimeUnit.SECONDS)).as("the relay exits 0 once the operator accepted").isZero();
+      DeviceLogin ready = awaitLogin("alice", phase(Phase.Ready));
+      PASTE_TO_READY_MILLIS.add((System.nanoTime() - signedIn) / 1_000_000);
+      assertThat(ready(ready).getReason()).isEqualTo("Issued");
+      assertThat(ready.getStatus().getIdentity().getUsername()).isEqualTo("alice@example.com");
+      assertThat(TokenSecrets.value(tokenSecret(), "client-id")).isEqualTo(CLIENT_ID);
+      assertThat(output.toString(StandardCharsets.UTF_8)).as("the relay prints what it does, never the code")
+          .contains("accepted").doesNotContain(code);
+      assertThat(client.secrets().inNamespace(NS).withName("devicelogin-grant-alice").get()).as("grant Secret")
+          .isNull();
+    } finally {
+      relay.interrupt(); // stops a relay still waiting (a failed assertion), so nothing listens on the port after
+      relay.join(10_000);
+    }
   }
 
   @Test
@@ -236,13 +297,32 @@ class KeycloakAuthCodeE2EIT {
     return redirected;
   }
 
-  /** Hands {@code redirectedUrl} to the operator through {@code channel}, waits for Ready and records the latency. */
+  /**
+   * Hands {@code redirectedUrl} to the operator through {@code channel}, waits for Ready and records the latency from
+   * the moment the channel handed it over (a browser's start-up is not part of it).
+   */
   DeviceLogin deliverAndAwaitReady(Channel channel, String login, String redirectedUrl) {
-    long delivered = System.nanoTime();
     channel.deliver(client, NS, login, redirectedUrl);
+    long delivered = System.nanoTime();
     DeviceLogin ready = awaitLogin(login, phase(Phase.Ready)); // polled every 100 ms
     PASTE_TO_READY_MILLIS.add((System.nanoTime() - delivered) / 1_000_000);
     return ready;
+  }
+
+  /**
+   * Pastes {@code redirectedUrl} into the operator's callback form (its own endpoint, {@code GET /callback}) in a real
+   * headless Chromium, as a person would, and checks the page says it was accepted.
+   */
+  void pasteIntoCallbackForm(KubernetesClient unused, String namespace, String login, String redirectedUrl) {
+    try (HeadlessChromium browser = HeadlessChromium.start()) {
+      WebDriver driver = browser.driver();
+      driver.get("http://127.0.0.1:" + fixture.operator().callbackPort() + "/callback");
+      WebElement form = driver.findElement(By.tagName("form"));
+      driver.findElement(By.name("redirect_url")).sendKeys(redirectedUrl);
+      driver.findElement(By.tagName("button")).click();
+      new WebDriverWait(driver, Duration.ofSeconds(20)).until(ExpectedConditions.stalenessOf(form));
+      assertThat(driver.findElement(By.tagName("p")).getText()).isEqualTo(Receipt.ACCEPTED.page());
+    }
   }
 
   /** Pastes {@code redirectedUrl} back for the DeviceLogin {@code login}, as a person or portal would with kubectl. */

@@ -1,5 +1,6 @@
 package io.devicelogin.operator.testing;
 
+import io.devicelogin.operator.OperatorSettings;
 import io.devicelogin.operator.idp.IdentityProviderClient;
 import io.devicelogin.operator.metrics.OperatorMetrics;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -18,11 +19,14 @@ public final class OperatorFixture implements AutoCloseable {
   private final MockCluster cluster;
   private final Function<OperatorMetrics, IdentityProviderClient> idp;
   private final Clock clock;
+  private final UnaryOperator<OperatorSettings> settings;
   private RunningOperator operator;
 
-  private OperatorFixture(Function<OperatorMetrics, IdentityProviderClient> idp, Clock clock) {
+  private OperatorFixture(
+      Function<OperatorMetrics, IdentityProviderClient> idp, Clock clock, UnaryOperator<OperatorSettings> settings) {
     this.idp = idp;
     this.clock = clock;
+    this.settings = settings;
     this.logs = LogCapture.attach();
     this.cluster = MockCluster.start();
     startOperator();
@@ -30,17 +34,22 @@ public final class OperatorFixture implements AutoCloseable {
 
   /** With the real Nimbus IdP client. */
   public static OperatorFixture start() {
-    return new OperatorFixture(null, Clock.systemUTC());
+    return new OperatorFixture(null, Clock.systemUTC(), UnaryOperator.identity());
+  }
+
+  /** With the real Nimbus IdP client and the test settings changed by {@code settings} (e.g. a callback port). */
+  public static OperatorFixture withSettings(UnaryOperator<OperatorSettings> settings) {
+    return new OperatorFixture(null, Clock.systemUTC(), settings);
   }
 
   /** With another IdP client, built from the operator's metrics. */
   public static OperatorFixture start(Function<OperatorMetrics, IdentityProviderClient> idp) {
-    return new OperatorFixture(idp, Clock.systemUTC());
+    return new OperatorFixture(idp, Clock.systemUTC(), UnaryOperator.identity());
   }
 
   /** With another IdP client, and the operator reading time from {@code clock} (the IdP client has its own). */
   public static OperatorFixture start(Function<OperatorMetrics, IdentityProviderClient> idp, Clock clock) {
-    return new OperatorFixture(idp, clock);
+    return new OperatorFixture(idp, clock, UnaryOperator.identity());
   }
 
   public KubernetesClient client() {
@@ -70,8 +79,8 @@ public final class OperatorFixture implements AutoCloseable {
   }
 
   public void startOperator() {
-    operator = idp == null ? RunningOperator.start(cluster)
-        : RunningOperator.start(cluster, idp, UnaryOperator.identity(), clock);
+    operator = idp == null ? RunningOperator.withSettings(cluster, settings)
+        : RunningOperator.start(cluster, idp, settings, clock);
   }
 
   /**

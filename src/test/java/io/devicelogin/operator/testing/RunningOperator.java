@@ -35,9 +35,14 @@ public final class RunningOperator implements AutoCloseable {
 
   /** With the Nimbus IdP client (real HTTP to the IdP) and the default fair share per owner of providers. */
   public static RunningOperator start(MockCluster cluster) {
+    return withSettings(cluster, UnaryOperator.identity());
+  }
+
+  /** With the Nimbus IdP client and the test settings changed by {@code customize} (e.g. a callback port). */
+  public static RunningOperator withSettings(MockCluster cluster, UnaryOperator<OperatorSettings> customize) {
     return start(cluster, metrics -> new NimbusIdentityProviderClient(
         Duration.ofSeconds(2), Duration.ofSeconds(3), metrics, Clock.systemUTC(), EgressGuard.none(),
-        new CallLimiter(CallLimiter.defaultLimit(OperatorSettings.DEFAULT_RECONCILE_THREADS))));
+        new CallLimiter(CallLimiter.defaultLimit(OperatorSettings.DEFAULT_RECONCILE_THREADS))), customize);
   }
 
   /** With an IdP client built from the operator's metrics. */
@@ -79,6 +84,11 @@ public final class RunningOperator implements AutoCloseable {
 
   public int httpPort() {
     return operator.httpPort();
+  }
+
+  /** The callback endpoint's port, when the settings turned it on (CALLBACK_PORT). */
+  public int callbackPort() {
+    return operator.callbackPort();
   }
 
   /** The operator itself (leadership, registry). */
