@@ -8,7 +8,8 @@ import java.time.Instant;
 import java.util.UUID;
 
 /**
- * A started device grant ({@link StartedGrant}), as persisted in the operator's internal Secret before its user code is published.
+ * A started device grant ({@link StartedGrant}), as persisted in the operator's internal Secret before its user code
+ * is published.
  *
  * @param id random id of this grant; the token Secret it produces carries it, so a restart can tell it finished
  * @param generation the DeviceLogin generation the grant was started for

@@ -34,8 +34,9 @@ import java.util.function.Function;
 
 /**
  * The requests of a login's grant, built with Nimbus, and their answers sorted: device authorization, token poll,
- * the authorization code grant's request URL and code exchange, refresh (token endpoint) and revocation. It hands the tokens of a 200 answer to the {@link IdTokenVerifier} unread,
- * and quotes an IdP's answer only masked, never the device code, refresh token or client secret it sent.
+ * the authorization code grant's request URL and code exchange, refresh (token endpoint) and revocation. It hands the
+ * tokens of a 200 answer to the {@link IdTokenVerifier} unread, and quotes an IdP's answer only masked, never the
+ * device code, authorization code, refresh token or client secret it sent.
  */
 final class TokenEndpoint {
 

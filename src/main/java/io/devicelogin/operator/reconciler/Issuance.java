@@ -36,7 +36,8 @@ import org.slf4j.LoggerFactory;
  * and, after a restart, the token Secret an earlier process wrote for this grant before it could record Ready.
  *
  * <p>Crash safety: the token Secret is written before the status says Ready and names the grant it came from; tokens
- * whose write failed are held in {@link InFlight} and written on the retry (a used device or authorization code can't be used again).
+ * whose write failed are held in {@link InFlight} and written on the retry (a used device or authorization code can't
+ * be used again).
  */
 final class Issuance {
 

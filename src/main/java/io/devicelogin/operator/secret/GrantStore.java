@@ -23,9 +23,9 @@ import org.slf4j.LoggerFactory;
  * Persists each started grant in an operator-owned Secret (owned by its DeviceLogin) before what the person needs is
  * published (a device grant's user code, an authorization code grant's URL with its PKCE verifier, state and nonce;
  * {@link GrantData} has the keys), so a restarted operator continues the same grant instead of starting a second one.
- * The Secret keeps the type {@value #TYPE} for both grants (one type for RBAC, admission and the informer). Reads come from the
- * operator's Secret informer ({@link OwnSecrets}), which sees this process's writes at once, so polling costs no API
- * reads.
+ * The Secret keeps the type {@value #TYPE} for both grants (one type for RBAC, admission and the informer). Reads
+ * come from the operator's Secret informer ({@link OwnSecrets}), which sees this process's writes at once, so polling
+ * costs no API reads.
  *
  * <p>Only a Secret of type {@value #TYPE} within what the operator writes ({@link SecretBounds#fits}) and controlled by
  * this very DeviceLogin (uid) is read as its grant, written over or deleted, and every write and delete is conditional
