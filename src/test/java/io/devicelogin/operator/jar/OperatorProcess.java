@@ -61,6 +61,8 @@ public final class OperatorProcess implements AutoCloseable {
       builder.environment().put("KUBECONFIG", kubeconfig.toString());
       // IdPs in tests run on 127.0.0.1, which IDP_DENIED_CIDRS denies by default; a test may set it again
       builder.environment().put("IDP_DENIED_CIDRS", "");
+      // the callback endpoint on a free port: two processes of a test (or a busy 8081 on the machine) never collide
+      builder.environment().put("CALLBACK_PORT", "0");
       builder.environment().putAll(env);
       return new OperatorProcess(builder.start(), output);
     } catch (IOException e) {
