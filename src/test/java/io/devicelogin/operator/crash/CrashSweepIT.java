@@ -390,9 +390,11 @@ class CrashSweepIT {
       if (grantSecret() != null || secret == null || newest == null
           || !newest.refreshToken().equals(secretValue(secret, "refresh-token"))
           || TokenSecrets.refreshStarted(secret) != null
-          || issued.size() != lastIssued().size()) {
+          || issued.size() != lastIssued().size()
+          || !Instant.parse(secretValue(secret, "expiry")).equals(Instant.parse(status.getTokenExpiresAt()))) {
         // not settled yet: the grant is deleted a moment after Ready; a refresh may be in flight (marked, or answered
-        // and not stored yet). A mark that stays makes the case time out.
+        // and not stored yet, or stored after this status was read and not recorded in it yet). A mark that stays, or a
+        // Secret whose expiry the status never shows, makes the case time out.
         return false;
       }
       // deleted before the code is exchanged (a pasted Secret left by a crash too): never there once Ready
