@@ -689,17 +689,18 @@ class CrashSweepIT {
     }
     StringBuilder table = new StringBuilder();
     table.append("| # | Kill point | Variant | Runs | Required outcome | Observed | Abandoned grants | "
-        + "Token responses never stored | Failed |\n|---|---|---|---|---|---|---|---|---|\n");
+        + "Token responses never stored | Code exchanges (each code once) | Failed |\n"
+        + "|---|---|---|---|---|---|---|---|---|---|\n");
     int row = 1;
     for (Map.Entry<String, List<Run>> entry : byCase.entrySet()) {
       List<Run> runs = entry.getValue();
       Run first = runs.get(0);
       Set<String> observed = runs.stream().map(r -> r.observed).collect(Collectors.toCollection(
           java.util.LinkedHashSet::new));
-      table.append(String.format("| %d | %s | %s | %d | %s | %s | %d | %d | %d |%n", row++,
+      table.append(String.format("| %d | %s | %s | %d | %s | %s | %d | %d | %d | %d |%n", row++,
           first.c.point.description, first.c.variant, runs.size(), first.outcome, String.join("; ", observed),
           runs.stream().mapToInt(r -> r.abandoned).sum(), runs.stream().mapToInt(r -> r.neverStored).sum(),
-          runs.stream().filter(r -> r.failure != null).count()));
+          runs.stream().mapToInt(r -> r.codeExchanges).sum(), runs.stream().filter(r -> r.failure != null).count()));
     }
     List<Long> starts = rig.startMillis();
     String summary = String.format("mode %s: %d kill points x 2 variants = %d cases; %d runs (%d wave repetitions, "
