@@ -340,6 +340,7 @@ class CrashSweepIT {
           if (dl == null || dl.getStatus() == null) {
             return false;
           }
+          verifyNoCodeSentTwice(); // at once: a second exchange may still end the login as required
           approveShown(dl, null);
           return switch (outcome) {
             case READY -> readyThenDelete(dl, Set.of("Issued", "Refreshed"));
@@ -418,6 +419,10 @@ class CrashSweepIT {
     private boolean endedThenStartOver(DeviceLogin dl, Phase phase, String reason) {
       DeviceLoginStatus status = dl.getStatus();
       Condition ready = Logins.ready(dl);
+      if (status.getPhase() == Phase.Ready && outcome != Outcome.REFRESH_INTERRUPTED) {
+        throw new AssertionError("Ready/" + (ready == null ? null : ready.getReason()) + " instead of ending "
+            + phase + "/" + reason);
+      }
       if (!status.getPhase().isTerminal()) {
         return false;
       }
@@ -574,13 +579,17 @@ class CrashSweepIT {
      * process, processed); the IdP processed exactly {@code expected} exchanges for this case and none of a used code.
      */
     private void verifyCodeExchanges(int expected) {
+      verifyNoCodeSentTwice();
+      assertThat(clientSignIns().mapToInt(SignIn::reuses).sum()).as("codes presented again").isZero();
+      codeExchanges = (int) idp.codeExchanges().stream().filter(r -> c.clientId.equals(CrashRig.clientId(r))).count();
+      assertThat(codeExchanges).as("code exchanges the IdP processed").isEqualTo(expected);
+    }
+
+    private void verifyNoCodeSentTwice() {
       List<String> sent = c.codesSent();
       // compared as counts: a failure message must not show codes
       assertThat(new HashSet<>(sent).size()).as("distinct codes among the %d the operator sent (none twice)",
           sent.size()).isEqualTo(sent.size());
-      assertThat(clientSignIns().mapToInt(SignIn::reuses).sum()).as("codes presented again").isZero();
-      codeExchanges = (int) idp.codeExchanges().stream().filter(r -> c.clientId.equals(CrashRig.clientId(r))).count();
-      assertThat(codeExchanges).as("code exchanges the IdP processed").isEqualTo(expected);
     }
 
     /** The DeviceLogin is gone and so are its Secrets (deletionPolicy Delete). */
