@@ -82,14 +82,20 @@ final class CodeLogin {
   /** The next step of a started grant (after what {@link Login#poll} does for every grant). */
   UpdateControl<DeviceLogin> await(Turn turn, CodeGrant grant, Providers.Provider provider, Instant now) {
     DeviceLogin login = turn.login();
+    if (grant.exchanging() || grant.response() != null) {
+      // the state is used: a pasted Secret still there (its delete lost in a crash) is refused and deleted now, not
+      // left with its code until the login's first reconcile after it ended (at its refresh, possibly hours later)
+      for (Secret secret : pasted.of(login)) {
+        LOG.info("DeviceLogin {}: refused the response pasted in Secret {}: this login's state was already used",
+            turn.ref(), secret.getMetadata().getName());
+        pasted.delete(secret);
+      }
+    }
     if (grant.exchanging()) {
       return afterExchange(turn, grant, provider, now);
     }
-    if (grant.response() instanceof RedirectResponse.Error error) {
-      return outcomes.end(turn, CodeFlow.refused(error), now);
-    }
     if (grant.response() != null) {
-      return exchange(turn, grant, provider);
+      return answered(turn, grant, provider, now);
     }
     String refused = grants.refusal(login).orElse(null);
     for (Secret secret : pasted.of(login)) {
@@ -108,7 +114,7 @@ final class CodeLogin {
       grants.save(login, answered);
       pasted.delete(secret);
       LOG.info("DeviceLogin {}: took the response pasted in Secret {}", turn.ref(), secret.getMetadata().getName());
-      return await(turn, answered, provider, now);
+      return answered(turn, answered, provider, now);
     }
     if (!now.isBefore(grant.expiresAt())) {
       return outcomes.end(turn, CodeFlow.expired(grant), now);
@@ -119,6 +125,14 @@ final class CodeLogin {
         ? UpdateControl.<DeviceLogin>noUpdate().rescheduleAfter(untilExpiry)
         : outcomes.patch(turn, DeviceLoginStatusBuilder.awaitingUser(
             login, grant, Reason.AuthorizationPending, message, now), untilExpiry);
+  }
+
+  /** A grant whose response is stored: the IdP's error ends the login, a code is exchanged. */
+  private UpdateControl<DeviceLogin> answered(Turn turn, CodeGrant grant, Providers.Provider provider, Instant now) {
+    if (grant.response() instanceof RedirectResponse.Error error) {
+      return outcomes.end(turn, CodeFlow.refused(error), now);
+    }
+    return exchange(turn, grant, provider);
   }
 
   /** Marks the grant as exchanging (stored), then sends its code to the token endpoint, once. */

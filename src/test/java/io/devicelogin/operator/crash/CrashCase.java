@@ -19,6 +19,8 @@ final class CrashCase {
   static final String USER = "alice";
   static final String SECRET = "oidc-alice-example-com";
   static final String GRANT_SECRET = "devicelogin-grant-alice";
+  /** Name prefix of the paste-back Secrets the person creates (authorization code grant). */
+  static final String PASTED = "alice-response-";
 
   enum State {
     /** Created; its kill point is not armed yet (the stage has not begun). */
@@ -58,8 +60,12 @@ final class CrashCase {
   private String heldRequest;
   private int heldLater;
   private final Set<String> approvedDeviceCodes = new LinkedHashSet<>();
-  /** User codes in status patches the API server applied, in the order they were first published. */
-  private final List<String> publishedUserCodes = new ArrayList<>();
+  /** Authorization URLs the person signed in at (a paste-back Secret was created for each). */
+  private final List<String> signedInUrls = new ArrayList<>();
+  /** Authorization codes the operator sent to the token endpoint, each time it sent one (held or not). */
+  private final List<String> codesSent = new ArrayList<>();
+  /** User codes or authorization URLs in status patches the API server applied, in the order first published. */
+  private final List<String> publishedGrants = new ArrayList<>();
   /** Refresh tokens in token Secret writes the API server applied. */
   private final Set<String> storedRefreshTokens = new LinkedHashSet<>();
   /** Phase/reason pairs of status patches the API server applied, in order. */
@@ -165,14 +171,31 @@ final class CrashCase {
     return !approvedDeviceCodes.isEmpty();
   }
 
-  synchronized void published(String userCode) {
-    if (!publishedUserCodes.contains(userCode)) {
-      publishedUserCodes.add(userCode);
+  /** Returns the paste-back Secret's name for a sign-in at {@code url}, or null if the person signed in there already. */
+  synchronized String signIn(String url) {
+    if (signedInUrls.contains(url)) {
+      return null;
+    }
+    signedInUrls.add(url);
+    return PASTED + signedInUrls.size();
+  }
+
+  synchronized void codeSent(String code) {
+    codesSent.add(code);
+  }
+
+  synchronized List<String> codesSent() {
+    return List.copyOf(codesSent);
+  }
+
+  synchronized void published(String userCodeOrUrl) {
+    if (!publishedGrants.contains(userCodeOrUrl)) {
+      publishedGrants.add(userCodeOrUrl);
     }
   }
 
-  synchronized List<String> publishedUserCodes() {
-    return List.copyOf(publishedUserCodes);
+  synchronized List<String> publishedGrants() {
+    return List.copyOf(publishedGrants);
   }
 
   synchronized void stored(String refreshToken) {
@@ -193,10 +216,10 @@ final class CrashCase {
     return List.copyOf(statusTrail);
   }
 
-  /** The test set the restart annotation: user codes published from now on belong to a second login request. */
+  /** The test set the restart annotation: grants published from now on belong to a second login request. */
   synchronized void startedOver() {
     restarted = true;
-    publishedBeforeStartOver = publishedUserCodes.size();
+    publishedBeforeStartOver = publishedGrants.size();
   }
 
   synchronized boolean restarted() {
@@ -204,7 +227,7 @@ final class CrashCase {
   }
 
   synchronized int publishedBeforeStartOver() {
-    return restarted ? publishedBeforeStartOver : publishedUserCodes.size();
+    return restarted ? publishedBeforeStartOver : publishedGrants.size();
   }
 
   synchronized void note(String note) {

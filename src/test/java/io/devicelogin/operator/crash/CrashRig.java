@@ -64,6 +64,10 @@ final class CrashRig implements AutoCloseable {
   private final List<String> outputs = new ArrayList<>();
   private final AtomicInteger lateRequestsRefused = new AtomicInteger();
   private final Map<String, AtomicInteger> operatorRequestsByVersion = new ConcurrentHashMap<>();
+  /** PKCE verifiers of every grant Secret write the API server applied (for the leak scan). */
+  private final List<String> verifiers = new java.util.concurrent.CopyOnWriteArrayList<>();
+  /** Every status patch the API server applied (for the leak scan: a status may show a secret only briefly). */
+  private final List<String> statusPatches = new java.util.concurrent.CopyOnWriteArrayList<>();
   private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
   private OperatorProcess operator;
   private int incarnation;
@@ -112,10 +116,11 @@ final class CrashRig implements AutoCloseable {
     // 7.5.2); fabric8 reads http2.disable from the environment as HTTP2_DISABLE. A real API server speaks TLS with
     // ALPN; what is tested here is not the HTTP version.
     // Every held case blocks a reconcile thread (two if JOSDK retries it) until the kill: enough threads that the
-    // other cases of a wave of 18 still reach their kill points (with 16 they starved; the default is now 32).
+    // other cases of a wave of 36 still reach their kill points (with 16 they starved in a wave of 18; the default is
+    // now 32).
     operator = OperatorProcess.start(cluster.url(), TOKEN_PREFIX + incarnation,
         Map.of("HTTP_PORT", String.valueOf(httpPort), "OPERATOR_NAMESPACE", "devicelogin-system",
-            "HTTP2_DISABLE", "true", "RECONCILE_THREADS", "64"));
+            "HTTP2_DISABLE", "true", "RECONCILE_THREADS", "96"));
   }
 
   /** Waits until the current process serves /readyz; returns how long it took since it was started. */
@@ -172,6 +177,14 @@ final class CrashRig implements AutoCloseable {
 
   int lateRequestsRefused() {
     return lateRequestsRefused.get();
+  }
+
+  List<String> verifiers() {
+    return List.copyOf(verifiers);
+  }
+
+  List<String> statusPatches() {
+    return List.copyOf(statusPatches);
   }
 
   /** The output of every process so far, the running one included: the operator's log. */
@@ -316,15 +329,23 @@ final class CrashRig implements AutoCloseable {
   static boolean matches(KillPoint point, ApiCall call) {
     return switch (point) {
       case FINALIZER_ADD, FINALIZER_REMOVE, WAITING_FINALIZER_REMOVE -> call.isWriteOf("devicelogins", CrashCase.LOGIN);
-      case GRANT_SECRET_CREATE -> call.is("POST", "secrets", null, null)
+      case GRANT_SECRET_CREATE, CODE_GRANT_SECRET_CREATE -> call.is("POST", "secrets", null, null)
           && call.body().contains("\"name\":\"" + CrashCase.GRANT_SECRET + "\"");
       case USER_CODE_STATUS -> call.is("PATCH", "devicelogins", CrashCase.LOGIN, "status")
           && call.body().contains("\"userCode\"");
-      case TOKEN_SECRET_CREATE -> call.is("POST", "secrets", null, null)
+      case AUTHORIZATION_URL_STATUS -> call.is("PATCH", "devicelogins", CrashCase.LOGIN, "status")
+          && call.body().contains("\"authorizationUrl\"");
+      case RESPONSE_STORED -> call.is("PUT", "secrets", CrashCase.GRANT_SECRET, null)
+          && call.body().contains("\"response-code\"") && !call.body().contains("\"exchanging\"");
+      case PASTED_SECRET_DELETE -> "DELETE".equals(call.method()) && "secrets".equals(call.plural())
+          && call.name() != null && call.name().startsWith(CrashCase.PASTED);
+      case EXCHANGING_MARK -> call.is("PUT", "secrets", CrashCase.GRANT_SECRET, null)
+          && call.body().contains("\"exchanging\"");
+      case TOKEN_SECRET_CREATE, CODE_TOKEN_SECRET_CREATE -> call.is("POST", "secrets", null, null)
           && call.body().contains("devicelogin.io/oidc-tokens");
-      case READY_STATUS -> call.is("PATCH", "devicelogins", CrashCase.LOGIN, "status")
+      case READY_STATUS, CODE_READY_STATUS -> call.is("PATCH", "devicelogins", CrashCase.LOGIN, "status")
           && call.body().contains("\"phase\":\"Ready\"") && call.body().contains("\"reason\":\"Issued\"");
-      case GRANT_SECRET_DELETE, WAITING_GRANT_DELETE -> call.is("DELETE", "secrets", CrashCase.GRANT_SECRET, null);
+      case GRANT_SECRET_DELETE, WAITING_GRANT_DELETE, CODE_GRANT_SECRET_DELETE -> call.is("DELETE", "secrets", CrashCase.GRANT_SECRET, null);
       case REFRESH_MARKER -> call.is("PUT", "secrets", CrashCase.SECRET, null)
           && call.body().contains(MARKER_ANNOTATION);
       case REFRESHED_SECRET -> call.is("PUT", "secrets", CrashCase.SECRET, null)
@@ -336,8 +357,11 @@ final class CrashRig implements AutoCloseable {
     };
   }
 
-  /** Notes what an applied write means for the case: a published user code, a stored refresh token, a status. */
-  private static void observe(CrashCase c, ApiCall call, MockResponse response) {
+  /**
+   * Notes what an applied write means for the case: a published user code or authorization URL, a stored refresh token,
+   * a status; and what the leak scan must look for (PKCE verifiers) and where (status patches).
+   */
+  private void observe(CrashCase c, ApiCall call, MockResponse response) {
     if (response.code() < 200 || response.code() > 299) {
       return;
     }
@@ -351,8 +375,12 @@ final class CrashRig implements AutoCloseable {
           }
         }
         c.status(status.path("phase").asText() + "/" + reason);
+        statusPatches.add(call.body());
         if (status.hasNonNull("userCode")) {
           c.published(status.get("userCode").asText());
+        }
+        if (status.hasNonNull("authorizationUrl")) {
+          c.published(status.get("authorizationUrl").asText());
         }
       } else if ("secrets".equals(call.plural()) && ("POST".equals(call.method()) || "PUT".equals(call.method()))
           && call.body().contains("devicelogin.io/oidc-tokens")) {
@@ -361,6 +389,11 @@ final class CrashRig implements AutoCloseable {
         if (refreshToken != null) {
           c.stored(new String(Base64.getDecoder().decode(refreshToken), StandardCharsets.UTF_8));
         }
+      } else if ("secrets".equals(call.plural()) && ("POST".equals(call.method()) || "PUT".equals(call.method()))
+          && call.body().contains("\"code-verifier\"")) {
+        Secret secret = Serialization.unmarshal(call.body(), Secret.class);
+        verifiers.add(new String(Base64.getDecoder().decode(secret.getData().get("code-verifier")),
+            StandardCharsets.UTF_8));
       }
     } catch (IOException | RuntimeException e) {
       c.note("could not read the body of " + call + ": " + e);
@@ -388,6 +421,9 @@ final class CrashRig implements AutoCloseable {
     CrashCase c = clientId == null ? null : byClientId.get(clientId);
     if (c == null) {
       return proceed.get();
+    }
+    if (isCodeExchange(request)) {
+      c.codeSent(request.param("code")); // each one the operator sent, whatever becomes of it
     }
     CrashCase.Action action;
     HTTPResponse answer = null;
@@ -418,8 +454,14 @@ final class CrashRig implements AutoCloseable {
       case TOKEN_POLL -> devicePoll && c.isApproved(request.param("device_code"));
       case REFRESH_REQUEST -> path.endsWith("/token") && GrantType.REFRESH_TOKEN.getValue().equals(grantType);
       case REVOCATION -> path.endsWith("/revoke");
+      case CODE_EXCHANGE -> isCodeExchange(request);
       default -> false;
     };
+  }
+
+  private static boolean isCodeExchange(RecordedRequest request) {
+    return request.path().endsWith("/token")
+        && GrantType.AUTHORIZATION_CODE.getValue().equals(request.param("grant_type"));
   }
 
   private static String describe(RecordedRequest request) {

@@ -32,7 +32,20 @@ enum KillPoint {
 
   // ---- deletion of a login still waiting for the person (armed when the test deletes it)
   WAITING_GRANT_DELETE(Stage.DELETE_WAITING, Server.API, "grant Secret delete of a login still awaiting the user"),
-  WAITING_FINALIZER_REMOVE(Stage.DELETE_WAITING, Server.API, "finalizer removal of a login still awaiting the user");
+  WAITING_FINALIZER_REMOVE(Stage.DELETE_WAITING, Server.API, "finalizer removal of a login still awaiting the user"),
+
+  // ---- a login through the authorization code grant (armed when the DeviceLogin is created)
+  CODE_GRANT_SECRET_CREATE(Stage.CODE_LOGIN, Server.API,
+      "grant Secret create with PKCE verifier, state and nonce (POST secrets devicelogin-grant-<name>)"),
+  AUTHORIZATION_URL_STATUS(Stage.CODE_LOGIN, Server.API, "status patch publishing the authorization URL"),
+  RESPONSE_STORED(Stage.CODE_LOGIN, Server.API, "grant Secret update storing the pasted response (the code)"),
+  PASTED_SECRET_DELETE(Stage.CODE_LOGIN, Server.API, "paste-back Secret delete after its response was stored"),
+  EXCHANGING_MARK(Stage.CODE_LOGIN, Server.API, "grant Secret update marking the code exchange (exchanging)"),
+  CODE_EXCHANGE(Stage.CODE_LOGIN, Server.IDP,
+      "code exchange at the token endpoint (grant_type=authorization_code; the IdP issues the tokens)"),
+  CODE_TOKEN_SECRET_CREATE(Stage.CODE_LOGIN, Server.API, "token Secret create after the code exchange"),
+  CODE_READY_STATUS(Stage.CODE_LOGIN, Server.API, "status patch recording Ready after the code exchange"),
+  CODE_GRANT_SECRET_DELETE(Stage.CODE_LOGIN, Server.API, "grant Secret delete after Ready (code grant)");
 
   /** When a case's kill point is armed, and what the test does to get there. */
   enum Stage {
@@ -43,7 +56,12 @@ enum KillPoint {
     /** Once Ready: the test deletes the DeviceLogin. */
     DELETE_READY,
     /** Once the user code is shown: the test deletes the DeviceLogin without approving. */
-    DELETE_WAITING
+    DELETE_WAITING,
+    /**
+     * From creation, through a provider with {@code grant: AuthorizationCode}: the person signs in at the URL the
+     * status shows and pastes the redirect back in an authorization-response Secret.
+     */
+    CODE_LOGIN
   }
 
   enum Server {
@@ -77,7 +95,13 @@ enum KillPoint {
      */
     REFRESH_INTERRUPTED,
     /** The deletion completes: the DeviceLogin and both Secrets are gone, the refresh token is revoked. */
-    DELETED
+    DELETED,
+    /**
+     * The grant was marked {@code exchanging} and its token Secret was not written: the code may have reached the IdP,
+     * so it is never sent again; the login ends Failed, CodeExchangeInterrupted, with a message that says how to start
+     * over; starting over completes a login.
+     */
+    CODE_EXCHANGE_INTERRUPTED
   }
 
   final Stage stage;
@@ -95,6 +119,9 @@ enum KillPoint {
     return switch (this) {
       case TOKEN_POLL -> variant == Variant.AFTER ? Outcome.FAILED_START_OVER : Outcome.READY;
       case TOKEN_SECRET_CREATE -> variant == Variant.BEFORE ? Outcome.FAILED_START_OVER : Outcome.READY;
+      case EXCHANGING_MARK -> variant == Variant.AFTER ? Outcome.CODE_EXCHANGE_INTERRUPTED : Outcome.READY;
+      case CODE_EXCHANGE -> Outcome.CODE_EXCHANGE_INTERRUPTED;
+      case CODE_TOKEN_SECRET_CREATE -> variant == Variant.BEFORE ? Outcome.CODE_EXCHANGE_INTERRUPTED : Outcome.READY;
       case REFRESH_MARKER -> variant == Variant.BEFORE ? Outcome.REFRESHED : Outcome.REFRESH_INTERRUPTED;
       case REFRESH_REQUEST -> Outcome.REFRESH_INTERRUPTED;
       case REFRESHED_SECRET -> variant == Variant.BEFORE ? Outcome.REFRESH_INTERRUPTED : Outcome.REFRESHED;
@@ -119,14 +146,28 @@ enum KillPoint {
    * until they expire): the operator died after the IdP answered and before the Secret write took effect.
    */
   int tokensNeverStored(Variant variant) {
-    return Set.of(TOKEN_POLL, REFRESH_REQUEST).contains(this) && variant == Variant.AFTER
-        || Set.of(TOKEN_SECRET_CREATE, REFRESHED_SECRET).contains(this) && variant == Variant.BEFORE ? 1 : 0;
+    return Set.of(TOKEN_POLL, REFRESH_REQUEST, CODE_EXCHANGE).contains(this) && variant == Variant.AFTER
+        || Set.of(TOKEN_SECRET_CREATE, REFRESHED_SECRET, CODE_TOKEN_SECRET_CREATE).contains(this)
+        && variant == Variant.BEFORE ? 1 : 0;
   }
 
-  /** Whether the person approves the user code as soon as it is shown (else only after the restart). */
+  /**
+   * Code exchanges the IdP processes for the first login request of an authorization code case: one for a login that
+   * completes; for one whose exchange was interrupted, one if the IdP got the code (its tokens never stored), else none.
+   * A login request after starting over makes exactly one more.
+   */
+  int codeExchanges(Variant variant) {
+    return outcome(variant) == Outcome.READY ? 1 : tokensNeverStored(variant);
+  }
+
+  /**
+   * Whether the person approves the user code (signs in at the authorization URL and pastes the redirect back) as soon
+   * as it is shown, else only after the restart.
+   */
   boolean approveBeforeKill() {
     return switch (stage) {
       case LOGIN -> ordinal() >= TOKEN_POLL.ordinal();
+      case CODE_LOGIN -> ordinal() >= RESPONSE_STORED.ordinal();
       case REFRESH, DELETE_READY -> true;
       case DELETE_WAITING -> false;
     };
