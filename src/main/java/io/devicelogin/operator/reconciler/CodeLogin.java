@@ -85,11 +85,7 @@ final class CodeLogin {
     if (grant.exchanging() || grant.response() != null) {
       // the state is used: a pasted Secret still there (its delete lost in a crash) is refused and deleted now, not
       // left with its code until the login's first reconcile after it ended (at its refresh, possibly hours later)
-      for (Secret secret : pasted.of(login)) {
-        LOG.info("DeviceLogin {}: refused the response pasted in Secret {}: this login's state was already used",
-            turn.ref(), secret.getMetadata().getName());
-        pasted.delete(secret);
-      }
+      pasted.refuseAll(login, "this login's state was already used");
     }
     if (grant.exchanging()) {
       return afterExchange(turn, grant, provider, now);

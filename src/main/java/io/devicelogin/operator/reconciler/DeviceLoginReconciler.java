@@ -20,7 +20,6 @@ import io.devicelogin.operator.status.DeviceLoginStatusBuilder;
 import io.devicelogin.operator.status.StatusWriter;
 import io.devicelogin.operator.upgrade.CrdSchemas;
 import io.devicelogin.operator.upgrade.InstalledCrds;
-import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.javaoperatorsdk.operator.OperatorException;
@@ -139,11 +138,7 @@ public class DeviceLoginReconciler implements Reconciler<DeviceLogin> {
       grant.ifPresent(g -> grants.delete(resource));
       // a response pasted for a login that ended is refused (its state was used or expired): deleted, as the contract
       // says, instead of staying in the namespace with a code in it
-      for (Secret pasted : pastedResponses.of(resource)) {
-        LOG.info("DeviceLogin {}: refused the response pasted in Secret {}: the login has ended", turn.ref(),
-            pasted.getMetadata().getName());
-        pastedResponses.delete(pasted);
-      }
+      pastedResponses.refuseAll(resource, "the login has ended");
       outcomes.clearReconcileError(turn);
       if (resource.getStatus().getSecretName() != null) {
         // tokens may be in that Secret (a Ready login, or one that ended after it): deletion must revoke them

@@ -19,6 +19,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Paste-back via the cluster API: Secrets of type {@value Constants#AUTHORIZATION_RESPONSE_TYPE} a person or portal
@@ -33,6 +35,7 @@ import java.util.Set;
 public final class PastedResponses {
 
   private static final String BY_LOGIN = "devicelogin";
+  private static final Logger LOG = LoggerFactory.getLogger(PastedResponses.class);
 
   private final KubernetesClient client;
   private final Map<String, InformerEventSource<Secret, DeviceLogin>> informers = new HashMap<>();
@@ -74,6 +77,20 @@ public final class PastedResponses {
         .sorted(Comparator.comparing((Secret s) -> String.valueOf(s.getMetadata().getCreationTimestamp()))
             .thenComparing(s -> s.getMetadata().getName()))
         .toList();
+  }
+
+  /**
+   * Deletes, unread, every paste-back Secret naming {@code login}: responses that come too late (its state was used, or
+   * the login ended) are refused.
+   *
+   * @param why why they are refused, for the log line
+   */
+  public void refuseAll(DeviceLogin login, String why) {
+    for (Secret secret : of(login)) {
+      LOG.info("DeviceLogin {}/{}: refused the response pasted in Secret {}: {}", login.getMetadata().getNamespace(),
+          login.getMetadata().getName(), secret.getMetadata().getName(), why);
+      delete(secret);
+    }
   }
 
   /** What a paste-back Secret holds; a stub (not one, or too large) is unreadable. */
