@@ -8,6 +8,7 @@ import io.devicelogin.operator.metrics.OperatorMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterEach;
@@ -15,6 +16,9 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.openqa.selenium.By;
 import org.openqa.selenium.WebDriver;
+import org.openqa.selenium.WebElement;
+import org.openqa.selenium.support.ui.ExpectedConditions;
+import org.openqa.selenium.support.ui.WebDriverWait;
 
 /**
  * The callback endpoint in a real headless Chromium, which enforces its Content-Security-Policy: the paste form still
@@ -45,8 +49,11 @@ class CallbackFormBrowserIT {
     try (HeadlessChromium browser = HeadlessChromium.start()) {
       WebDriver driver = browser.driver();
       driver.get("http://127.0.0.1:" + server.port() + CallbackServer.PATH);
+      WebElement form = driver.findElement(By.tagName("form"));
       driver.findElement(By.name(CallbackServer.FIELD)).sendKeys(sentTo);
       driver.findElement(By.tagName("button")).click();
+      // the receipt page replaces the form page: read it only once the form is gone
+      new WebDriverWait(driver, Duration.ofSeconds(20)).until(ExpectedConditions.stalenessOf(form));
 
       assertThat(driver.findElement(By.tagName("p")).getText()).isEqualTo(Receipt.ACCEPTED.page());
       assertThat(driver.getCurrentUrl()).endsWith(CallbackServer.PATH);

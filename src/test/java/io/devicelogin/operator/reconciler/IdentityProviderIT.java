@@ -129,8 +129,8 @@ class IdentityProviderIT {
   @Test
   void anIdpWithoutDeviceEndpointIsNotReadyAndSaysSo() {
     Condition condition = notReadyWith(DiscoveryMode.NO_DEVICE_ENDPOINT, "nodevice");
-    assertThat(condition.getReason()).isEqualTo("DiscoveryFailed");
-    assertThat(condition.getMessage()).contains("device_authorization_endpoint");
+    assertThat(condition.getReason()).isEqualTo("GrantNotSupported");
+    assertThat(condition.getMessage()).contains("device_authorization_endpoint").contains("grant: AuthorizationCode");
 
     client.resource(Resources.deviceLogin("nodevice", "alice", "corp", "alice@example.com")).create();
     DeviceLogin pending = awaitLogin(client, "nodevice", "alice", phase(Phase.Pending));

@@ -150,8 +150,9 @@ class TokenLifecycleIT {
     DeviceLogin expired = awaitLogin("alice", phase(Phase.Expired), 20);
     assertThat(ready(expired).getReason()).isEqualTo("RefreshFailed");
     assertThat(ready(expired).getMessage()).contains("invalid_grant").contains("devicelogin.io/restart");
-    assertThat(Logins.events(client, NS, "alice")).anyMatch(
-        e -> "Warning".equals(e.getType()) && "RefreshFailed".equals(e.getReason()));
+    // the Event follows the status write (status first, then log, metric, Event)
+    await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(Logins.events(client, NS, "alice")).anyMatch(
+        e -> "Warning".equals(e.getType()) && "RefreshFailed".equals(e.getReason())));
     int calls = idp.refreshes().size();
     await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(5)).until(() -> idp.refreshes().size() == calls);
   }
