@@ -8,6 +8,8 @@ import java.net.URI;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.boot.Banner;
 import org.springframework.boot.SpringApplication;
 import org.springframework.context.ConfigurableApplicationContext;
@@ -44,6 +46,7 @@ public final class SpringAuthorizationServer implements AutoCloseable {
   public static final Person BOB = new Person("bob", "bob-password", "bob@example.com", List.of("operators"));
   static final Map<String, Person> PEOPLE = Map.of(ALICE.username(), ALICE, BOB.username(), BOB);
 
+  private static final Logger LOG = LoggerFactory.getLogger(SpringAuthorizationServer.class);
   private static SpringAuthorizationServer shared;
   private static RuntimeException sharedStartFailure;
 
@@ -75,7 +78,11 @@ public final class SpringAuthorizationServer implements AutoCloseable {
         "server.error.include-message", "always",
         "spring.jmx.enabled", "false"));
     ConfigurableApplicationContext context = application.run();
-    return new SpringAuthorizationServer(port, context, Duration.ofNanos(System.nanoTime() - started));
+    SpringAuthorizationServer server =
+        new SpringAuthorizationServer(port, context, Duration.ofNanos(System.nanoTime() - started));
+    LOG.info("Spring Authorization Server at {} serving after {} ms", server.issuerUrl(),
+        server.startTime().toMillis());
+    return server;
   }
 
   /**
