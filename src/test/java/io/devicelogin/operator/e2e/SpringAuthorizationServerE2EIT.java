@@ -42,11 +42,15 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The operator against a real Spring Authorization Server (the suite's second real IdP, {@link SpringAuthorizationServer},
- * started in this JVM) and the mock API server, driven like kubectl; the person signs in, consents or refuses on
- * Spring's own pages in a real headless Chromium ({@link SpringAsPerson}). What differs from Keycloak
- * ({@link KeycloakE2EIT}): the device client is confidential (Spring authenticates no client by its client_id alone
- * outside a PKCE code exchange), the device authorization answer has no {@code interval} (the operator polls every 5 s,
- * RFC 8628's default), Spring reuses a refresh token instead of rotating it, a refusal is the consent page's "Cancel".
+ * started in this JVM) and the mock API server, driven like kubectl; the person signs in and consents or refuses on
+ * Spring's own pages in a real headless Chromium ({@link SpringAsPerson}).
+ *
+ * <p>Spring's device grant issues no ID token and, since 1.5.3, refuses {@code openid} in a device authorization
+ * request, so no device login can end Ready there: the device tests show that the login says what Spring did. The
+ * whole life of a login (Ready, refreshes, revocation on delete, another person, a refusal) runs with the
+ * authorization code grant and PKCE, pasted back as in {@link KeycloakAuthCodeE2EIT}. What else differs from Keycloak:
+ * the client is confidential (Spring authenticates a client by its client_id alone only on a PKCE code exchange, and
+ * gives such a client no refresh token), and Spring reuses a refresh token instead of rotating it.
  */
 class SpringAuthorizationServerE2EIT {
 
@@ -84,11 +88,62 @@ class SpringAuthorizationServerE2EIT {
     }
   }
 
+  /**
+   * Spring Authorization Server refuses {@code openid} in a device authorization request (invalid_scope, since 1.5.3:
+   * its device grant issues no ID token), so a device login with the default scopes cannot start there; the login says
+   * what the IdP answered, and no request went further.
+   */
   @Test
-  void deviceLoginIsReadyRefreshesAndIsRevokedOnDelete() throws Exception {
-    // 60 s ID tokens and renewBefore 55s: a refresh ~5 s after each issue
-    DeviceLogin awaiting = createDeviceLogin("alice", SpringAuthorizationServer.ALICE.email(), "55s");
+  void theDeviceGrantWithOpenidIsRefusedAndTheLoginSaysSo() {
+    client.resource(Resources.deviceLogin(NS, "alice", DEVICE, SpringAuthorizationServer.ALICE.email())).create();
+    DeviceLogin refused = awaitLogin("alice", dl -> dl.getStatus() != null && dl.getStatus().getPhase() != null
+        && dl.getStatus().getPhase() != Phase.Pending && dl.getStatus().getPhase() != Phase.AwaitingUser);
+    System.out.println("SPRINGAS device+openid: " + refused.getStatus().getPhase() + " " + ready(refused).getReason()
+        + " " + ready(refused).getMessage());
+    assertThat(ready(refused).getMessage()).contains("invalid_scope");
+    assertThat(refused.getStatus().getUserCode()).isNull();
+    assertThat(client.secrets().inNamespace(NS).withName("devicelogin-grant-alice").get()).isNull();
+    assertThat(client.secrets().inNamespace(NS).withName("oidc-alice-example-com").get()).isNull();
+  }
+
+  /**
+   * Without {@code openid} Spring runs the device grant to its end, and answers with access and refresh tokens but no
+   * ID token: nothing Kubernetes could use, and the login says so.
+   */
+  @Test
+  void theDeviceGrantWithoutOpenidBringsNoIdTokenAndTheLoginSaysSo() {
+    IdentityProvider withoutOpenid = provider("spring-no-openid");
+    withoutOpenid.getSpec().setScopes(List.of("profile", "email", "offline_access"));
+    client.resource(withoutOpenid).create();
+    client.resource(Resources.deviceLogin(NS, "alice", "spring-no-openid", SpringAuthorizationServer.ALICE.email()))
+        .create();
+    DeviceLogin awaiting = awaitLogin("alice", phase(Phase.AwaitingUser));
+    assertThat(awaiting.getStatus().getVerificationUriComplete())
+        .startsWith(server.issuerUrl() + "/oauth2/device_verification?user_code=");
+    secrets.add(TokenSecrets.value(grantSecret("alice"), "device-code"));
     SpringAsPerson.approve(awaiting.getStatus().getVerificationUriComplete(), SpringAuthorizationServer.ALICE);
+
+    DeviceLogin ended = awaitLogin("alice", dl -> dl.getStatus().getPhase() != Phase.AwaitingUser);
+    System.out.println("SPRINGAS device-openid: " + ended.getStatus().getPhase() + " " + ready(ended).getReason()
+        + " " + ready(ended).getMessage());
+    assertThat(ended.getStatus().getPhase()).isEqualTo(Phase.Failed);
+    assertThat(ready(ended).getMessage()).containsIgnoringCase("ID token");
+    assertThat(client.secrets().inNamespace(NS).withName("oidc-alice-example-com").get()).isNull();
+  }
+
+  /**
+   * The authorization code grant with PKCE, pasted back as a Secret: Ready with an ID token from Spring for alice with
+   * her groups, two refreshes (each a new ID token; Spring reuses the refresh token), and on delete the refresh token
+   * revoked at Spring.
+   */
+  @Test
+  void codeGrantLoginIsReadyRefreshesAndIsRevokedOnDelete() throws Exception {
+    // 60 s ID tokens and renewBefore 55s: a refresh ~5 s after each issue
+    DeviceLogin awaiting = createCodeLogin("alice", "55s");
+    Map<String, List<String>> request = authorizationRequest(awaiting);
+    String redirected = signIn(awaiting, SpringAuthorizationServer.ALICE);
+    assertThat(parameters(redirected).get("state")).isEqualTo(request.get("state"));
+    client.resource(Resources.authorizationResponse(NS, "alice", redirected)).create();
 
     DeviceLogin ready = awaitLogin("alice", phase(Phase.Ready));
     assertThat(ready(ready).getReason()).isEqualTo("Issued");
@@ -100,6 +155,7 @@ class SpringAuthorizationServerE2EIT {
     assertThat(claims.getAudience()).containsExactly(SpringAuthorizationServer.CLIENT_ID);
     assertThat(claims.getSubject()).isEqualTo("alice");
     assertThat(claims.getBooleanClaim("email_verified")).isTrue();
+    assertThat(claims.getStringClaim("nonce")).as("the authorization URL's nonce").isEqualTo(request.get("nonce").get(0));
     assertThat(secretValue("idp-issuer-url")).isEqualTo(server.issuerUrl().toString());
     assertThat(ready.getStatus().getTokenExpiresAt()).isEqualTo(secretValue("expiry"));
     String refreshToken = secretValue("refresh-token");
@@ -124,53 +180,58 @@ class SpringAuthorizationServerE2EIT {
   }
 
   @Test
-  void refusedAtTheConsentPageEndsDenied() {
-    DeviceLogin awaiting = createDeviceLogin("alice", SpringAuthorizationServer.ALICE.email(), null);
-    SpringAsPerson.deny(awaiting.getStatus().getVerificationUriComplete(), SpringAuthorizationServer.ALICE);
+  void codeGrantRefusedAtTheConsentPageEndsDenied() {
+    DeviceLogin awaiting = createCodeLogin("alice", null);
+    String redirected = SpringAsPerson.refuseForRedirect(
+        awaiting.getStatus().getAuthorizationUrl(), SpringAuthorizationServer.ALICE);
+    assertThat(parameters(redirected).get("error")).containsExactly("access_denied");
+    client.resource(Resources.authorizationResponse(NS, "alice", redirected)).create();
+
     DeviceLogin denied = awaitLogin("alice", phase(Phase.Denied));
     assertThat(ready(denied).getReason()).isEqualTo("AccessDenied");
-    assertThat(denied.getStatus().getUserCode()).isNull();
+    assertThat(denied.getStatus().getAuthorizationUrl()).isNull();
     assertThat(client.secrets().inNamespace(NS).withName("oidc-alice-example-com").get()).isNull();
   }
 
   @Test
-  void loginApprovedByAnotherPersonFailsWithoutASecret() {
-    DeviceLogin awaiting = createDeviceLogin("alice", SpringAuthorizationServer.ALICE.email(), null);
-    SpringAsPerson.approve(awaiting.getStatus().getVerificationUriComplete(), SpringAuthorizationServer.BOB);
+  void codeGrantSignedInByAnotherPersonFailsWithoutASecret() {
+    DeviceLogin awaiting = createCodeLogin("alice", null);
+    client.resource(Resources.authorizationResponse(NS, "alice", signIn(awaiting, SpringAuthorizationServer.BOB)))
+        .create();
     DeviceLogin failed = awaitLogin("alice", phase(Phase.Failed));
     assertThat(ready(failed).getReason()).isEqualTo("IdentityMismatch");
     assertThat(client.secrets().inNamespace(NS).withLabel(Constants.USERNAME_LABEL).list().getItems()).isEmpty();
   }
 
-  @Test
-  void authorizationCodeWithPkcePastedBackIsReadyAndRevokedOnDelete() throws Exception {
-    DeviceLogin login = Resources.deviceLogin(NS, "alice", CODE, SpringAuthorizationServer.ALICE.email());
+  private DeviceLogin createCodeLogin(String name, String renewBefore) {
+    DeviceLogin login = Resources.deviceLogin(NS, name, CODE, SpringAuthorizationServer.ALICE.email());
+    login.getSpec().setRenewBefore(renewBefore);
     client.resource(login).create();
-    DeviceLogin awaiting = awaitLogin("alice", phase(Phase.AwaitingUser));
+    DeviceLogin awaiting = awaitLogin(name, phase(Phase.AwaitingUser));
+    secrets.add(TokenSecrets.value(grantSecret(name), "code-verifier"));
+    return awaiting;
+  }
+
+  private Map<String, List<String>> authorizationRequest(DeviceLogin awaiting) {
     URI authorizationUrl = URI.create(awaiting.getStatus().getAuthorizationUrl());
-    Map<String, List<String>> request = URLUtils.parseParameters(authorizationUrl.getRawQuery());
     assertThat(authorizationUrl.toString()).startsWith(server.issuerUrl() + "/oauth2/authorize?");
+    Map<String, List<String>> request = parameters(authorizationUrl.toString());
     assertThat(request.get("code_challenge_method")).containsExactly("S256");
-    secrets.add(TokenSecrets.value(grantSecret("alice"), "code-verifier"));
+    assertThat(request.get("redirect_uri")).containsExactly(SpringAuthorizationServer.REDIRECT_URI);
+    return request;
+  }
 
-    String redirected = SpringAsPerson.signInForRedirect(authorizationUrl.toString(), SpringAuthorizationServer.ALICE);
-    Map<String, List<String>> response = URLUtils.parseParameters(URI.create(redirected).getRawQuery());
-    assertThat(response.get("state")).isEqualTo(request.get("state"));
-    secrets.add(response.get("code").get(0));
-    client.resource(Resources.authorizationResponse(NS, "alice", redirected)).create();
+  /** The person signs in at the login's authorization URL; returns where Spring sent the browser, code recorded. */
+  private String signIn(DeviceLogin awaiting, SpringAuthorizationServer.Person person) {
+    String redirected = SpringAsPerson.signInForRedirect(awaiting.getStatus().getAuthorizationUrl(), person);
+    List<String> code = parameters(redirected).get("code");
+    assertThat(code).as("the redirect carries a code").hasSize(1);
+    secrets.add(code.get(0));
+    return redirected;
+  }
 
-    DeviceLogin ready = awaitLogin("alice", phase(Phase.Ready));
-    assertThat(ready(ready).getReason()).isEqualTo("Issued");
-    assertThat(ready.getStatus().getIdentity().getUsername()).isEqualTo("alice@example.com");
-    assertThat(ready.getStatus().getIdentity().getGroups()).containsExactly("developers");
-    JWTClaimsSet claims = JWTParser.parse(secretValue("id-token")).getJWTClaimsSet();
-    assertThat(claims.getIssuer()).isEqualTo(server.issuerUrl().toString());
-    assertThat(claims.getStringClaim("nonce")).as("the authorization URL's nonce").isEqualTo(request.get("nonce").get(0));
-    String refreshToken = secretValue("refresh-token");
-    assertThat(refreshToken).isNotBlank();
-
-    deleteAndAwaitGone("alice");
-    assertRevoked(refreshToken);
+  private static Map<String, List<String>> parameters(String url) {
+    return URLUtils.parseParameters(URI.create(url).getRawQuery());
   }
 
   /** Checks at the server that {@code refreshToken} no longer works: a refresh with it fails with invalid_grant. */
@@ -195,17 +256,6 @@ class SpringAuthorizationServerE2EIT {
         NS, name, server.issuerUrl().toString(), SpringAuthorizationServer.CLIENT_ID);
     provider.getSpec().setClientSecretRef(new SecretKeyReference("spring-client", "secret"));
     return provider;
-  }
-
-  private DeviceLogin createDeviceLogin(String name, String user, String renewBefore) {
-    DeviceLogin login = Resources.deviceLogin(NS, name, DEVICE, user);
-    login.getSpec().setRenewBefore(renewBefore);
-    client.resource(login).create();
-    DeviceLogin awaiting = awaitLogin(name, phase(Phase.AwaitingUser));
-    assertThat(awaiting.getStatus().getVerificationUriComplete())
-        .startsWith(server.issuerUrl() + "/oauth2/device_verification?user_code=");
-    secrets.add(TokenSecrets.value(grantSecret(name), "device-code"));
-    return awaiting;
   }
 
   private io.fabric8.kubernetes.api.model.Secret grantSecret(String name) {

@@ -50,30 +50,28 @@ public final class SpringAsPerson {
   }
 
   /**
-   * Opens {@code verificationUriComplete}, signs in and refuses: "Cancel" on the consent page, which Spring shows only
-   * while the person has not consented before ({@link SpringAuthorizationServer#forgetConsents()}).
+   * The authorization code grant: opens {@code authorizationUrl}, signs in, grants every permission asked (Spring asks
+   * nothing when the person consented before), and lets Spring send the browser to
+   * {@link SpringAuthorizationServer#REDIRECT_URI}, where nothing listens. Returns the address the browser shows then
+   * (WebDriver's current URL, see {@code KeycloakPerson.signInForRedirect}), the URL a person pastes back.
    */
-  public static void deny(String verificationUriComplete, SpringAuthorizationServer.Person person) {
-    try (HeadlessChromium browser = HeadlessChromium.start()) {
-      WebDriver driver = signedIn(browser, verificationUriComplete, person);
-      consent(driver, false);
-      if (!pageText(driver).contains("access_denied")) {
-        throw unexpected("expected a page saying access_denied", driver);
-      }
-    }
+  public static String signInForRedirect(String authorizationUrl, SpringAuthorizationServer.Person person) {
+    return codeGrant(authorizationUrl, person, true);
   }
 
   /**
-   * The authorization code grant: opens {@code authorizationUrl}, signs in, grants every permission asked, and lets
-   * Spring send the browser to {@link SpringAuthorizationServer#REDIRECT_URI}, where nothing listens. Returns the
-   * address the browser shows then (WebDriver's current URL, see {@code KeycloakPerson.signInForRedirect}), the URL a
-   * person pastes back.
+   * Like {@link #signInForRedirect}, but refuses: "Cancel" on the consent page, and Spring sends the browser to the
+   * redirect URI with {@code error=access_denied}; returns that address.
    */
-  public static String signInForRedirect(String authorizationUrl, SpringAuthorizationServer.Person person) {
+  public static String refuseForRedirect(String authorizationUrl, SpringAuthorizationServer.Person person) {
+    return codeGrant(authorizationUrl, person, false);
+  }
+
+  private static String codeGrant(String authorizationUrl, SpringAuthorizationServer.Person person, boolean approve) {
     try (HeadlessChromium browser = HeadlessChromium.start()) {
       WebDriver driver = signedIn(browser, authorizationUrl, person);
-      if (!driver.getCurrentUrl().startsWith(SpringAuthorizationServer.REDIRECT_URI)) {
-        consent(driver, true);
+      if (!approve || !driver.getCurrentUrl().startsWith(SpringAuthorizationServer.REDIRECT_URI)) {
+        consent(driver, approve);
       }
       if (!driver.getCurrentUrl().startsWith(SpringAuthorizationServer.REDIRECT_URI)) {
         throw unexpected("expected to be sent to " + SpringAuthorizationServer.REDIRECT_URI, driver);

@@ -20,8 +20,8 @@ import org.springframework.security.oauth2.server.authorization.client.Registere
 /**
  * A real Spring Authorization Server (Maven Central's {@code spring-boot-starter-oauth2-authorization-server}) for the
  * end-to-end tests, the suite's second real IdP beside Keycloak: issuer {@code http://127.0.0.1:<free port>}, OIDC
- * discovery, the device authorization grant, the authorization code grant with PKCE, refresh tokens and revocation,
- * all Spring's own endpoints and pages ({@link SpringAuthorizationServerConfiguration} only registers the client, the
+ * discovery, the device authorization grant (which refuses {@code openid} and issues no ID token), the authorization
+ * code grant with PKCE, refresh tokens and revocation, all Spring's own endpoints and pages ({@link SpringAuthorizationServerConfiguration} only registers the client, the
  * people and the claims).
  *
  * <p>It runs inside the test JVM: its Spring Boot classpath (test scope only) shares no library version with the
@@ -74,8 +74,6 @@ public final class SpringAuthorizationServer implements AutoCloseable {
         "server.address", "127.0.0.1",
         "server.port", Integer.toString(port),
         SpringAuthorizationServerConfiguration.ISSUER_PROPERTY, "http://127.0.0.1:" + port,
-        // the person sees why a verification failed (access_denied) on Boot's error page
-        "server.error.include-message", "always",
         "spring.jmx.enabled", "false"));
     ConfigurableApplicationContext context = application.run();
     SpringAuthorizationServer server =
