@@ -25,6 +25,8 @@ import org.springframework.security.oauth2.core.ClientAuthenticationMethod;
 import org.springframework.security.oauth2.core.oidc.OidcScopes;
 import org.springframework.security.oauth2.core.oidc.endpoint.OidcParameterNames;
 import org.springframework.security.oauth2.jwt.JwtClaimNames;
+import org.springframework.security.oauth2.server.authorization.InMemoryOAuth2AuthorizationConsentService;
+import org.springframework.security.oauth2.server.authorization.OAuth2AuthorizationConsentService;
 import org.springframework.security.oauth2.server.authorization.client.InMemoryRegisteredClientRepository;
 import org.springframework.security.oauth2.server.authorization.client.RegisteredClient;
 import org.springframework.security.oauth2.server.authorization.client.RegisteredClientRepository;
@@ -123,6 +125,12 @@ class SpringAuthorizationServerConfiguration {
           .claims(claims -> claims.put(JwtClaimNames.EXP,
               ((Instant) claims.get(JwtClaimNames.IAT)).plus(SpringAuthorizationServer.TOKEN_LIFETIME)));
     };
+  }
+
+  /** Spring's in-memory default, as a bean so that {@link SpringAuthorizationServer#forgetConsents()} reaches it. */
+  @Bean
+  OAuth2AuthorizationConsentService consents() {
+    return new InMemoryOAuth2AuthorizationConsentService();
   }
 
   @Bean
