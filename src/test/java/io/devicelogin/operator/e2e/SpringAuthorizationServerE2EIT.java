@@ -36,7 +36,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.Predicate;
 import org.awaitility.Awaitility;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -58,15 +60,26 @@ class SpringAuthorizationServerE2EIT {
   private static final String DEVICE = "spring";
   private static final String CODE = "spring-code";
 
-  private SpringAuthorizationServer server;
+  private static SpringAuthorizationServer server;
   private KubernetesClient client;
   private OperatorFixture fixture;
   /** Values that must never show outside Secrets: the client secret, device codes, PKCE verifiers, codes. */
   private final List<String> secrets = new ArrayList<>(List.of(SpringAuthorizationServer.CLIENT_SECRET));
 
+  @BeforeAll
+  static void startServer() {
+    server = SpringAuthorizationServer.start();
+  }
+
+  @AfterAll
+  static void stopServer() {
+    if (server != null) {
+      server.close();
+    }
+  }
+
   @BeforeEach
   void start() {
-    server = SpringAuthorizationServer.shared();
     server.forgetConsents(); // each test's people meet the consent page as on their first login
     fixture = OperatorFixture.start();
     client = fixture.client();

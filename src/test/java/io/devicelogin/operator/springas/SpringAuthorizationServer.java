@@ -21,13 +21,13 @@ import org.springframework.security.oauth2.server.authorization.client.Registere
  * A real Spring Authorization Server (Maven Central's {@code spring-boot-starter-oauth2-authorization-server}) for the
  * end-to-end tests, the suite's second real IdP beside Keycloak: issuer {@code http://127.0.0.1:<free port>}, OIDC
  * discovery, the device authorization grant (which refuses {@code openid} and issues no ID token), the authorization
- * code grant with PKCE, refresh tokens and revocation, all Spring's own endpoints and pages ({@link SpringAuthorizationServerConfiguration} only registers the client, the
- * people and the claims).
+ * code grant with PKCE, refresh tokens and revocation, all Spring's own endpoints and pages
+ * ({@link SpringAuthorizationServerConfiguration} only registers the client, the people and the claims).
  *
- * <p>It runs inside the test JVM: its Spring Boot classpath (test scope only) shares no library version with the
- * operator's that would differ, and Boot's logging system is switched off so that its log lines go through the tests'
- * logback, where {@code LogCapture} and the leak scan see them. Tests use the per-JVM {@link #shared()} instance; a
- * JVM shutdown hook stops it.
+ * <p>It runs inside the test JVM: its Spring Boot libraries (test scope only) change the version of none of the
+ * libraries the tests already had (Spring runs with the project's nimbus-jose-jwt 10 and Jackson 2.20), and Boot's
+ * logging system is switched off so that its log lines go through the tests' logback, where {@code LogCapture} and the leak scan see them. A test class starts one before its tests and closes
+ * it after them, so that its Tomcat threads are gone before other test classes of the JVM run (some count threads).
  */
 public final class SpringAuthorizationServer implements AutoCloseable {
 
@@ -47,8 +47,6 @@ public final class SpringAuthorizationServer implements AutoCloseable {
   static final Map<String, Person> PEOPLE = Map.of(ALICE.username(), ALICE, BOB.username(), BOB);
 
   private static final Logger LOG = LoggerFactory.getLogger(SpringAuthorizationServer.class);
-  private static SpringAuthorizationServer shared;
-  private static RuntimeException sharedStartFailure;
 
   private final int port;
   private final ConfigurableApplicationContext context;
@@ -69,7 +67,6 @@ public final class SpringAuthorizationServer implements AutoCloseable {
     SpringApplication application = new SpringApplication(SpringAuthorizationServerConfiguration.class);
     application.setBannerMode(Banner.Mode.OFF);
     application.setLogStartupInfo(false);
-    application.setRegisterShutdownHook(true);
     application.setDefaultProperties(Map.of(
         "server.address", "127.0.0.1",
         "server.port", Integer.toString(port),
@@ -81,26 +78,6 @@ public final class SpringAuthorizationServer implements AutoCloseable {
     LOG.info("Spring Authorization Server at {} serving after {} ms", server.issuerUrl(),
         server.startTime().toMillis());
     return server;
-  }
-
-  /**
-   * The server shared by all tests of this JVM, started on first use. Do not close it; the JVM shutdown hook stops it.
-   * If it failed to start, later calls fail fast.
-   */
-  public static synchronized SpringAuthorizationServer shared() {
-    if (sharedStartFailure != null) {
-      throw new IllegalStateException("The shared Spring Authorization Server failed to start earlier",
-          sharedStartFailure);
-    }
-    if (shared == null) {
-      try {
-        shared = start();
-      } catch (RuntimeException e) {
-        sharedStartFailure = e;
-        throw e;
-      }
-    }
-    return shared;
   }
 
   /** {@code http://127.0.0.1:<port>}: the issuer, and the root of every endpoint. */
