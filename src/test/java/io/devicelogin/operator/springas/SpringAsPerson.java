@@ -10,9 +10,9 @@ import org.openqa.selenium.support.ui.ExpectedConditions;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
 /**
- * Plays the person who approves or refuses a device login at the {@link SpringAuthorizationServer}, or signs in at an
- * authorization URL ({@link #signInForRedirect}), in a real headless Chromium, on Spring's own pages: Spring Security's
- * login form and Spring Authorization Server's consent page.
+ * Plays the person at the {@link SpringAuthorizationServer} in a real headless Chromium, on Spring's own pages (Spring
+ * Security's login form, Spring Authorization Server's consent page): approves a device login ({@link #approve}), or
+ * signs in at an authorization URL and approves ({@link #signInForRedirect}) or refuses ({@link #refuseForRedirect}).
  *
  * <p>Each call is a new person in a fresh browser. Approving ticks every permission the consent page lists and
  * submits it; refusing presses its "Cancel". Anything unexpected (a failed sign-in, an unknown page) fails with an
