@@ -50,7 +50,7 @@ public final class AuthorizationParameters {
             + IdentityProviderSpec.MAX_AUTHORIZATION_PARAMETER_CHARS + " characters");
       }
     }
-    if (parameters.containsKey(null)) {
+    if (parameters.keySet().stream().anyMatch(Objects::isNull)) { // containsKey(null) throws on immutable maps
       problems.add("a key is missing");
     }
     return problems.isEmpty() ? Optional.empty()
