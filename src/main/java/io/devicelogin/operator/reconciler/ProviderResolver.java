@@ -117,7 +117,7 @@ public final class ProviderResolver {
     }
     java.util.Optional<String> parameterProblem = AuthorizationParameters.problem(spec.getAuthorizationParameters());
     if (parameterProblem.isPresent()) {
-      return new ProviderResolution.NotReady(PARAMETER_NOT_ALLOWED, Messages.capitalize(parameterProblem.get()), false);
+      return new ProviderResolution.NotReady(PARAMETER_NOT_ALLOWED, parameterProblem.get(), false);
     }
     String clientSecret = null;
     SecretKeyReference ref = spec.getClientSecretRef();
