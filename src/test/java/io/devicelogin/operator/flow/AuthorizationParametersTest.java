@@ -62,8 +62,8 @@ class AuthorizationParametersTest {
   @Test
   void paddedOrUnicodeLookalikesOfAProtocolParameterAreRefusedAsKeys() {
     // an IdP that trims, or folds Unicode case (U+017F long s folds to s, U+212A Kelvin to k), must not see "scope"
-    for (String key : List.of(" scope", "scope ", "scope\n", "audience\n", "scope\n", "\tclient_id", "\u017Fcope", "\u212Aode", "scope\u0000",
-        "", "a b", "a/b", "x".repeat(65), "aud=x&scope")) {
+    for (String key : List.of(" scope", "scope ", "scope\n", "audience\n", "\tclient_id", "\u017Fcope", "\u212Aode",
+        "scope\u0000", "", "a b", "a/b", "x".repeat(65), "aud=x&scope")) {
       assertThat(AuthorizationParameters.problem(Map.of(key, "v"))).as("[%s]", key)
           .hasValueSatisfying(message -> assertThat(message).contains("is not 1 to 64 characters"));
     }
@@ -117,7 +117,8 @@ class AuthorizationParametersTest {
       inputs.add(Map.of(name + "_hint", "v"));
       inputs.add(Map.of("x" + name, "v"));
     }
-    for (String key : List.of(" scope", "scope ", "scope\n", "audience\n", "\u017Fcope", "\u212Aode", "", "a b", "x".repeat(64),
+    for (String key : List.of(" scope", "scope ", "scope\n", "audience\n", "\u017Fcope", "\u212Aode", "", "a b",
+        "x".repeat(64),
         "x".repeat(65), "audience", "organization", "acr_values", "domain_hint", "a.b-c_D9")) {
       inputs.add(Map.of(key, "v"));
     }

@@ -147,9 +147,11 @@ class AuthorizationParametersIT {
     ClusterIdentityProvider notReady = awaitProvider(
         () -> client.resources(ClusterIdentityProvider.class).withName("overrides-client").get());
     Condition condition = readyCondition(notReady);
-    assertThat(condition.getReason()).isEqualTo(ProviderResolver.PARAMETER_NOT_ALLOWED).isEqualTo("ParameterNotAllowed");
+    assertThat(condition.getReason()).isEqualTo(ProviderResolver.PARAMETER_NOT_ALLOWED)
+        .isEqualTo("ParameterNotAllowed");
     assertThat(condition.getMessage()).startsWith("spec.authorizationParameters: ")
-        .contains("'client_id' is a protocol parameter").doesNotContain("audience").doesNotContain("someone-elses-client");
+        .contains("'client_id' is a protocol parameter").doesNotContain("audience")
+        .doesNotContain("someone-elses-client");
 
     DeviceLogin wanted = Resources.deviceLogin("uses-cluster", "alice", "overrides-client", "alice@example.com");
     wanted.getSpec().setIdentityProviderRef(
