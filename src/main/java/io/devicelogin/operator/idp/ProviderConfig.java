@@ -1,7 +1,10 @@
 package io.devicelogin.operator.idp;
 
 import java.net.URI;
+import java.util.Collections;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * Everything needed to talk to one OIDC client at one IdP.
@@ -17,13 +20,24 @@ import java.util.List;
  * @param insecureHttpAllowed the provider allows http:// (spec.allowInsecureHttp), for its endpoints and for the
  *     verification URI its IdP hands out
  * @param redirectUri the redirect URI of the authorization code grant (spec.redirectUri); null for the device grant
+ * @param authorizationParameters the admin's extra parameters (spec.authorizationParameters, checked by
+ *     {@code flow.AuthorizationParameters}), sent on the device authorization request and in the authorization URL
+ *     only, never on token, refresh or revocation requests; sorted by name, empty when none
  */
 public record ProviderConfig(
     URI issuer, String clientId, String clientSecret, String caBundle, List<String> scopes, String tenant,
-    boolean insecureHttpAllowed, URI redirectUri) {
+    boolean insecureHttpAllowed, URI redirectUri, Map<String, String> authorizationParameters) {
 
   public ProviderConfig {
     scopes = List.copyOf(scopes);
+    authorizationParameters = authorizationParameters == null ? Map.of()
+        : Collections.unmodifiableMap(new TreeMap<>(authorizationParameters));
+  }
+
+  /** A config without authorization parameters. */
+  public ProviderConfig(URI issuer, String clientId, String clientSecret, String caBundle, List<String> scopes,
+      String tenant, boolean insecureHttpAllowed, URI redirectUri) {
+    this(issuer, clientId, clientSecret, caBundle, scopes, tenant, insecureHttpAllowed, redirectUri, Map.of());
   }
 
   /**
@@ -41,7 +55,8 @@ public record ProviderConfig(
 
   /** This config for the authorization code grant with {@code uri} as its redirect URI (tests and tools). */
   public ProviderConfig withRedirectUri(URI uri) {
-    return new ProviderConfig(issuer, clientId, clientSecret, caBundle, scopes, tenant, insecureHttpAllowed, uri);
+    return new ProviderConfig(
+        issuer, clientId, clientSecret, caBundle, scopes, tenant, insecureHttpAllowed, uri, authorizationParameters);
   }
 
   /** A tenant's IdentityProvider (not a ClusterIdentityProvider). */
@@ -55,14 +70,16 @@ public record ProviderConfig(
 
   public ProviderConfig withScopes(List<String> newScopes) {
     return new ProviderConfig(
-        issuer, clientId, clientSecret, caBundle, newScopes, tenant, insecureHttpAllowed, redirectUri);
+        issuer, clientId, clientSecret, caBundle, newScopes, tenant, insecureHttpAllowed, redirectUri,
+        authorizationParameters);
   }
 
-  /** Never shows the client secret. */
+  /** Never shows the client secret; names the authorization parameters without their (possibly long) values. */
   @Override
   public String toString() {
     return "ProviderConfig[issuer=" + issuer + ", clientId=" + clientId + ", confidential=" + confidential()
         + ", caBundle=" + (caBundle != null) + ", scopes=" + scopes + ", tenant=" + tenant
-        + ", insecureHttpAllowed=" + insecureHttpAllowed + ", redirectUri=" + redirectUri + "]";
+        + ", insecureHttpAllowed=" + insecureHttpAllowed + ", redirectUri=" + redirectUri
+        + ", authorizationParameters=" + authorizationParameters.keySet() + "]";
   }
 }

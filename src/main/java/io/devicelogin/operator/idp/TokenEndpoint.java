@@ -59,10 +59,13 @@ final class TokenEndpoint {
     ProviderEndpoints endpoints = discovery.discover(provider, false);
     Scope scope = new Scope(provider.scopes().toArray(String[]::new));
     ClientAuthentication auth = clientAuthentication(provider, endpoints);
+    // the admin's extra parameters (audience, organization...) go on this request and the authorization URL only
+    java.util.Map<String, java.util.List<String>> extra = new java.util.LinkedHashMap<>();
+    provider.authorizationParameters().forEach((name, value) -> extra.put(name, java.util.List.of(value)));
     DeviceAuthorizationRequest request = auth == null
         ? new DeviceAuthorizationRequest(
-            endpoints.deviceAuthorizationEndpoint(), new ClientID(provider.clientId()), scope)
-        : new DeviceAuthorizationRequest(endpoints.deviceAuthorizationEndpoint(), auth, scope, null);
+            endpoints.deviceAuthorizationEndpoint(), new ClientID(provider.clientId()), scope, extra)
+        : new DeviceAuthorizationRequest(endpoints.deviceAuthorizationEndpoint(), auth, scope, extra);
     HTTPResponse response = transport.send("device_authorization", request.toHTTPRequest(), provider);
     if (response.getStatusCode() >= 500) {
       metrics.idpRequest("device_authorization", "unavailable");
@@ -168,14 +171,15 @@ final class TokenEndpoint {
     }
     CodeVerifier verifier = new CodeVerifier();
     Nonce nonce = new Nonce();
-    AuthenticationRequest request = new AuthenticationRequest.Builder(
+    AuthenticationRequest.Builder builder = new AuthenticationRequest.Builder(
         ResponseType.CODE, new Scope(provider.scopes().toArray(String[]::new)), new ClientID(provider.clientId()),
         provider.redirectUri())
         .endpointURI(endpoints.authorizationEndpoint())
         .state(new State(state))
         .nonce(nonce)
-        .codeChallenge(verifier, CodeChallengeMethod.S256)
-        .build();
+        .codeChallenge(verifier, CodeChallengeMethod.S256);
+    provider.authorizationParameters().forEach(builder::customParameter);
+    AuthenticationRequest request = builder.build();
     return new CodeAuthorization(request.toURI(), nonce.getValue(), verifier.getValue(), endpoints.issParameter());
   }
 

@@ -6,6 +6,7 @@ import io.devicelogin.operator.api.v1alpha1.Constants;
 import io.devicelogin.operator.api.v1alpha1.IdentityProviderSpec;
 import io.devicelogin.operator.api.v1alpha1.ProviderResource;
 import io.devicelogin.operator.api.v1alpha1.SecretKeyReference;
+import io.devicelogin.operator.flow.AuthorizationParameters;
 import io.devicelogin.operator.messages.Messages;
 import io.devicelogin.operator.idp.IdentityProviderClient;
 import io.devicelogin.operator.idp.IdpException;
@@ -49,6 +50,11 @@ public final class ProviderResolver {
   public static final String INVALID_REDIRECT_URI = "InvalidRedirectUri";
   /** The IdP does not offer the provider's grant (no device endpoint; no authorization endpoint or PKCE S256). */
   public static final String GRANT_NOT_SUPPORTED = "GrantNotSupported";
+  /**
+   * spec.authorizationParameters names a protocol parameter (client_id, scope...) or breaks the CRD's bounds; nothing
+   * is sent to the IdP.
+   */
+  public static final String PARAMETER_NOT_ALLOWED = "ParameterNotAllowed";
 
   private final KubernetesClient client;
   private final IdentityProviderClient idp;
@@ -109,6 +115,10 @@ public final class ProviderResolver {
               + "development only, set spec.allowInsecureHttp: true",
           false);
     }
+    java.util.Optional<String> parameterProblem = AuthorizationParameters.problem(spec.getAuthorizationParameters());
+    if (parameterProblem.isPresent()) {
+      return new ProviderResolution.NotReady(PARAMETER_NOT_ALLOWED, parameterProblem.get(), false);
+    }
     String clientSecret = null;
     SecretKeyReference ref = spec.getClientSecretRef();
     if (ref != null) {
@@ -134,7 +144,7 @@ public final class ProviderResolver {
       redirectUri = URI.create(spec.getRedirectUri());
     }
     ProviderConfig config = new ProviderConfig(issuer, spec.getClientId(), clientSecret, spec.getCaBundle(),
-        spec.effectiveScopes(), tenant, spec.insecureHttpAllowed(), redirectUri);
+        spec.effectiveScopes(), tenant, spec.insecureHttpAllowed(), redirectUri, spec.getAuthorizationParameters());
     try {
       ProviderEndpoints endpoints = idp.discover(config, freshDiscovery);
       String unsupported = unsupportedGrant(config, endpoints);

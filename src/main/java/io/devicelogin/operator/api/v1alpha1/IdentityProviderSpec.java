@@ -9,6 +9,7 @@ import io.fabric8.generator.annotation.Required;
 import io.fabric8.generator.annotation.Size;
 import io.fabric8.generator.annotation.ValidationRule;
 import java.util.List;
+import java.util.Map;
 
 /** One OIDC client at one identity provider; shared by IdentityProvider and ClusterIdentityProvider. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -34,6 +35,20 @@ public class IdentityProviderSpec {
     Required,
     NotSent
   }
+
+  /**
+   * The OAuth/OIDC parameters the operator sets itself, which spec.authorizationParameters must not name (compared
+   * ignoring case): the one list the CRD's CEL rule and the operator's check ({@code flow.AuthorizationParameters})
+   * are both built from. A constant expression, so the rule's annotation can embed it.
+   */
+  public static final String PROTOCOL_PARAMETERS = "client_id|client_secret|scope|response_type|redirect_uri|state"
+      + "|nonce|code_challenge|code_challenge_method|grant_type|device_code|code|code_verifier";
+  /** At most this many spec.authorizationParameters: they travel in the authorization URL a browser must open. */
+  public static final int MAX_AUTHORIZATION_PARAMETERS = 32;
+  /** A spec.authorizationParameters key: 1 to 64 characters, ASCII letters, digits, '_', '.', '-'. */
+  public static final String AUTHORIZATION_PARAMETER_KEY = "^[A-Za-z0-9_.-]{1,64}$";
+  /** The longest spec.authorizationParameters value (characters). */
+  public static final int MAX_AUTHORIZATION_PARAMETER_CHARS = 1024;
 
   public static final List<String> DEFAULT_SCOPES = List.of("openid", "profile", "email", "offline_access");
 
@@ -123,6 +138,24 @@ public class IdentityProviderSpec {
           + "the address the browser could not open, or runs the local relay), or the operator's public callback "
           + "https://<host>/callback. http:// only for a loopback host or with allowInsecureHttp; no fragment.")
   private String redirectUri;
+
+  @Size(max = MAX_AUTHORIZATION_PARAMETERS)
+  @ValidationRule(value = "self.all(k, k.matches('" + AUTHORIZATION_PARAMETER_KEY + "') "
+      + "&& !k.matches('(?i)^(" + PROTOCOL_PARAMETERS + ")$') && size(self[k]) <= " + MAX_AUTHORIZATION_PARAMETER_CHARS
+      + ")", message = "authorizationParameters keys must be 1 to 64 characters of A-Z a-z 0-9 _ . - and not a "
+      + "protocol parameter the operator sets itself (" + PROTOCOL_PARAMETERS + ", in any case); values at most "
+      + MAX_AUTHORIZATION_PARAMETER_CHARS + " characters")
+  @JsonPropertyDescription(
+      "Extra parameters, set by the admin, sent on the device authorization request and in the authorization URL "
+          + "(grant AuthorizationCode), for example audience (Auth0 APIs), organization (Auth0 Organizations), "
+          + "resource, acr_values, prompt or domain_hint (Entra ID). Not sent on token, refresh or revocation "
+          + "requests. The protocol's own parameters (client_id, client_secret, scope, response_type, redirect_uri, "
+          + "state, nonce, code_challenge, code_challenge_method, grant_type, device_code, code, code_verifier) are "
+          + "refused in any letter case: the provider is not Ready (reason ParameterNotAllowed) and nothing is sent. "
+          + "At most " + MAX_AUTHORIZATION_PARAMETERS + " entries, keys 1 to 64 characters of A-Z a-z 0-9 _ . -, "
+          + "values at most " + MAX_AUTHORIZATION_PARAMETER_CHARS + " characters: they travel in a URL a browser must "
+          + "open, and a bounded rule is one the API server can afford to check.")
+  private Map<String, String> authorizationParameters;
 
   public String getIssuerUrl() {
     return issuerUrl;
@@ -234,6 +267,14 @@ public class IdentityProviderSpec {
 
   public void setRedirectUri(String redirectUri) {
     this.redirectUri = redirectUri;
+  }
+
+  public Map<String, String> getAuthorizationParameters() {
+    return authorizationParameters;
+  }
+
+  public void setAuthorizationParameters(Map<String, String> authorizationParameters) {
+    this.authorizationParameters = authorizationParameters;
   }
 
   /** Whether logins use the authorization code grant (the default is the device grant). */

@@ -87,6 +87,7 @@ class CrdSchemaRulesTest {
   private static boolean constrained(JSONSchemaProps s) {
     return s.getPattern() != null || s.getMaxLength() != null || s.getMinLength() != null
         || (s.getEnum() != null && !s.getEnum().isEmpty()) || s.getMaxItems() != null || s.getMinItems() != null
+        || s.getMaxProperties() != null || s.getMinProperties() != null
         || (s.getXKubernetesValidations() != null && !s.getXKubernetesValidations().isEmpty());
   }
 
@@ -162,8 +163,31 @@ class CrdSchemaRulesTest {
               List.of(expression("tenant", "NotIn", null)), List.of(expression("tenant", "Exists", List.of("a"))),
               List.of(expression("a", "Exists", null), expression("b", "DoesNotExist", List.of("b"))),
               repeat(expression("t", "Exists", null), 65)));
+      case "authorizationParameters" -> new Cases(
+          List.of(Map.of(), Map.of("audience", "https://api.example.com"),
+              Map.of("organization", "org_123", "acr_values", "urn:mfa", "prompt", "login", "domain_hint", "x.com"),
+              Map.of("resource", "https://graph.example.com/", "scope_hint", "x", "Codes", "y", "x".repeat(64), ""),
+              Map.of("audience", "v".repeat(1024)), parameters(32)),
+          List.of(Map.of("client_id", "other"), Map.of("client_secret", "s"), Map.of("scope", "openid admin"),
+              Map.of("response_type", "token"), Map.of("redirect_uri", "https://evil.example/"),
+              Map.of("state", "s"), Map.of("nonce", "n"), Map.of("code_challenge", "c"),
+              Map.of("code_challenge_method", "plain"), Map.of("grant_type", "password"), Map.of("device_code", "d"),
+              Map.of("code", "c"), Map.of("code_verifier", "v"), Map.of("Scope", "admin"), Map.of("SCOPE", "admin"),
+              Map.of("Client_Id", "other"), Map.of("audience", "api", "Redirect_URI", "https://evil.example/"),
+              Map.of(" scope", "admin"), Map.of("scope ", "admin"), Map.of("scope\n", "admin"),
+              Map.of("\u017Fcope", "admin"), Map.of("", "v"), Map.of("a b", "v"), Map.of("x".repeat(65), "v"),
+              Map.of("audience", "v".repeat(1025)), Map.of("audience", HUGE), parameters(33)));
       default -> null;
     };
+  }
+
+  /** {@code entries} harmless authorization parameters. */
+  private static Map<String, String> parameters(int entries) {
+    Map<String, String> parameters = new LinkedHashMap<>();
+    for (int i = 0; i < entries; i++) {
+      parameters.put("p" + i, "v");
+    }
+    return parameters;
   }
 
   /** A label selector requirement as the API server hands it to CEL (values left out when null). */
@@ -248,7 +272,7 @@ class CrdSchemaRulesTest {
 
   // ---- evaluation
 
-  /** The OpenAPI v3 constraints the API server checks, for a string or array value. */
+  /** The OpenAPI v3 constraints the API server checks, for a string, object (map) or array value. */
   static List<String> openApiViolations(JSONSchemaProps schema, Object value) {
     List<String> violations = new ArrayList<>();
     if (value instanceof String s) {
@@ -265,6 +289,13 @@ class CrdSchemaRulesTest {
       if (schema.getEnum() != null && !schema.getEnum().isEmpty()
           && schema.getEnum().stream().noneMatch(e -> e.isTextual() && e.asText().equals(s))) {
         violations.add("enum");
+      }
+    } else if (value instanceof Map<?, ?> map) {
+      if (schema.getMinProperties() != null && map.size() < schema.getMinProperties()) {
+        violations.add("minProperties");
+      }
+      if (schema.getMaxProperties() != null && map.size() > schema.getMaxProperties()) {
+        violations.add("maxProperties");
       }
     } else if (value instanceof List<?> list) {
       if (schema.getMinItems() != null && list.size() < schema.getMinItems()) {
