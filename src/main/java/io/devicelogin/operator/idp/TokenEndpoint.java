@@ -236,7 +236,8 @@ final class TokenEndpoint {
 
   /**
    * Sends {@code grant} to the token endpoint and sorts the answer, for polling and refresh alike: a failed discovery
-   * (whatever its kind), a 5xx, a 429 (with the {@code Retry-After} of a 429 or 503), a 200 that is not JSON (a proxy's or maintenance page) and an error without an OAuth
+   * (whatever its kind), a 5xx, a 429 (but a device poll's slow_down; with the {@code Retry-After} of a 429 or 503),
+   * a 200 that is not JSON (a proxy's or maintenance page) and an error without an OAuth
    * error body are outages; a 200 is read by {@link IdTokenVerifier#read}; anything else is the IdP's OAuth error.
    *
    * @param metric the request's name in metrics, "token" or "refresh"
@@ -259,7 +260,7 @@ final class TokenEndpoint {
         : new TokenRequest(endpoints.tokenEndpoint(), auth, grant);
     HTTPResponse response = transport.send(metric, request.toHTTPRequest(), provider);
     int status = response.getStatusCode();
-    if (status >= 500 || status == 429) {
+    if (status >= 500 || status == 429 && !devicePollAnswer(grant, response)) {
       metrics.idpRequest(metric, "unavailable");
       java.time.Duration retryAfter = status == 429 || status == 503
           ? IdpAnswers.retryAfter(response, clock.instant()) : null;
@@ -282,6 +283,15 @@ final class TokenEndpoint {
     }
     metrics.idpRequest(metric, "error");
     return new TokenAnswer.Refused(error);
+  }
+
+  /**
+   * Whether a 429 is a device poll's {@code slow_down} or {@code authorization_pending} (Auth0 answers
+   * {@code slow_down} with 429): read as that, not as an outage, so the interval grows as RFC 8628 says.
+   */
+  private static boolean devicePollAnswer(AuthorizationGrant grant, HTTPResponse response) {
+    ErrorObject error = grant instanceof DeviceCodeGrant ? IdpAnswers.errorOf(response) : null;
+    return error != null && ("slow_down".equals(error.getCode()) || "authorization_pending".equals(error.getCode()));
   }
 
   boolean revoke(ProviderConfig provider, String refreshToken) throws IdpException {
