@@ -138,7 +138,7 @@ class IdpQuirksIT {
         && ready(l).getMessage().contains("verification_uri"));
     assertThat(failed.getStatus().getVerificationUri()).isNull();
     assertThat(failed.getStatus().getUserCode()).isNull();
-    assertThat(ready(failed).getMessage()).contains("not an https URL");
+    assertThat(ready(failed).getMessage()).contains("not an http(s) URL"); // FakeIdp is http: allowInsecureHttp
   }
 
   // ---- pending and slow_down with any 4xx
@@ -361,6 +361,7 @@ class IdpQuirksIT {
   @Test
   void auth0RefreshCyclesNeverPresentARotatedRefreshToken() {
     idp.profile(IdpProfile.AUTH0).tokenLifetime(8);
+    int reusesBefore = idp.refreshTokenReuseCount();
     namespace = "auth0";
     provider(namespace);
     DeviceLogin wanted = Resources.deviceLogin(namespace, "alice", "corp");
@@ -374,7 +375,7 @@ class IdpQuirksIT {
     assertThat(refreshed.getStatus().getPhase()).isEqualTo(Phase.Ready);
     List<String> presented = refreshTokensPresented();
     assertThat(presented).hasSizeGreaterThanOrEqualTo(2).doesNotHaveDuplicates();
-    assertThat(idp.refreshTokenReuseCount()).isZero();
+    assertThat(idp.refreshTokenReuseCount()).isEqualTo(reusesBefore);
     String current = secretValue("oidc-alice-example-com", "refresh-token");
     assertThat(current).isEqualTo(login.issuedTokens().get(login.issuedTokens().size() - 1).refreshToken());
   }
@@ -387,6 +388,7 @@ class IdpQuirksIT {
   @Test
   void auth0RestartMidRefreshNeverPresentsTheRotatedTokenAgain() throws Exception {
     idp.profile(IdpProfile.AUTH0).tokenLifetime(12);
+    int reusesBefore = idp.refreshTokenReuseCount();
     namespace = "auth0-restart";
     provider(namespace);
     DeviceLogin wanted = Resources.deviceLogin(namespace, "alice", "corp");
@@ -398,14 +400,16 @@ class IdpQuirksIT {
       if (!GrantType.REFRESH_TOKEN.getValue().equals(request.param("grant_type"))) {
         return proceed.get();
       }
-      proceed.get(); // the IdP rotates the token...
+      HTTPResponse answer = proceed.get(); // the IdP rotates the token...
       held.incrementAndGet();
       try {
         release.await(30, java.util.concurrent.TimeUnit.SECONDS);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }
-      return null; // ...and the answer is lost
+      // ...and answers once the operator is stopped: too late to be stored (its API client is closed). Not a dropped
+      // connection: the JDK would send the POST once more by itself (BoundedHttpSender), a reuse by design.
+      return answer;
     });
     Login login = idp.login(awaitLogin(client, namespace, "alice", phase(Phase.AwaitingUser)).getStatus()
         .getUserCode());
@@ -419,7 +423,7 @@ class IdpQuirksIT {
 
     DeviceLogin ended = awaitLogin(client, namespace, "alice", phase(Phase.Expired), Duration.ofSeconds(30));
     assertThat(ready(ended).getMessage()).contains("interrupted");
-    assertThat(idp.refreshTokenReuseCount()).as("the rotated refresh token presented again").isZero();
+    assertThat(idp.refreshTokenReuseCount()).as("the rotated refresh token presented again").isEqualTo(reusesBefore);
     assertThat(refreshTokensPresented()).doesNotHaveDuplicates();
   }
 

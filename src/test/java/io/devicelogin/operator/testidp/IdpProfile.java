@@ -13,7 +13,7 @@ public enum IdpProfile {
    * {@code verification_uri_complete}; pending is HTTP 428, {@code slow_down} HTTP 403; the client needs its secret
    * (set it with {@link FakeIdp#requireClientSecret}).
    */
-  GOOGLE(428, 403, "verification_url", false, "access_denied", false, Integer.MAX_VALUE, true, false),
+  GOOGLE(428, 403, "verification_url", false, "access_denied", true, Integer.MAX_VALUE, true, false),
 
   /**
    * Microsoft Entra ID (v2 endpoints): no {@code verification_uri_complete}; a refusal is
