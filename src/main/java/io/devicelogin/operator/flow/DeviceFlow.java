@@ -52,7 +52,9 @@ public final class DeviceFlow {
     }
     if (result instanceof TokenPollResult.Unavailable unavailable) {
       int failures = schedule.failures() + 1;
-      Duration delay = backoff(grant.interval(), failures);
+      Duration delay = unavailable.retryAfter() != null
+          ? retryAfter(grant.interval(), unavailable.retryAfter())
+          : backoff(grant.interval(), failures);
       return new Step.Continue(
           grant,
           new PollSchedule(now.plus(delay), failures),
@@ -96,6 +98,15 @@ public final class DeviceFlow {
       delay = delay.multipliedBy(2);
     }
     return delay.compareTo(cap) > 0 ? cap : delay;
+  }
+
+  /**
+   * The wait a {@code Retry-After} asked for, bounded: never sooner than the poll interval (RFC 8628 section 3.5), never
+   * longer than {@link #MAX_BACKOFF} (or the interval, if that is longer), so an IdP can't park a login for hours.
+   */
+  public static Duration retryAfter(Duration interval, Duration asked) {
+    Duration cap = interval.compareTo(MAX_BACKOFF) > 0 ? interval : MAX_BACKOFF;
+    return asked.compareTo(interval) < 0 ? interval : asked.compareTo(cap) > 0 ? cap : asked;
   }
 
   /** The end of a grant whose user code expired before anyone approved it. */

@@ -61,14 +61,26 @@ public final class IdentityPolicy {
               + "an IdP that never sends email_verified (Entra ID), set the provider's emailVerifiedClaim: NotSent. "
               + "No Secret was written.");
     }
+    boolean overage = groupsOverage(claims, groupsClaim);
     List<String> groups = groups(claims.get(groupsClaim));
+    // with an overage the groups are unknown, not none: status.identity.groups is left out rather than shown empty
     Identity identity = new Identity(
-        username, stringClaim(claims, "sub"), stringClaim(claims, "email"), groups);
+        username, stringClaim(claims, "sub"), stringClaim(claims, "email"), overage ? null : groups);
     if (expectedUser != null && !expectedUser.equals(username)) {
       return new Decision.Refused(
           Reason.IdentityMismatch,
           "The login was approved by '" + username + "' but spec.user is '" + expectedUser
               + "'; only that user may complete it. No Secret was written.");
+    }
+    if (allowedGroups != null && !allowedGroups.isEmpty() && overage) {
+      return new Decision.Refused(
+          Reason.GroupNotAllowed,
+          "The ID token of '" + username + "' carries a groups overage marker instead of the claim '" + groupsClaim
+              + "' (_claim_names/hasgroups: the user is in more groups than the IdP puts in a token, Entra ID sends at "
+              + "most 200), so the operator can't tell whether the user is in one of the provider's allowedGroups "
+              + allowedGroups + "; resolving them needs Microsoft Graph, which the operator does not call. Have the "
+              + "IdP send only the groups assigned to the application (Entra ID: groupMembershipClaims "
+              + "ApplicationGroup) or use app roles as the groupsClaim. No Secret was written.");
     }
     if (allowedGroups != null && !allowedGroups.isEmpty() && groups.stream().noneMatch(allowedGroups::contains)) {
       return new Decision.Refused(
@@ -77,6 +89,18 @@ public final class IdentityPolicy {
               + ". No Secret was written.");
     }
     return new Decision.Accepted(identity);
+  }
+
+  /**
+   * Whether the token says the groups did not fit in it (Entra ID's overage: {@code _claim_names} naming the groups
+   * claim, or {@code hasgroups: true}) and does not carry the claim itself.
+   */
+  private static boolean groupsOverage(Map<String, Object> claims, String groupsClaim) {
+    if (claims.get(groupsClaim) != null) {
+      return false;
+    }
+    return claims.get("_claim_names") instanceof Map<?, ?> names && names.containsKey(groupsClaim)
+        || "groups".equals(groupsClaim) && Boolean.TRUE.equals(claims.get("hasgroups"));
   }
 
   private static String stringClaim(Map<String, Object> claims, String name) {

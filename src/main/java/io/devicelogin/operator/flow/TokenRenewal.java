@@ -67,10 +67,17 @@ public final class TokenRenewal {
     return new Decision.Refresh();
   }
 
-  /** When to try again after {@code failures} refreshes in a row the IdP could not answer: never after expiry. */
-  public static Instant retryAt(Instant now, int failures, Instant expiry) {
+  /**
+   * When to try again after {@code failures} refreshes in a row the IdP could not answer: never after expiry. A
+   * {@code Retry-After} (non-null {@code retryAfter}) replaces the back-off, bounded to [{@link #FIRST_RETRY},
+   * {@link #MAX_RETRY}].
+   */
+  public static Instant retryAt(Instant now, int failures, Instant expiry, Duration retryAfter) {
     Duration delay = FIRST_RETRY;
-    for (int i = 1; i < failures && delay.compareTo(MAX_RETRY) < 0; i++) {
+    if (retryAfter != null) {
+      delay = retryAfter.compareTo(FIRST_RETRY) < 0 ? FIRST_RETRY : retryAfter;
+    }
+    for (int i = 1; retryAfter == null && i < failures && delay.compareTo(MAX_RETRY) < 0; i++) {
       delay = delay.multipliedBy(2);
     }
     Instant retry = now.plus(delay.compareTo(MAX_RETRY) > 0 ? MAX_RETRY : delay);

@@ -101,7 +101,9 @@ final class IdTokenVerifier {
     if (idToken == null) {
       if (idTokenRequired) {
         metrics.idpRequest(endpoint, "invalid");
-        return new CheckedTokens.Rejected("the token response has no id_token; is 'openid' among the scopes?");
+        return new CheckedTokens.Rejected("this IdP sent no ID token (id_token) in the token response of the login's "
+            + "grant, and Kubernetes needs one (the oidc auth provider sends the ID token, not the access token); "
+            + "check that 'openid' is among the scopes and allowed for the client at the IdP");
       }
       metrics.idpRequest(endpoint, "success");
       return new CheckedTokens.Valid(

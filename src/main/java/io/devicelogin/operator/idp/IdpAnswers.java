@@ -7,6 +7,11 @@ import com.nimbusds.oauth2.sdk.TokenErrorResponse;
 import com.nimbusds.oauth2.sdk.http.HTTPResponse;
 import com.nimbusds.oauth2.sdk.util.JSONObjectUtils;
 import io.devicelogin.operator.messages.Messages;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeParseException;
 
 /**
  * Reads what an IdP endpoint answered (JSON whatever its label, an OAuth error) and words it for messages. Anything
@@ -32,6 +37,49 @@ final class IdpAnswers {
       return;
     }
     response.setEntityContentType(ContentType.APPLICATION_JSON);
+  }
+
+  /**
+   * Google's device authorization answer names the verification URI {@code verification_url} (an early draft of RFC
+   * 8628); Nimbus requires {@code verification_uri}. A 200 JSON answer that has only the former gets it as the latter,
+   * so it is parsed, checked and published exactly as a {@code verification_uri} is.
+   */
+  static void readVerificationUrlAsUri(HTTPResponse response) {
+    if (response.getStatusCode() != 200 || !isJson(response.getEntityContentType())) {
+      return;
+    }
+    net.minidev.json.JSONObject json;
+    try {
+      json = JSONObjectUtils.parse(response.getBody());
+    } catch (ParseException e) {
+      return;
+    }
+    if (json.containsKey("verification_uri") || !(json.get("verification_url") instanceof String url)) {
+      return;
+    }
+    json.put("verification_uri", url);
+    response.setBody(json.toJSONString());
+  }
+
+  /**
+   * The wait an answer asks for with {@code Retry-After} (RFC 9110 section 10.2.3: seconds or an HTTP date), unbounded
+   * (callers bound it); null when there is none or it is unreadable. A date in the past is zero.
+   */
+  static Duration retryAfter(HTTPResponse response, Instant now) {
+    String value = response.getHeaderValue("Retry-After");
+    if (value == null || value.isBlank()) {
+      return null;
+    }
+    String trimmed = value.strip();
+    if (trimmed.matches("\\d{1,9}")) {
+      return Duration.ofSeconds(Long.parseLong(trimmed));
+    }
+    try {
+      Instant at = ZonedDateTime.parse(trimmed, DateTimeFormatter.RFC_1123_DATE_TIME).toInstant();
+      return at.isAfter(now) ? Duration.between(now, at) : Duration.ZERO;
+    } catch (DateTimeParseException e) {
+      return null;
+    }
   }
 
   private static boolean isJson(ContentType type) {

@@ -67,7 +67,7 @@ final class TokenEndpoint {
             endpoints.deviceAuthorizationEndpoint(), new ClientID(provider.clientId()), scope, extra)
         : new DeviceAuthorizationRequest(endpoints.deviceAuthorizationEndpoint(), auth, scope, extra);
     HTTPResponse response = transport.send("device_authorization", request.toHTTPRequest(), provider);
-    if (response.getStatusCode() >= 500) {
+    if (response.getStatusCode() >= 500 || response.getStatusCode() == 429) {
       metrics.idpRequest("device_authorization", "unavailable");
       throw new IdpException(
           IdpException.Kind.UNAVAILABLE,
@@ -78,6 +78,7 @@ final class TokenEndpoint {
       metrics.idpRequest("device_authorization", "unavailable");
       throw new IdpException(IdpException.Kind.UNAVAILABLE, notJson);
     }
+    IdpAnswers.readVerificationUrlAsUri(response);
     DeviceAuthorizationResponse parsed;
     try {
       parsed = DeviceAuthorizationResponse.parse(response);
@@ -135,8 +136,12 @@ final class TokenEndpoint {
         switch (error.getCode()) {
           case "authorization_pending" -> new TokenPollResult.Pending();
           case "slow_down" -> new TokenPollResult.SlowDown();
-          case "access_denied" -> new TokenPollResult.AccessDenied();
+          // authorization_declined: Entra ID's word for access_denied
+          case "access_denied", "authorization_declined" -> new TokenPollResult.AccessDenied();
           case "expired_token" -> new TokenPollResult.ExpiredToken();
+          case "bad_verification_code" -> new TokenPollResult.Invalid("the token endpoint does not know the device "
+              + "code (" + IdpAnswers.describe(error, deviceCode) + "): it was not issued for this client, or the IdP "
+              + "dropped it; the device code is not sent again");
           default -> new TokenPollResult.Invalid(
               "the token endpoint refused the device code: " + IdpAnswers.describe(error, deviceCode));
         });
@@ -155,7 +160,7 @@ final class TokenEndpoint {
       return new TokenPollResult.Unavailable(e.getMessage());
     }
     if (answer instanceof TokenAnswer.Unavailable unavailable) {
-      return new TokenPollResult.Unavailable(unavailable.message());
+      return new TokenPollResult.Unavailable(unavailable.message(), unavailable.retryAfter());
     }
     if (answer instanceof TokenAnswer.Tokens tokens) {
       return tokens.checked().polled();
@@ -210,7 +215,7 @@ final class TokenEndpoint {
           : new TokenRefreshResult.Unavailable(e.getMessage());
     }
     if (answer instanceof TokenAnswer.Unavailable unavailable) {
-      return new TokenRefreshResult.Unavailable(unavailable.message());
+      return new TokenRefreshResult.Unavailable(unavailable.message(), unavailable.retryAfter());
     }
     if (answer instanceof TokenAnswer.Tokens tokens) {
       return tokens.checked().refreshed();
@@ -221,7 +226,12 @@ final class TokenEndpoint {
 
   /** What the token endpoint answered: no usable answer, tokens (read and checked), or an OAuth error. */
   private sealed interface TokenAnswer {
-    record Unavailable(String message) implements TokenAnswer {}
+    /** @param retryAfter what a 429 or 503 asked for with {@code Retry-After}, or null */
+    record Unavailable(String message, java.time.Duration retryAfter) implements TokenAnswer {
+      Unavailable(String message) {
+        this(message, null);
+      }
+    }
 
     record Tokens(CheckedTokens checked) implements TokenAnswer {}
 
@@ -230,7 +240,8 @@ final class TokenEndpoint {
 
   /**
    * Sends {@code grant} to the token endpoint and sorts the answer, for polling and refresh alike: a failed discovery
-   * (whatever its kind), a 5xx, a 200 that is not JSON (a proxy's or maintenance page) and an error without an OAuth
+   * (whatever its kind), a 5xx, a 429 (but a device poll's slow_down; with the {@code Retry-After} of a 429 or 503),
+   * a 200 that is not JSON (a proxy's or maintenance page) and an error without an OAuth
    * error body are outages; a 200 is read by {@link IdTokenVerifier#read}; anything else is the IdP's OAuth error.
    *
    * @param metric the request's name in metrics, "token" or "refresh"
@@ -252,9 +263,13 @@ final class TokenEndpoint {
         ? new TokenRequest(endpoints.tokenEndpoint(), new ClientID(provider.clientId()), grant)
         : new TokenRequest(endpoints.tokenEndpoint(), auth, grant);
     HTTPResponse response = transport.send(metric, request.toHTTPRequest(), provider);
-    if (response.getStatusCode() >= 500) {
+    int status = response.getStatusCode();
+    if (status >= 500 || status == 429 && !devicePollAnswer(grant, response)) {
       metrics.idpRequest(metric, "unavailable");
-      return new TokenAnswer.Unavailable("token endpoint answered HTTP " + response.getStatusCode());
+      java.time.Duration retryAfter = status == 429 || status == 503
+          ? IdpAnswers.retryAfter(response, clock.instant()) : null;
+      return new TokenAnswer.Unavailable("token endpoint answered HTTP " + status
+          + (retryAfter == null ? "" : " asking to retry after " + retryAfter.toSeconds() + "s"), retryAfter);
     }
     if (response.getStatusCode() == 200) {
       String notJson = IdpAnswers.notJson("token endpoint", response);
@@ -272,6 +287,15 @@ final class TokenEndpoint {
     }
     metrics.idpRequest(metric, "error");
     return new TokenAnswer.Refused(error);
+  }
+
+  /**
+   * Whether a 429 is a device poll's {@code slow_down} or {@code authorization_pending} (Auth0 answers
+   * {@code slow_down} with 429): read as that, not as an outage, so the interval grows as RFC 8628 says.
+   */
+  private static boolean devicePollAnswer(AuthorizationGrant grant, HTTPResponse response) {
+    ErrorObject error = grant instanceof DeviceCodeGrant ? IdpAnswers.errorOf(response) : null;
+    return error != null && ("slow_down".equals(error.getCode()) || "authorization_pending".equals(error.getCode()));
   }
 
   boolean revoke(ProviderConfig provider, String refreshToken) throws IdpException {

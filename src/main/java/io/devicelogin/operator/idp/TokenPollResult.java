@@ -18,8 +18,17 @@ public sealed interface TokenPollResult {
   /** Tokens whose ID token validated. */
   record Issued(IssuedTokens tokens) implements TokenPollResult {}
 
-  /** The IdP could not be reached or answered with a server error; the login is still alive. */
-  record Unavailable(String message) implements TokenPollResult {}
+  /**
+   * The IdP could not be reached, answered with a server error or asked to be left alone (429); the login is still
+   * alive.
+   *
+   * @param retryAfter the wait the IdP asked for with {@code Retry-After} (429, 503), unbounded; null if none
+   */
+  record Unavailable(String message, java.time.Duration retryAfter) implements TokenPollResult {
+    public Unavailable(String message) {
+      this(message, null);
+    }
+  }
 
   /**
    * The IdP issued tokens, but its signing keys could not be fetched to check the ID token: the device code is used up,

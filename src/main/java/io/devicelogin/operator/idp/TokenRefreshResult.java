@@ -9,8 +9,16 @@ public sealed interface TokenRefreshResult {
    */
   record Refreshed(IssuedTokens tokens) implements TokenRefreshResult {}
 
-  /** Network error, timeout or 5xx: the refresh token is still good, try again later. */
-  record Unavailable(String message) implements TokenRefreshResult {}
+  /**
+   * Network error, timeout, 5xx or 429: the refresh token is still good, try again later.
+   *
+   * @param retryAfter the wait the IdP asked for with {@code Retry-After} (429, 503), unbounded; null if none
+   */
+  record Unavailable(String message, java.time.Duration retryAfter) implements TokenRefreshResult {
+    public Unavailable(String message) {
+      this(message, null);
+    }
+  }
 
   /** The IdP refused the refresh token for good ({@code invalid_grant}: revoked, session ended) or the client. */
   record Rejected(String message) implements TokenRefreshResult {}

@@ -108,7 +108,7 @@ final class Renewal {
     if (config == null) {
       ProviderResolution.NotReady notReady = (ProviderResolution.NotReady) provider.resolution();
       return refreshFailed(turn, expiry, "the provider is not ready (" + notReady.reason() + "): "
-          + notReady.message(), now);
+          + notReady.message(), null, now);
     }
     String issuer = TokenSecrets.value(secret, TokenSecrets.ISSUER_URL);
     Optional<String> changed = TokenSecrets.providerChange(secret, config);
@@ -146,13 +146,13 @@ final class Renewal {
       if (held == null) {
         refreshAnswered(turn, secret);
       }
-      return refreshFailed(turn, expiry, unavailable.message(), refreshedAt);
+      return refreshFailed(turn, expiry, unavailable.message(), unavailable.retryAfter(), refreshedAt);
     }
     if (result instanceof TokenRefreshResult.Unverified unverified) {
       inFlight.unverifiedRefresh(turn, unverified.tokens());
       outcomes.metrics().refresh("unavailable");
       return refreshFailed(turn, expiry, unverified.message() + "; the new tokens are kept in memory only and "
-          + "checked again", refreshedAt);
+          + "checked again", null, refreshedAt);
     }
     if (!(result instanceof TokenRefreshResult.Refreshed refreshed)) {
       outcomes.metrics().refresh("refused");
@@ -275,12 +275,16 @@ final class Renewal {
     }
   }
 
-  /** A refresh failed for now: retry with back-off while the ID token is valid; the phase stays Ready. */
-  private UpdateControl<DeviceLogin> refreshFailed(Turn turn, Instant expiry, String cause, Instant now) {
+  /**
+   * A refresh failed for now: retry with back-off (or after the IdP's {@code Retry-After}, if not null) while the ID
+   * token is valid; the phase stays Ready.
+   */
+  private UpdateControl<DeviceLogin> refreshFailed(
+      Turn turn, Instant expiry, String cause, Duration retryAfter, Instant now) {
     DeviceLoginStatus current = turn.login().getStatus();
     int failures = (isRefreshFailure(current) && current.getFailedAttempts() != null
         ? current.getFailedAttempts() : 0) + 1;
-    Instant retryAt = TokenRenewal.retryAt(now, failures, expiry);
+    Instant retryAt = TokenRenewal.retryAt(now, failures, expiry, retryAfter);
     String message = "Refreshing the tokens failed (" + cause + "); retrying at " + Rfc3339.format(retryAt)
         + ". The tokens in the Secret stay valid until " + Rfc3339.format(expiry) + ".";
     LOG.warn("DeviceLogin {}: {}", turn.ref(), message);

@@ -275,6 +275,20 @@ class DeviceFlowTest {
   @Nested
   class Backoff {
 
+    /** Issue #14: a Retry-After replaces the back-off, bounded by the interval and MAX_BACKOFF. */
+    @Test
+    void retryAfterReplacesTheBackoffWithinBounds() {
+      assertThat(DeviceFlow.retryAfter(INTERVAL, Duration.ofSeconds(30))).isEqualTo(Duration.ofSeconds(30));
+      assertThat(DeviceFlow.retryAfter(INTERVAL, Duration.ZERO)).isEqualTo(INTERVAL);
+      assertThat(DeviceFlow.retryAfter(INTERVAL, Duration.ofDays(2))).isEqualTo(DeviceFlow.MAX_BACKOFF);
+      assertThat(DeviceFlow.retryAfter(Duration.ofMinutes(3), Duration.ofDays(2))).isEqualTo(Duration.ofMinutes(3));
+      Step.Continue c = (Step.Continue) DeviceFlow.afterPoll(grant(), new PollSchedule(NOW, 3),
+          new TokenPollResult.Unavailable("token endpoint answered HTTP 429", Duration.ofSeconds(42)), NOW);
+      assertThat(c.schedule().nextPollAt()).isEqualTo(NOW.plusSeconds(42));
+      assertThat(c.schedule().failures()).isEqualTo(4);
+      assertThat(c.message()).contains("resumes in 42s");
+    }
+
     @Test
     void doublesFromTheIntervalUpToTheCap() {
       assertThat(DeviceFlow.backoff(INTERVAL, 1)).isEqualTo(Duration.ofSeconds(5));

@@ -233,4 +233,25 @@ class IdentityPolicyTest {
     assertThat(refused(IdentityPolicy.decide(unverified, "email", "groups", null, null, false)).message())
         .as("NotSent still refuses an email the IdP says is unverified").contains("email_verified: false");
   }
+
+  /** Issue #14: Entra ID's groups overage marker is neither "no groups" nor "all groups". */
+  @Test
+  void aGroupsOverageIsNeverReadAsNoGroupsOrAllGroups() {
+    Map<String, Object> claimNames = claims("sub", "s-1", "email", "a@example.com",
+        "_claim_names", Map.of("groups", "src1"), "_claim_sources", Map.of("src1", Map.of("endpoint", "https://g")));
+    Map<String, Object> hasGroups = claims("sub", "s-1", "email", "a@example.com", "hasgroups", true);
+    for (Map<String, Object> overage : List.of(claimNames, hasGroups)) {
+      Decision.Refused r = refused(IdentityPolicy.decide(overage, "email", "groups", null, List.of("sre"), true));
+      assertThat(r.reason()).isEqualTo(Reason.GroupNotAllowed);
+      assertThat(r.message()).contains("overage").contains("[sre]").contains("Microsoft Graph");
+      assertThat(accepted(IdentityPolicy.decide(overage, "email", "groups", null, null, true)).getGroups())
+          .as("unknown groups are left out, not shown as none").isNull();
+    }
+    Map<String, Object> withGroups = new HashMap<>(claimNames);
+    withGroups.put("groups", List.of("sre"));
+    assertThat(accepted(IdentityPolicy.decide(withGroups, "email", "groups", null, List.of("sre"), true)).getGroups())
+        .as("a groups claim sent along with a marker is read").containsExactly("sre");
+    assertThat(accepted(IdentityPolicy.decide(hasGroups, "email", "roles", null, null, true)).getGroups())
+        .as("hasgroups speaks of the groups claim only").isEmpty();
+  }
 }

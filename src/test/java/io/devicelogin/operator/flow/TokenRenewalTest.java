@@ -51,11 +51,15 @@ class TokenRenewalTest {
   @Test
   void retriesBackOffAndNeverPassTheExpiry() {
     Instant now = ISSUED;
-    assertThat(TokenRenewal.retryAt(now, 1, EXPIRY)).isEqualTo(now.plusSeconds(10));
-    assertThat(TokenRenewal.retryAt(now, 2, EXPIRY)).isEqualTo(now.plusSeconds(20));
-    assertThat(TokenRenewal.retryAt(now, 4, EXPIRY)).isEqualTo(now.plusSeconds(80));
-    assertThat(TokenRenewal.retryAt(now, 20, EXPIRY)).isEqualTo(now.plus(TokenRenewal.MAX_RETRY));
-    assertThat(TokenRenewal.retryAt(EXPIRY.minusSeconds(3), 1, EXPIRY)).isEqualTo(EXPIRY);
+    assertThat(TokenRenewal.retryAt(now, 1, EXPIRY, null)).isEqualTo(now.plusSeconds(10));
+    assertThat(TokenRenewal.retryAt(now, 2, EXPIRY, null)).isEqualTo(now.plusSeconds(20));
+    assertThat(TokenRenewal.retryAt(now, 4, EXPIRY, null)).isEqualTo(now.plusSeconds(80));
+    assertThat(TokenRenewal.retryAt(now, 20, EXPIRY, null)).isEqualTo(now.plus(TokenRenewal.MAX_RETRY));
+    assertThat(TokenRenewal.retryAt(EXPIRY.minusSeconds(3), 1, EXPIRY, null)).isEqualTo(EXPIRY);
+    // Retry-After replaces the back-off, within [FIRST_RETRY, MAX_RETRY]
+    assertThat(TokenRenewal.retryAt(now, 4, EXPIRY, Duration.ofSeconds(30))).isEqualTo(now.plusSeconds(30));
+    assertThat(TokenRenewal.retryAt(now, 1, EXPIRY, Duration.ZERO)).isEqualTo(now.plus(TokenRenewal.FIRST_RETRY));
+    assertThat(TokenRenewal.retryAt(now, 1, EXPIRY, Duration.ofDays(1))).isEqualTo(now.plus(TokenRenewal.MAX_RETRY));
   }
 
   @Test

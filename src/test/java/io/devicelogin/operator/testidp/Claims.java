@@ -85,6 +85,23 @@ public final class Claims {
     return new Claims(subject, email, groups, preferredUsername, more, emailVerifiedSent);
   }
 
+  /**
+   * A copy as Entra ID sends a user in more groups than fit in a token: no {@code groups} claim, but the overage
+   * marker {@code _claim_names.groups} pointing at {@code _claim_sources} (Microsoft Graph).
+   */
+  public Claims withGroupsOverage() {
+    Map<String, Object> more = new LinkedHashMap<>(extra);
+    more.put("_claim_names", Map.of("groups", "src1"));
+    more.put("_claim_sources", Map.of("src1", Map.of(
+        "endpoint", "https://graph.microsoft.com/v1.0/users/" + subject + "/getMemberObjects")));
+    return new Claims(subject, email, List.of(), preferredUsername, more, emailVerifiedSent);
+  }
+
+  /** How many groups the {@code groups} claim lists. */
+  int groupCount() {
+    return groups.size();
+  }
+
   /** The {@code sub} claim. */
   public String subject() {
     return subject;

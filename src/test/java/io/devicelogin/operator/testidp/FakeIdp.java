@@ -42,6 +42,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.NoSuchElementException;
 import java.util.Queue;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -138,6 +139,7 @@ public final class FakeIdp implements AutoCloseable {
   private volatile ResponseIss responseIss = ResponseIss.CORRECT;
   private volatile List<String> redirectUris = List.of();
   private volatile CountDownLatch codeExchangeHold;
+  private volatile IdpProfile profile;
 
   private HttpServer server;
 
@@ -290,6 +292,12 @@ public final class FakeIdp implements AutoCloseable {
     if (hold != null) {
       hold.countDown();
     }
+    return this;
+  }
+
+  /** Answers as {@code profile} says from now on (null: as the RFCs say, the default). */
+  public FakeIdp profile(IdpProfile profile) {
+    this.profile = profile;
     return this;
   }
 
@@ -722,8 +730,10 @@ public final class FakeIdp implements AutoCloseable {
             Duration.ofSeconds(pollInterval));
     loginsByDeviceCode.put(login.deviceCode(), login);
     logins.add(login);
-    URI complete = URI.create(verificationUri() + "?user_code=" + userCode);
-    return new DeviceAuthorizationSuccessResponse(
+    IdpProfile as = profile;
+    URI complete = as == null || as.verificationUriComplete
+        ? URI.create(verificationUri() + "?user_code=" + userCode) : null;
+    HTTPResponse response = new DeviceAuthorizationSuccessResponse(
             new DeviceCode(login.deviceCode()),
             new UserCode(userCode),
             verificationUri(),
@@ -732,6 +742,31 @@ public final class FakeIdp implements AutoCloseable {
             pollInterval,
             Map.of())
         .toHTTPResponse();
+    if (as != null && !"verification_uri".equals(as.verificationUriName)) {
+      try {
+        net.minidev.json.JSONObject json = response.getBodyAsJSONObject();
+        json.put(as.verificationUriName, json.remove("verification_uri"));
+        response.setBody(json.toJSONString());
+      } catch (ParseException e) {
+        throw new IllegalStateException(e);
+      }
+    }
+    return response;
+  }
+
+  /** A device poll's answer as the profile words it: its HTTP status for pending and slow_down, its refusal code. */
+  private Outcome asProfile(Outcome outcome) {
+    IdpProfile as = profile;
+    if (as == null || !(outcome instanceof Outcome.Error error)) {
+      return outcome;
+    }
+    ErrorObject object = error.error();
+    return switch (object.getCode()) {
+      case "authorization_pending" -> new Outcome.Error(object.setHTTPStatusCode(as.pendingStatus));
+      case "slow_down" -> new Outcome.Error(object.setHTTPStatusCode(as.slowDownStatus));
+      case "access_denied" -> Outcome.error(as.deniedError, object.getHTTPStatusCode());
+      default -> outcome;
+    };
   }
 
   private static String userCode() {
@@ -769,7 +804,7 @@ public final class FakeIdp implements AutoCloseable {
       return OAuth2Error.INVALID_GRANT.toHTTPResponse();
     }
     Outcome outcome = login.poll(Instant.now(), System.nanoTime(), enforceSlowDown);
-    return render(outcome, login, GrantType.DEVICE_CODE, null);
+    return render(asProfile(outcome), login, GrantType.DEVICE_CODE, null);
   }
 
   private HTTPResponse codeExchange(String clientId, Map<String, List<String>> form) {
@@ -806,7 +841,9 @@ public final class FakeIdp implements AutoCloseable {
     if (refreshToken == null) {
       return OAuth2Error.INVALID_REQUEST.toHTTPResponse();
     }
-    RefreshTokens.Redemption redemption = refreshTokens.redeem(refreshToken, clientId);
+    IdpProfile as = profile;
+    RefreshTokens.Redemption redemption =
+        refreshTokens.redeem(refreshToken, clientId, as != null && as.refreshReuseRevokesFamily);
     return render(redemption.outcome(), redemption.login(), GrantType.REFRESH_TOKEN, null);
   }
 
@@ -836,6 +873,15 @@ public final class FakeIdp implements AutoCloseable {
       return plain(outcome);
     }
     Claims user = tokens.claims() != null ? tokens.claims() : login.user();
+    Set<TokenVariant> variants = tokens.variants();
+    IdpProfile as = profile;
+    if (as != null) {
+      user = as.emailVerified ? user : user.withoutEmailVerified();
+      user = user.groupCount() > as.maxGroupsInToken ? user.withGroupsOverage() : user;
+      if (!as.idTokenOnRefresh && grantType == GrantType.REFRESH_TOKEN) {
+        variants = java.util.EnumSet.of(TokenVariant.NO_ID_TOKEN, variants.toArray(TokenVariant[]::new));
+      }
+    }
     AccessTokenResponse response =
         tokenFactory.respond(
             user,
@@ -843,7 +889,7 @@ public final class FakeIdp implements AutoCloseable {
             login.scope() == null ? null : Scope.parse(login.scope()),
             Duration.ofSeconds(grantType == GrantType.REFRESH_TOKEN && refreshedTokenLifetime > 0
                 ? refreshedTokenLifetime : tokenLifetime),
-            tokens.variants(),
+            variants,
             nonce,
             signWithUnpublishedKey);
     RefreshToken refreshToken = response.getTokens().getRefreshToken();

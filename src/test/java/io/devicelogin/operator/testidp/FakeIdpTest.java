@@ -223,6 +223,55 @@ class FakeIdpTest {
             });
   }
 
+  /** Issue #14: each profile answers as its IdP does. */
+  @Test
+  void profilesAnswerAsTheirIdp() throws Exception {
+    idp.profile(IdpProfile.GOOGLE);
+    var google = deviceAuthorization(CLIENT).getBodyAsJSONObject();
+    assertThat(google).containsKey("verification_url").doesNotContainKeys("verification_uri",
+        "verification_uri_complete");
+    DeviceCode googleCode = new DeviceCode((String) google.get("device_code"));
+    assertError(poll(googleCode), 428, "authorization_pending");
+    idp.lastLogin().slowDown();
+    assertError(poll(googleCode), 403, "slow_down");
+
+    idp.profile(IdpProfile.DEX);
+    assertError(poll(startLogin()), 401, "authorization_pending");
+    idp.profile(IdpProfile.PINGONE);
+    DeviceAuthorizationSuccessResponse ping = startLogin();
+    assertError(poll(ping), 403, "authorization_pending");
+    idp.profile(IdpProfile.AUTH0);
+    idp.lastLogin().slowDown();
+    assertError(poll(ping), 429, "slow_down");
+
+    idp.profile(IdpProfile.ENTRA_ID);
+    DeviceAuthorizationSuccessResponse entra = startLogin();
+    assertThat(entra.getVerificationURIComplete()).isNull();
+    idp.lastLogin().deny();
+    assertError(poll(entra), 400, "authorization_declined");
+    DeviceAuthorizationSuccessResponse many = startLogin();
+    idp.lastLogin().approve(Claims.user("ann").groups(java.util.stream.IntStream.range(0, 201)
+        .mapToObj(i -> "g" + i).toArray(String[]::new)));
+    var claims = idToken(poll(many)).getJWTClaimsSet();
+    assertThat(claims.getClaim("groups")).isNull();
+    assertThat(claims.getJSONObjectClaim("_claim_names")).containsEntry("groups", "src1");
+    assertThat(claims.getClaim("email_verified")).isNull();
+    assertThat(claims.getStringClaim("email")).isEqualTo("ann@example.com");
+
+    idp.profile(IdpProfile.OKTA);
+    DeviceAuthorizationSuccessResponse okta = startLogin();
+    idp.lastLogin().approve(ALICE);
+    RefreshToken first = oidc(poll(okta)).getOIDCTokens().getRefreshToken();
+    TokenResponse refreshed = refresh(first);
+    assertThat(oidc(refreshed).getOIDCTokens().getIDToken()).as("Okta: no ID token on refresh").isNull();
+
+    idp.profile(IdpProfile.AUTH0);
+    RefreshToken second = refreshed.toSuccessResponse().getTokens().getRefreshToken();
+    assertError(refresh(first), 400, "invalid_grant");
+    assertError(refresh(second), 400, "invalid_grant"); // reuse of first revoked the family
+    assertThat(idp.refreshTokenReuseCount()).isEqualTo(1);
+  }
+
   @Test
   void scriptedErrors() throws Exception {
     DeviceAuthorizationSuccessResponse slow = startLogin();

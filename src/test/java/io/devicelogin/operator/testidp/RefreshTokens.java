@@ -53,7 +53,11 @@ final class RefreshTokens {
    * {@code invalid_grant} (a rotated one counts as reuse); a valid one gets the next scripted
    * outcome, or new tokens. Issuing a new refresh token rotates the presented one.
    */
-  synchronized Redemption redeem(String refreshToken, String clientId) {
+  /**
+   * With {@code revokeFamilyOnReuse} (Auth0's reuse detection) a rotated token presented again also revokes every
+   * refresh token of its login, the current one included.
+   */
+  synchronized Redemption redeem(String refreshToken, String clientId, boolean revokeFamilyOnReuse) {
     requests++;
     Entry entry = entries.get(refreshToken);
     if (entry == null || !entry.login.clientId().equals(clientId) || entry.state == State.REVOKED) {
@@ -61,6 +65,10 @@ final class RefreshTokens {
     }
     if (entry.state == State.ROTATED) {
       reuses++;
+      if (revokeFamilyOnReuse) {
+        entries.values().stream().filter(other -> other.login == entry.login)
+            .forEach(other -> other.state = State.REVOKED);
+      }
       return new Redemption(null, Outcome.invalidGrant());
     }
     Outcome outcome = script.isEmpty() ? Outcome.tokens() : script.remove();

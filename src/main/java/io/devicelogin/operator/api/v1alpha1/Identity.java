@@ -20,7 +20,7 @@ public class Identity {
   @JsonPropertyDescription("The ID token's email claim, when present.")
   private String email;
 
-  @JsonPropertyDescription("Values of the provider's groupsClaim.")
+  @JsonPropertyDescription("Values of the provider's groupsClaim. Absent when the ID token carries a groups overage marker instead of the claim (Entra ID: _claim_names/hasgroups, a user in more than 200 groups): the groups are then unknown, not none.")
   private List<String> groups;
 
   public Identity() {}
