@@ -138,7 +138,8 @@ class SpringAuthorizationServerE2EIT {
 
     DeviceLogin ended = awaitLogin("alice", phase(Phase.Failed));
     assertThat(ready(ended).getReason()).isEqualTo("InvalidTokenResponse");
-    assertThat(ready(ended).getMessage()).contains("The token response has no id_token");
+    assertThat(ready(ended).getMessage()).contains("sent no ID token").contains("Kubernetes needs one")
+        .contains("'openid' is among the scopes");
     assertThat(client.secrets().inNamespace(NS).withName("oidc-alice-example-com").get()).isNull();
   }
 
