@@ -126,19 +126,23 @@ class IdpQuirksIT {
   /** A {@code verification_url} gets the same checks as a {@code verification_uri}: an http one is not published. */
   @Test
   void googleVerificationUrlIsHeldToTheSameChecks() {
-    idp.profile(IdpProfile.GOOGLE);
-    idp.onNextDeviceAuthorization(Outcome.raw(200, "application/json", "{\"device_code\":\"dc-" + "x".repeat(20)
-        + "\",\"user_code\":\"BCDF-GHJK\",\"verification_url\":\"javascript:alert(1)\",\"expires_in\":600,"
-        + "\"interval\":1}"));
-    namespace = "google-bad-url";
-    provider(namespace);
-    client.resource(Resources.deviceLogin(namespace, "alice", "corp")).create();
-    DeviceLogin failed = awaitLogin(client, namespace, "alice", l -> l.getStatus() != null
-        && l.getStatus().getConditions() != null && ready(l).getMessage() != null
-        && ready(l).getMessage().contains("verification_uri"));
-    assertThat(failed.getStatus().getVerificationUri()).isNull();
-    assertThat(failed.getStatus().getUserCode()).isNull();
-    assertThat(ready(failed).getMessage()).contains("not an http(s) URL"); // FakeIdp is http: allowInsecureHttp
+    // an IdP of its own: the scripted answer must go to this login's device authorization, not to another test's
+    try (FakeIdp google = FakeIdp.start().interval(1)) {
+      google.profile(IdpProfile.GOOGLE);
+      google.onNextDeviceAuthorization(Outcome.raw(200, "application/json", "{\"device_code\":\"dc-"
+          + "x".repeat(20) + "\",\"user_code\":\"BCDF-GHJK\",\"verification_url\":\"javascript:alert(1)\","
+          + "\"expires_in\":600,\"interval\":1}"));
+      namespace = "google-bad-url";
+      client.resource(Resources.anyUser(Resources.identityProvider(namespace, "corp", google.issuer(), CLIENT_ID)))
+          .create();
+      client.resource(Resources.deviceLogin(namespace, "alice", "corp")).create();
+      DeviceLogin failed = awaitLogin(client, namespace, "alice", l -> l.getStatus() != null
+          && l.getStatus().getConditions() != null && ready(l).getMessage() != null
+          && ready(l).getMessage().contains("verification_uri"));
+      assertThat(failed.getStatus().getVerificationUri()).isNull();
+      assertThat(failed.getStatus().getUserCode()).isNull();
+      assertThat(ready(failed).getMessage()).contains("not an http(s) URL"); // FakeIdp is http: allowInsecureHttp
+    }
   }
 
   // ---- pending and slow_down with any 4xx
