@@ -30,6 +30,10 @@ import com.nimbusds.oauth2.sdk.id.ClientID;
 import com.nimbusds.oauth2.sdk.token.RefreshToken;
 import io.devicelogin.operator.metrics.OperatorMetrics;
 import java.time.Clock;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.function.Function;
 
 /**
@@ -60,8 +64,8 @@ final class TokenEndpoint {
     Scope scope = new Scope(provider.scopes().toArray(String[]::new));
     ClientAuthentication auth = clientAuthentication(provider, endpoints);
     // the admin's extra parameters (audience, organization...) go on this request and the authorization URL only
-    java.util.Map<String, java.util.List<String>> extra = new java.util.LinkedHashMap<>();
-    provider.authorizationParameters().forEach((name, value) -> extra.put(name, java.util.List.of(value)));
+    Map<String, List<String>> extra = new LinkedHashMap<>();
+    provider.authorizationParameters().forEach((name, value) -> extra.put(name, List.of(value)));
     DeviceAuthorizationRequest request = auth == null
         ? new DeviceAuthorizationRequest(
             endpoints.deviceAuthorizationEndpoint(), new ClientID(provider.clientId()), scope, extra)
@@ -227,7 +231,7 @@ final class TokenEndpoint {
   /** What the token endpoint answered: no usable answer, tokens (read and checked), or an OAuth error. */
   private sealed interface TokenAnswer {
     /** @param retryAfter what a 429 or 503 asked for with {@code Retry-After}, or null */
-    record Unavailable(String message, java.time.Duration retryAfter) implements TokenAnswer {
+    record Unavailable(String message, Duration retryAfter) implements TokenAnswer {
       Unavailable(String message) {
         this(message, null);
       }
@@ -266,7 +270,7 @@ final class TokenEndpoint {
     int status = response.getStatusCode();
     if (status >= 500 || status == 429 && !devicePollAnswer(grant, response)) {
       metrics.idpRequest(metric, "unavailable");
-      java.time.Duration retryAfter = status == 429 || status == 503
+      Duration retryAfter = status == 429 || status == 503
           ? IdpAnswers.retryAfter(response, clock.instant()) : null;
       return new TokenAnswer.Unavailable("token endpoint answered HTTP " + status
           + (retryAfter == null ? "" : " asking to retry after " + retryAfter.toSeconds() + "s"), retryAfter);
